@@ -1,0 +1,43 @@
+# zavu-lua: `make` builds for Lua 5.4; `make LUA=lua5.1|lua5.2|lua5.3|lua5.4|luajit`
+# builds for that one. The module lands at build/$(LUA)/zavu/core.so.
+LUA ?= lua5.4
+LUAS := lua5.1 lua5.2 lua5.3 lua5.4 luajit
+
+ifeq ($(LUA),luajit)
+LUA_INC ?= /usr/include/luajit-2.1
+else
+LUA_INC ?= /usr/include/$(LUA)
+endif
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c99 -fPIC -Wall -Wextra -Isrc -I$(LUA_INC) $(shell pkg-config --cflags libcurl 2>/dev/null)
+LDFLAGS += -shared
+LIBS = $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lm -lpthread
+
+CORE_SRC = src/zavu_core.c src/zavu_parse.c
+SRC = $(CORE_SRC) src/zavu_lua.c
+HDR = src/zavu_core.h src/compat.h
+MODULE = build/$(LUA)/zavu/core.so
+
+.PHONY: all deps demo test test-all test-rock clean
+all: $(MODULE)
+
+$(MODULE): $(SRC) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SRC) $(LIBS)
+
+# Installs what is missing from Debian (as root), or says what to install.
+deps:
+	@scripts/ensure-deps
+
+demo: deps
+	@$(MAKE) --no-print-directory LUA=lua5.4
+	@scripts/demo
+
+test: deps
+	@for l in $(LUAS); do $(MAKE) --no-print-directory LUA=$$l || exit 1; done
+	@scripts/run-tests $(LUAS)
+
+clean:
+	rm -rf build

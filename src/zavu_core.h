@@ -1,0 +1,109 @@
+/*
+ * zavu_core.h - the Zavu API client in plain C over libcurl.
+ *
+ * Nothing here knows about Lua: the binding (zavu_lua.c) maps these calls to
+ * Lua values, and tests or fuzzers can drive them directly.
+ */
+#ifndef ZAVU_CORE_H
+#define ZAVU_CORE_H
+
+#include <stddef.h>
+
+#define ZAVU_VERSION "0.1.0"
+#define ZAVU_MAX_ERROR_BODY (64 * 1024) /* error bodies beyond this are cut */
+#define ZAVU_MAX_ID_LEN 1024
+#define ZAVU_MAX_RETRY_WAIT 60.0 /* seconds: cap on any server-requested wait */
+#define ZAVU_DEFAULT_BASE_URL "https://api.zavu.dev"
+
+typedef struct zavu_client zavu_client;
+
+/* Client settings. Strings are copied by zavu_client_new. */
+typedef struct zavu_config {
+    const char *api_key;
+    const char *base_url;    /* NULL: ZAVU_DEFAULT_BASE_URL */
+    const char *ca_file;     /* NULL: the system's CA bundle */
+    const char *ca_path;
+    const char *user_agent;  /* appended to the library's own */
+    const char *lua_version; /* shown in the User-Agent, e.g. "Lua 5.4" */
+    double timeout;          /* seconds per attempt */
+    double connect_timeout;  /* seconds */
+    int max_retries;
+    int allow_insecure_http; /* permit http:// to a non-loopback host */
+    int debug;               /* one stderr line per attempt */
+} zavu_config;
+
+/* Per-call settings; negative numbers mean "use the client's". */
+typedef struct zavu_call {
+    double timeout;
+    int max_retries;
+    int missing_ok; /* a 404 counts as success */
+} zavu_call;
+
+/* The outcome of one call (all its attempts). */
+typedef struct zavu_result {
+    int ok;
+    long status;       /* 0: no HTTP response arrived */
+    const char *code;  /* set for local and transport errors; NULL for HTTP
+                          errors, whose code comes from the body or status */
+    char message[256]; /* local and transport errors */
+    const char *body;  /* HTTP error body, at most ZAVU_MAX_ERROR_BODY bytes;
+                          owned by the client, valid until its next call */
+    size_t body_len;
+    char request_id[128]; /* X-Request-Id, "" when absent */
+    int retryable;
+    double retry_after; /* seconds the server asked to wait; < 0: it did not */
+    int attempts;       /* requests sent */
+} zavu_result;
+
+/* Once per process, before any client (thread-safe). 0 on success. */
+int zavu_global_init(void);
+
+/* Returns NULL only when out of memory. A bad configuration (no key, an
+ * insecure URL...) is not an error here: every call then reports it. */
+zavu_client *zavu_client_new(const zavu_config *cfg);
+void zavu_client_free(zavu_client *c);
+
+/* DELETE /v1/whatsapp-alt/sessions/{id}. Fills *res; returns res->ok. */
+int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
+                        const zavu_call *call, zavu_result *res);
+
+/* ---- pure helpers over untrusted bytes (zavu_parse.c) ---- */
+
+/* Local check of a session id: NULL when fine, else why not. */
+const char *zavu_check_id(const char *id, size_t len);
+
+/* Check an API key: NULL when usable, else the error code; *why explains. */
+const char *zavu_check_api_key(const char *key, const char **why);
+
+/* Check a base URL: NULL when usable, else the error code; writes why. */
+const char *zavu_check_base_url(const char *url, int allow_insecure_http,
+                                char *why, size_t why_len);
+
+/* 1 when host (as found in a URL, brackets allowed) is a loopback name. */
+int zavu_is_loopback_host(const char *host);
+
+/* base_url + "/v1/whatsapp-alt/sessions/" + percent-encoded id, with no
+ * doubled slash. Returns a malloc'd string (NULL when out of memory). */
+char *zavu_session_url(const char *base_url, const char *id, size_t id_len);
+
+/* Header values. Each returns -1 when absent or unusable. */
+double zavu_parse_retry_after(const char *value, long now); /* seconds */
+double zavu_parse_retry_after_ms(const char *value);        /* seconds */
+int zavu_parse_should_retry(const char *value);             /* 1 / 0 */
+
+/* Copy a header value into dst (always NUL-terminated), replacing control
+ * bytes with '?' so it is safe to print. */
+void zavu_copy_header_value(char *dst, size_t cap, const char *src);
+
+/* The error code and a human message for an HTTP status with no usable body. */
+const char *zavu_code_for_status(long status);
+const char *zavu_message_for_status(long status);
+
+/* Is a reply with this status worth another attempt? should_retry is the
+ * server's x-should-retry verdict (-1 when it gave none). */
+int zavu_status_is_retryable(long status, int should_retry);
+
+/* Default wait before retry number `retry` (0-based), jitter in [0,1). */
+double zavu_backoff(int retry, double jitter);
+
+#endif

@@ -1,0 +1,318 @@
+/*
+ * zavu_lua.c - the Lua binding: maps the C core (zavu_core.h) to the module
+ * "zavu.core". Wrong argument types raise, like luaL_checkstring; every
+ * runtime failure comes back as nil plus an error table.
+ */
+#include "compat.h"
+#include "zavu_core.h"
+
+#include <curl/curl.h>
+#include <string.h>
+
+#define CLIENT_MT "zavu.client"
+#define ERROR_MT "zavu.error"
+#define DECODE_KEY "zavu.json_decode" /* a private cjson.safe instance */
+
+typedef struct {
+    zavu_client *core;
+} client_ud;
+
+/* ---- options ---- */
+
+static const char *opt_string(lua_State *L, int t, const char *name)
+{
+    const char *s = NULL;
+    lua_getfield(L, t, name);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "bad option '%s' (string expected, got %s)", name, luaL_typename(L, -1));
+        s = lua_tostring(L, -1);
+    }
+    lua_pop(L, 1); /* the string stays alive in the options table */
+    return s;
+}
+
+static double opt_seconds(lua_State *L, int t, const char *name, double dflt)
+{
+    double d = dflt;
+    lua_getfield(L, t, name);
+    if (!lua_isnil(L, -1)) {
+        if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0))
+            luaL_error(L, "bad option '%s' (positive number of seconds expected)", name);
+        d = lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    return d;
+}
+
+static int opt_count(lua_State *L, int t, const char *name, int dflt)
+{
+    int n = dflt;
+    lua_getfield(L, t, name);
+    if (!lua_isnil(L, -1)) {
+        if (!zavu_isinteger(L, -1) || lua_tonumber(L, -1) < 0 || lua_tonumber(L, -1) > 100)
+            luaL_error(L, "bad option '%s' (integer 0..100 expected)", name);
+        n = (int)lua_tonumber(L, -1);
+    }
+    lua_pop(L, 1);
+    return n;
+}
+
+static int opt_flag(lua_State *L, int t, const char *name)
+{
+    int b = 0;
+    lua_getfield(L, t, name);
+    if (!lua_isnil(L, -1)) {
+        if (!lua_isboolean(L, -1))
+            luaL_error(L, "bad option '%s' (boolean expected, got %s)", name, luaL_typename(L, -1));
+        b = lua_toboolean(L, -1);
+    }
+    lua_pop(L, 1);
+    return b;
+}
+
+/* ---- clients ---- */
+
+static client_ud *check_client(lua_State *L)
+{
+    client_ud *u = luaL_checkudata(L, 1, CLIENT_MT);
+    if (!u->core)
+        luaL_argerror(L, 1, "client is closed");
+    return u;
+}
+
+/* zavu.core.new(opts) -> client */
+static int l_new(lua_State *L)
+{
+    zavu_config cfg;
+    client_ud *u;
+
+    memset(&cfg, 0, sizeof cfg);
+    if (lua_isnoneornil(L, 1)) {
+        lua_settop(L, 0);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    cfg.api_key = opt_string(L, 1, "api_key");
+    cfg.base_url = opt_string(L, 1, "base_url");
+    cfg.ca_file = opt_string(L, 1, "ca_file");
+    cfg.ca_path = opt_string(L, 1, "ca_path");
+    cfg.user_agent = opt_string(L, 1, "user_agent");
+    cfg.lua_version = opt_string(L, 1, "lua_version");
+    cfg.timeout = opt_seconds(L, 1, "timeout", 60);
+    cfg.connect_timeout = opt_seconds(L, 1, "connect_timeout", 10);
+    cfg.max_retries = opt_count(L, 1, "max_retries", 2);
+    cfg.allow_insecure_http = opt_flag(L, 1, "allow_insecure_http");
+    cfg.debug = opt_flag(L, 1, "debug");
+
+    /* Userdata first, with its metatable, so __gc always sees a safe object. */
+    u = lua_newuserdata(L, sizeof *u);
+    u->core = NULL;
+    luaL_getmetatable(L, CLIENT_MT);
+    lua_setmetatable(L, -2);
+    u->core = zavu_client_new(&cfg);
+    if (!u->core)
+        return luaL_error(L, "zavu: out of memory creating a client");
+    return 1;
+}
+
+static int l_close(lua_State *L)
+{
+    client_ud *u = luaL_checkudata(L, 1, CLIENT_MT);
+    zavu_client_free(u->core); /* safe twice: core is NULL afterwards */
+    u->core = NULL;
+    return 0;
+}
+
+/* ---- error tables ---- */
+
+static void set_string(lua_State *L, const char *k, const char *v)
+{
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+/* Copy t[key] into err[key] when it has the wanted type (and, for
+ * strings, is not empty). t is at index t, err at index err. */
+static void copy_field(lua_State *L, int t, int err, const char *key, int type)
+{
+    lua_getfield(L, t, key);
+    if (lua_type(L, -1) == type && (type != LUA_TSTRING || zavu_rawlen(L, -1) > 0))
+        lua_setfield(L, err, key);
+    else
+        lua_pop(L, 1);
+}
+
+/* Take code, message and details from a JSON error body, in either the
+ * current {code, message, details} shape or the older {"error": {...}}. */
+static void fields_from_body(lua_State *L, int err, const zavu_result *res)
+{
+    int top = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+    lua_pushlstring(L, res->body, res->body_len);
+    if (lua_pcall(L, 1, 1, 0) == 0 && lua_type(L, -1) == LUA_TTABLE) {
+        lua_getfield(L, -1, "error");
+        if (lua_type(L, -1) != LUA_TTABLE)
+            lua_pop(L, 1);
+        copy_field(L, lua_gettop(L), err, "code", LUA_TSTRING);
+        copy_field(L, lua_gettop(L), err, "message", LUA_TSTRING);
+        copy_field(L, lua_gettop(L), err, "details", LUA_TTABLE);
+    }
+    lua_settop(L, top);
+}
+
+static void set_default(lua_State *L, int err, const char *key, const char *value)
+{
+    lua_getfield(L, err, key);
+    if (lua_isnil(L, -1)) {
+        lua_pushstring(L, value);
+        lua_setfield(L, err, key);
+    }
+    lua_pop(L, 1);
+}
+
+/* A plain table with plain fields (it must survive being copied between
+ * OpenResty worker threads), plus a metatable for tostring where it lives. */
+static void push_error(lua_State *L, const zavu_result *res)
+{
+    int err;
+    lua_createtable(L, 0, 9);
+    err = lua_gettop(L);
+    if (res->status) {
+        lua_pushinteger(L, (lua_Integer)res->status);
+        lua_setfield(L, err, "status");
+    }
+    if (res->code) {
+        set_string(L, "code", res->code);
+        set_string(L, "message", res->message);
+    } else {
+        if (res->body_len)
+            fields_from_body(L, err, res);
+        set_default(L, err, "code", zavu_code_for_status(res->status));
+        set_default(L, err, "message", zavu_message_for_status(res->status));
+    }
+    if (res->request_id[0])
+        set_string(L, "request_id", res->request_id);
+    lua_pushboolean(L, res->retryable);
+    lua_setfield(L, err, "retryable");
+    if (res->retry_after >= 0) {
+        lua_pushnumber(L, res->retry_after);
+        lua_setfield(L, err, "retry_after");
+    }
+    lua_pushinteger(L, res->attempts);
+    lua_setfield(L, err, "attempts");
+    luaL_getmetatable(L, ERROR_MT);
+    lua_setmetatable(L, err);
+}
+
+/* err:__tostring() -> "zavu: not_found (HTTP 404): no such session [request_id=...]" */
+static int l_error_tostring(lua_State *L)
+{
+    luaL_Buffer b;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_buffinit(L, &b);
+    lua_getfield(L, 1, "code");
+    lua_getfield(L, 1, "status");
+    lua_getfield(L, 1, "message");
+    lua_getfield(L, 1, "request_id");
+    lua_pushfstring(L, "zavu: %s", lua_isstring(L, -4) ? lua_tostring(L, -4) : "error");
+    luaL_addvalue(&b);
+    if (lua_isnumber(L, -3)) {
+        lua_pushfstring(L, " (HTTP %d)", (int)lua_tonumber(L, -3));
+        luaL_addvalue(&b);
+    }
+    if (lua_isstring(L, -2)) {
+        lua_pushfstring(L, ": %s", lua_tostring(L, -2));
+        luaL_addvalue(&b);
+    }
+    if (lua_isstring(L, -1)) {
+        lua_pushfstring(L, " [request_id=%s]", lua_tostring(L, -1));
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* ---- calls ---- */
+
+/* client:delete_session(id [, opts]) -> true | nil, err */
+static int l_delete_session(lua_State *L)
+{
+    client_ud *u = check_client(L);
+    size_t id_len;
+    const char *id = luaL_checklstring(L, 2, &id_len);
+    zavu_call call = {-1, -1, 0};
+    zavu_result res;
+
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        call.timeout = opt_seconds(L, 3, "timeout", -1);
+        call.max_retries = opt_count(L, 3, "max_retries", -1);
+        call.missing_ok = opt_flag(L, 3, "missing_ok");
+    }
+    if (zavu_delete_session(u->core, id, id_len, &call, &res)) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushnil(L);
+    push_error(L, &res);
+    return 2;
+}
+
+/* ---- the module ---- */
+
+static const luaL_Reg client_methods[] = {
+    {"delete_session", l_delete_session},
+    {"close", l_close},
+    {NULL, NULL},
+};
+
+static const luaL_Reg module_functions[] = {
+    {"new", l_new},
+    {NULL, NULL},
+};
+
+/* Keep a private cjson.safe instance, so a user's cjson settings (or a
+ * decode error) never change how error bodies are read. */
+static void load_json_decoder(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cjson.safe");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "new");
+    lua_call(L, 0, 1);
+    lua_getfield(L, -1, "decode");
+    lua_setfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+    lua_pop(L, 2);
+}
+
+int luaopen_zavu_core(lua_State *L)
+{
+    if (zavu_global_init() != 0)
+        return luaL_error(L, "zavu: curl_global_init failed");
+    load_json_decoder(L);
+
+    luaL_newmetatable(L, CLIENT_MT);
+    lua_newtable(L);
+    zavu_setfuncs(L, client_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+    lua_pushcfunction(L, l_close);
+    lua_setfield(L, -2, "__close");
+#endif
+    lua_pop(L, 1);
+
+    lua_newtable(L);
+    zavu_setfuncs(L, module_functions);
+    luaL_newmetatable(L, ERROR_MT);
+    lua_pushcfunction(L, l_error_tostring);
+    lua_setfield(L, -2, "__tostring");
+    lua_setfield(L, -2, "error_mt");
+    lua_pushliteral(L, ZAVU_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+    lua_setfield(L, -2, "curl_version");
+    return 1;
+}

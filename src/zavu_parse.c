@@ -1,0 +1,261 @@
+/*
+ * zavu_parse.c - pure functions over untrusted bytes: ids, keys and URLs
+ * from the caller, header values and statuses from the server.
+ *
+ * They take bytes and return results, hold no state and never touch the
+ * network, so tests and fuzzers can call them alone. libcurl is used only
+ * for what it already does well: URL parsing, escaping and HTTP dates.
+ */
+#include "zavu_core.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char SESSIONS_PATH[] = "/v1/whatsapp-alt/sessions/";
+
+const char *zavu_check_id(const char *id, size_t len)
+{
+    if (len == 0)
+        return "session id is empty";
+    if (len > ZAVU_MAX_ID_LEN)
+        return "session id is longer than 1024 bytes";
+    /* Escaping keeps every byte inside one path segment, but "." and ".."
+     * are still dot-segments that servers and proxies resolve. */
+    if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' && id[1] == '.'))
+        return "session id must not be \".\" or \"..\"";
+    return NULL;
+}
+
+const char *zavu_check_api_key(const char *key, const char **why)
+{
+    const unsigned char *p;
+    if (!key || !*key) {
+        *why = "no API key: pass api_key or set ZAVUDEV_API_KEY";
+        return "missing_api_key";
+    }
+    /* A control byte would end the Authorization header early and let the
+     * rest be read as another header. */
+    for (p = (const unsigned char *)key; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            *why = "API key contains control characters";
+            return "invalid_argument";
+        }
+    }
+    if (strncmp(key, "zv_test_", 8) == 0) {
+        *why = "this endpoint is not available with test-mode API keys "
+               "(zv_test_...): use a live key";
+        return "test_mode_key";
+    }
+    *why = NULL;
+    return NULL;
+}
+
+int zavu_is_loopback_host(const char *host)
+{
+    char buf[64];
+    size_t n = strlen(host);
+    unsigned char addr[16];
+
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']') { /* [::1] */
+        host++;
+        n -= 2;
+    }
+    if (n == 0 || n >= sizeof buf)
+        return 0;
+    memcpy(buf, host, n);
+    buf[n] = '\0';
+    if (buf[n - 1] == '.') /* "localhost." is the same name */
+        buf[--n] = '\0';
+    if (strcasecmp(buf, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, buf, addr) == 1)
+        return addr[0] == 127;
+    if (inet_pton(AF_INET6, buf, addr) == 1) {
+        static const unsigned char v6_loopback[16] = {[15] = 1};
+        static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+        if (memcmp(addr, v6_loopback, 16) == 0)
+            return 1;
+        return memcmp(addr, v4_mapped, 12) == 0 && addr[12] == 127;
+    }
+    return 0;
+}
+
+const char *zavu_check_base_url(const char *url, int allow_insecure_http,
+                                char *why, size_t why_len)
+{
+    const char *code = NULL;
+    char *scheme = NULL, *host = NULL, *part = NULL;
+    CURLU *u = curl_url();
+
+    if (!u) {
+        snprintf(why, why_len, "out of memory");
+        return "invalid_argument";
+    }
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+        snprintf(why, why_len, "base_url is not an absolute http(s) URL");
+        code = "invalid_argument";
+    } else if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
+        snprintf(why, why_len, "base_url scheme must be https or http");
+        code = "invalid_argument";
+    } else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+               curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK ||
+               curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK) {
+        snprintf(why, why_len,
+                 "base_url must not carry a query, fragment or credentials");
+        code = "invalid_argument";
+    } else if (strcmp(scheme, "http") == 0 && !allow_insecure_http &&
+               !zavu_is_loopback_host(host)) {
+        /* The bearer token would cross the network in clear text. */
+        snprintf(why, why_len,
+                 "refusing to send the API key over plain http to a "
+                 "non-loopback host; use https (or allow_insecure_http = true)");
+        code = "insecure_transport";
+    }
+    curl_free(part);
+    curl_free(host);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return code;
+}
+
+char *zavu_session_url(const char *base_url, const char *id, size_t id_len)
+{
+    size_t base_len = strlen(base_url), esc_len, total;
+    char *esc, *url;
+
+    while (base_len > 0 && base_url[base_len - 1] == '/')
+        base_len--;
+    /* libcurl escapes every byte outside A-Z a-z 0-9 - . _ ~ as %XX, so the
+     * id stays exactly one path segment whatever it holds. */
+    esc = curl_easy_escape(NULL, id, (int)id_len);
+    if (!esc)
+        return NULL;
+    esc_len = strlen(esc);
+    total = base_len + sizeof SESSIONS_PATH - 1 + esc_len + 1;
+    url = malloc(total);
+    if (url) {
+        memcpy(url, base_url, base_len);
+        memcpy(url + base_len, SESSIONS_PATH, sizeof SESSIONS_PATH - 1);
+        memcpy(url + base_len + sizeof SESSIONS_PATH - 1, esc, esc_len + 1);
+    }
+    curl_free(esc);
+    return url;
+}
+
+/* A non-negative decimal number with nothing else but surrounding blanks. */
+static double parse_seconds(const char *v)
+{
+    char *end;
+    double d;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    if (!isdigit((unsigned char)*v))
+        return -1;
+    d = strtod(v, &end);
+    while (*end == ' ' || *end == '\t')
+        end++;
+    if (*end != '\0' || !isfinite(d) || d < 0)
+        return -1;
+    return d;
+}
+
+double zavu_parse_retry_after(const char *value, long now)
+{
+    double secs;
+    time_t when;
+    if (!value)
+        return -1;
+    secs = parse_seconds(value);
+    if (secs >= 0)
+        return secs;
+    /* Otherwise an HTTP date: "Wed, 21 Oct 2015 07:28:00 GMT". */
+    when = curl_getdate(value, NULL);
+    if (when == (time_t)-1)
+        return -1;
+    return when > now ? (double)(when - now) : 0.0;
+}
+
+double zavu_parse_retry_after_ms(const char *value)
+{
+    double ms = value ? parse_seconds(value) : -1;
+    return ms < 0 ? -1 : ms / 1000.0;
+}
+
+int zavu_parse_should_retry(const char *value)
+{
+    if (!value)
+        return -1;
+    if (strcasecmp(value, "true") == 0)
+        return 1;
+    if (strcasecmp(value, "false") == 0)
+        return 0;
+    return -1;
+}
+
+void zavu_copy_header_value(char *dst, size_t cap, const char *src)
+{
+    size_t i = 0;
+    if (cap == 0)
+        return;
+    for (; src && src[i] && i + 1 < cap; i++) {
+        unsigned char ch = (unsigned char)src[i];
+        dst[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+    }
+    dst[i] = '\0';
+}
+
+const char *zavu_code_for_status(long status)
+{
+    switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 409: return "conflict";
+    case 422: return "unprocessable_entity";
+    case 429: return "rate_limited";
+    }
+    return status >= 500 && status <= 599 ? "server_error" : "http_error";
+}
+
+const char *zavu_message_for_status(long status)
+{
+    switch (status) {
+    case 400: return "the API rejected the request as malformed";
+    case 401: return "the API key was not accepted";
+    case 403: return "the API key may not perform this action";
+    case 404: return "no such session";
+    case 408: return "the API timed out waiting for the request";
+    case 409: return "the request conflicts with the session's state";
+    case 422: return "the API could not process the request";
+    case 429: return "rate limited by the API";
+    }
+    if (status >= 300 && status <= 399)
+        return "the API answered with a redirect, which is not followed";
+    if (status >= 500 && status <= 599)
+        return "the API failed with a server error";
+    return "the API answered with an unexpected status";
+}
+
+int zavu_status_is_retryable(long status, int should_retry)
+{
+    if (should_retry >= 0) /* the server knows best */
+        return should_retry;
+    return status == 408 || status == 409 || status == 429 || status >= 500;
+}
+
+double zavu_backoff(int retry, double jitter)
+{
+    double wait = 0.5 * pow(2.0, retry > 10 ? 10 : retry);
+    if (wait > 8.0)
+        wait = 8.0;
+    return wait * (1.0 - 0.25 * jitter);
+}
