@@ -23,7 +23,7 @@ struct zavu_client {
     struct curl_slist *headers; /* Authorization and Accept */
     pid_t owner_pid;            /* the process whose connections easy holds */
     char *base_url, *ca_file, *ca_path, *user_agent;
-    double timeout, connect_timeout;
+    double timeout, connect_timeout, max_retry_wait;
     int max_retries, debug;
     unsigned int rng;
     /* A bad configuration is reported by every call, never by the constructor. */
@@ -199,6 +199,7 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
     c->timeout = cfg->timeout > 0 ? cfg->timeout : 60;
     c->connect_timeout = cfg->connect_timeout > 0 ? cfg->connect_timeout : 10;
     c->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 2;
+    c->max_retry_wait = cfg->max_retry_wait >= 0 ? cfg->max_retry_wait : ZAVU_MAX_RETRY_WAIT;
     c->debug = cfg->debug;
     c->rng = (unsigned int)time(NULL) ^ (unsigned int)getpid() ^ (unsigned int)(size_t)c;
     if (!c->base_url || !c->user_agent)
@@ -401,7 +402,7 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
         if (!again || n >= max_retries)
             break;
         if (res->retry_after >= 0)
-            wait = res->retry_after < ZAVU_MAX_RETRY_WAIT ? res->retry_after : ZAVU_MAX_RETRY_WAIT;
+            wait = res->retry_after < c->max_retry_wait ? res->retry_after : c->max_retry_wait;
         else
             wait = zavu_backoff(n, rand_r(&c->rng) / ((double)RAND_MAX + 1));
         sleep_seconds(wait);

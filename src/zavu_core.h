@@ -12,7 +12,7 @@
 #define ZAVU_VERSION "0.1.0"
 #define ZAVU_MAX_ERROR_BODY (64 * 1024) /* error bodies beyond this are cut */
 #define ZAVU_MAX_ID_LEN 1024
-#define ZAVU_MAX_RETRY_WAIT 60.0 /* seconds: cap on any server-requested wait */
+#define ZAVU_MAX_RETRY_WAIT 60.0 /* seconds: default cap on a server-requested wait */
 #define ZAVU_DEFAULT_BASE_URL "https://api.zavu.dev"
 
 typedef struct zavu_client zavu_client;
@@ -27,6 +27,7 @@ typedef struct zavu_config {
     const char *lua_version; /* shown in the User-Agent, e.g. "Lua 5.4" */
     double timeout;          /* seconds per attempt */
     double connect_timeout;  /* seconds */
+    double max_retry_wait;   /* seconds: cap on a server-requested wait */
     int max_retries;
     int allow_insecure_http; /* permit http:// to a non-loopback host */
     int debug;               /* one stderr line per attempt */

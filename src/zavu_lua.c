@@ -102,6 +102,7 @@ static int l_new(lua_State *L)
     cfg.timeout = opt_seconds(L, 1, "timeout", 60);
     cfg.connect_timeout = opt_seconds(L, 1, "connect_timeout", 10);
     cfg.max_retries = opt_count(L, 1, "max_retries", 2);
+    cfg.max_retry_wait = opt_seconds(L, 1, "max_retry_wait", ZAVU_MAX_RETRY_WAIT);
     cfg.allow_insecure_http = opt_flag(L, 1, "allow_insecure_http");
     cfg.debug = opt_flag(L, 1, "debug");
 

@@ -1,0 +1,71 @@
+-- zavu: the Zavu API from Lua.
+--
+--   local zavu = require "zavu"            -- default client from the environment
+--   local ok, err = zavu.sessions.delete(id)
+--   local client = zavu.new { api_key = "zv_live_...", timeout = 10 }
+--
+-- The work happens in C (zavu.core); this file adds the conveniences: the
+-- environment, a lazily created default client and the `sessions` shape.
+local core = require "zavu.core"
+
+local M = {
+  VERSION = core.version,
+  curl_version = core.curl_version,
+  error_mt = core.error_mt, -- give a copied error table its tostring back
+}
+
+-- The interpreter as the User-Agent names it: LuaJIT says which LuaJIT.
+local lua_version = (rawget(_G, "jit") and jit.version) or _VERSION
+
+local function with_environment(opts)
+  local cfg = {}
+  for k, v in pairs(opts or {}) do cfg[k] = v end
+  if cfg.api_key == nil then cfg.api_key = os.getenv("ZAVUDEV_API_KEY") end
+  if cfg.base_url == nil then
+    local url = os.getenv("ZAVUDEV_BASE_URL")
+    if url and url ~= "" then cfg.base_url = url end
+  end
+  if cfg.debug == nil then cfg.debug = os.getenv("ZAVUDEV_LOG") == "debug" end
+  cfg.lua_version = lua_version
+  return cfg
+end
+
+--- A client: one connection kept alive across its calls.
+-- Options: api_key, base_url, timeout, connect_timeout, max_retries, ca_file,
+-- ca_path, user_agent, allow_insecure_http, debug. Unset ones come from
+-- ZAVUDEV_API_KEY, ZAVUDEV_BASE_URL and ZAVUDEV_LOG=debug.
+function M.new(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  local handle = core.new(with_environment(opts))
+  local client = { handle = handle }
+  client.sessions = {
+    --- Delete a session. Returns true, or nil and an error table.
+    -- opts: missing_ok (a 404 counts as done), timeout, max_retries.
+    delete = function(id, call_opts)
+      return handle:delete_session(id, call_opts)
+    end,
+  }
+  --- Close the connection now rather than at garbage collection.
+  function client.close() handle:close() end
+  return client
+end
+
+local default_client
+local function default()
+  default_client = default_client or M.new()
+  return default_client
+end
+
+M.sessions = {
+  delete = function(id, opts) return default().sessions.delete(id, opts) end,
+}
+
+--- True when v is an error table from this library (even a copied one).
+function M.is_error(v)
+  return type(v) == "table" and type(v.code) == "string" and type(v.message) == "string"
+    and type(v.attempts) == "number"
+end
+
+return M

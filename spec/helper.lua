@@ -1,0 +1,122 @@
+-- Shared by the specs: where the mock Zavu API runs (scripts/run-tests starts
+-- it and exports ZAVU_MOCK_*), and small tools to look at what it saw.
+local http = require "socket.http"
+local cjson = require "cjson"
+
+local H = {}
+
+local function need(name)
+  local v = os.getenv(name)
+  assert(v and v ~= "", name .. " is not set: run the specs with `make test`")
+  return v
+end
+
+H.root = need("ZAVU_TEST_ROOT")
+H.lua = need("ZAVU_TEST_LUA")
+H.http_port = tonumber(need("ZAVU_MOCK_HTTP_PORT"))
+H.https_port = tonumber(need("ZAVU_MOCK_HTTPS_PORT"))
+H.ca_file = need("ZAVU_MOCK_CA_FILE")
+H.ca_path = need("ZAVU_MOCK_CA_PATH")
+H.http_url = "http://127.0.0.1:" .. H.http_port
+H.https_url = "https://127.0.0.1:" .. H.https_port
+H.key = "zv_live_spec_0123456789abcdef"
+
+-- A fresh id suffix, so each spec's counters on the mock start at zero.
+local counter = 0
+function H.nonce()
+  counter = counter + 1
+  return string.format("%s%d%d", H.lua:gsub("%W", ""), os.time() % 100000, counter) ..
+    tostring(math.random(1e6))
+end
+
+-- A client for the mock over plain HTTP, options merged over the defaults.
+function H.client(opts)
+  local zavu = require "zavu"
+  local o = { api_key = H.key, base_url = H.http_url }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  return zavu.new(o)
+end
+
+-- What the mock recorded for a session id (its last request), or {}.
+function H.info(id)
+  local esc = id:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end)
+  local body, code = http.request(H.http_url .. "/_mock/info/" .. esc)
+  assert(code == 200, "mock info: " .. tostring(code))
+  return cjson.decode(body)
+end
+
+-- The percent-encoding every path segment must get.
+function H.escape(s)
+  return (s:gsub("[^A-Za-z0-9%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+function H.now()
+  return require("socket").gettime()
+end
+
+-- Run a Lua file's text in a fresh interpreter of the same kind, with extra
+-- environment; returns its combined output and exit code.
+function H.run_lua(code, env)
+  local file = os.tmpname()
+  local f = assert(io.open(file, "w"))
+  f:write(code)
+  f:close()
+  local prefix = ""
+  for k, v in pairs(env or {}) do prefix = prefix .. k .. "='" .. v .. "' " end
+  local p = assert(io.popen(prefix .. H.lua .. " " .. file .. " 2>&1; echo \"exit=$?\""))
+  local out = p:read("*a")
+  p:close()
+  os.remove(file)
+  local status = tonumber(out:match("exit=(%d+)%s*$"))
+  return out:gsub("exit=%d+%s*$", ""), status
+end
+
+-- Run a shell command; returns stdout, stderr and exit code.
+function H.sh(cmd)
+  local err = os.tmpname()
+  local p = assert(io.popen("(" .. cmd .. ") 2>" .. err .. "; echo \"exit=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local f = io.open(err)
+  local stderr = f:read("*a")
+  f:close()
+  os.remove(err)
+  local status = tonumber(out:match("exit=(%d+)%s*$"))
+  return out:gsub("exit=%d+%s*$", ""), stderr, status
+end
+
+-- Resident memory of this process, in KiB.
+function H.rss_kib()
+  for line in io.lines("/proc/self/status") do
+    local kb = line:match("^VmRSS:%s+(%d+)")
+    if kb then return tonumber(kb) end
+  end
+end
+
+-- Peak resident memory since the last H.reset_peak_rss(), in KiB.
+function H.reset_peak_rss()
+  local f = assert(io.open("/proc/self/clear_refs", "w"))
+  f:write("5") -- resets VmHWM to the current RSS
+  f:close()
+end
+
+function H.peak_rss_kib()
+  for line in io.lines("/proc/self/status") do
+    local kb = line:match("^VmHWM:%s+(%d+)")
+    if kb then return tonumber(kb) end
+  end
+end
+
+-- Open file descriptors of this process.
+function H.open_fds()
+  local p = io.popen("ls /proc/" .. H.pid() .. "/fd | wc -l")
+  local n = tonumber(p:read("*a"))
+  p:close()
+  return n
+end
+
+function H.pid()
+  return require("zavu_testkit").getpid()
+end
+
+return H

@@ -1,0 +1,36 @@
+-- #rock: `luarocks make` installs the rock into a fresh tree, and each
+-- interpreter then loads it from there and deletes a session.
+local H = require "spec.helper"
+
+describe("the rockspec #rock", function()
+  for _, v in ipairs { "5.1", "5.4" } do
+    it("builds and installs with luarocks for Lua " .. v, function()
+      local tree = os.tmpname()
+      os.remove(tree)
+      local out, err, status = H.sh(("cd %q && luarocks --lua-version=%s --tree=%q make --deps-mode=none zavu-scm-1.rockspec")
+        :format(H.root, v, tree))
+      assert.are.equal(0, status, out .. err)
+      local script = [[
+        local zavu = require "zavu"
+        local found -- the first zavu/core.so on package.cpath (5.1 has no searchpath)
+        for t in package.cpath:gmatch("[^;]+") do
+          local f = io.open((t:gsub("%%?", "zavu/core")))
+          if f then f:close(); found = t; break end
+        end
+        assert(found and found:find(%q, 1, true), "zavu.core not loaded from the tree")
+        local c = zavu.new { api_key = %q, base_url = %q }
+        assert(c.sessions.delete("rock-1") == true)
+        print("deleted with " .. _VERSION)
+      ]]
+      local paths = ("LUA_PATH='%s/share/lua/%s/?.lua;%s/share/lua/%s/?/init.lua;;' LUA_CPATH='%s/lib/lua/%s/?.so;;'")
+        :format(tree, v, tree, v, tree, v)
+      local f = assert(io.open(tree .. "/check.lua", "w"))
+      f:write(script:format(tree, H.key, H.http_url))
+      f:close()
+      local out2, err2, status2 = H.sh(paths .. " lua" .. v .. " " .. tree .. "/check.lua")
+      assert.are.equal(0, status2, out2 .. err2)
+      assert.matches("deleted with Lua " .. v, out2, 1, true)
+      H.sh("rm -rf " .. tree)
+    end)
+  end
+end)
