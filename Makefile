@@ -39,7 +39,7 @@ deps:
 	@scripts/ensure-deps
 
 demo: deps
-	@$(MAKE) --no-print-directory LUA=lua5.4
+	@$(MAKE) -s --no-print-directory LUA=lua5.4 all
 	@scripts/demo
 
 test: deps
