@@ -43,7 +43,7 @@ demo: deps
 	@scripts/demo
 
 test: deps
-	@for l in $(LUAS); do $(MAKE) --no-print-directory LUA=$$l all testkit || exit 1; done
+	@for l in $(LUAS); do $(MAKE) -s --no-print-directory LUA=$$l CFLAGS="-O2 -g -Werror" all testkit || exit 1; done
 	@scripts/run-tests $(LUAS)
 
 clean:
