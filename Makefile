@@ -11,8 +11,9 @@ endif
 
 CC ?= cc
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c99 -fPIC -Wall -Wextra -Isrc -I$(LUA_INC) $(shell pkg-config --cflags libcurl 2>/dev/null)
-LDFLAGS += -shared
+# Warnings and paths stay even when CFLAGS is given on the command line.
+ALL_CFLAGS = $(CFLAGS) -std=c99 -fPIC -Wall -Wextra -Isrc -I$(LUA_INC) $(shell pkg-config --cflags libcurl 2>/dev/null)
+ALL_LDFLAGS = $(LDFLAGS) -shared
 LIBS = $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lm -lpthread
 
 CORE_SRC = src/zavu_core.c src/zavu_parse.c
@@ -26,13 +27,13 @@ all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(SRC) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(SRC) $(LIBS)
 
 # fork/waitpid for the specs (Debian has no lua-posix for 5.4); not installed.
 testkit: $(TESTKIT)
 $(TESTKIT): spec/support/zavu_testkit.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 # Installs what is missing from Debian (as root), or says what to install.
 deps:
@@ -43,7 +44,7 @@ demo: deps
 	@scripts/demo
 
 test: deps
-	@for l in $(LUAS); do $(MAKE) -s --no-print-directory LUA=$$l CFLAGS="-O2 -g -Werror" all testkit || exit 1; done
+	@for l in $(LUAS); do $(MAKE) -B -s --no-print-directory LUA=$$l CFLAGS="-O2 -g -Werror" all testkit || exit 1; done
 	@scripts/run-tests $(LUAS)
 
 clean:
