@@ -22,12 +22,19 @@ HDR = src/zavu_core.h src/compat.h
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
-.PHONY: all deps demo test testkit clean
+.PHONY: all deps demo test testkit nvim clean
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(SRC) $(LIBS)
+
+# Neovim loads C modules from lua/ on its runtimepath: build/nvim is such a
+# directory, holding the module built for LuaJIT (see README, "Neovim").
+nvim:
+	@$(MAKE) -s --no-print-directory LUA=luajit all
+	@mkdir -p build/nvim/lua/zavu
+	cp build/luajit/zavu/core.so build/nvim/lua/zavu/core.so
 
 # fork/waitpid for the specs (Debian has no lua-posix for 5.4); not installed.
 testkit: $(TESTKIT)
@@ -45,6 +52,7 @@ demo: deps
 
 test: deps
 	@for l in $(LUAS); do $(MAKE) -B -s --no-print-directory LUA=$$l CFLAGS="-O2 -g -Werror" all testkit || exit 1; done
+	@$(MAKE) -s --no-print-directory nvim
 	@scripts/run-tests $(LUAS)
 
 clean:
