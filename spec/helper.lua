@@ -29,6 +29,14 @@ function H.nonce()
     tostring(math.random(1e6))
 end
 
+-- A TCP port nothing listens on right now, as the kernel picks it.
+function H.free_port()
+  local s = assert(require("socket").bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
 -- A client for the mock over plain HTTP, options merged over the defaults.
 function H.client(opts)
   local zavu = require "zavu"

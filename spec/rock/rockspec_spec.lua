@@ -1,8 +1,8 @@
--- #rock: `luarocks make` installs the rock into a fresh tree, and each
+-- `luarocks make` installs the rock into a fresh tree, and each
 -- interpreter then loads it from there and deletes a session.
 local H = require "spec.helper"
 
-describe("the rockspec #rock", function()
+describe("the rockspec", function()
   for _, v in ipairs { "5.1", "5.4" } do
     it("builds and installs with luarocks for Lua " .. v, function()
       local tree = os.tmpname()

@@ -33,7 +33,7 @@ local function in_nvim(body)
   return out
 end
 
-describe("zavu.nvim in headless Neovim #hosts", function()
+describe("zavu.nvim in headless Neovim", function()
   it("gives the callback what the blocking call returns", function()
     local tag = H.nonce()
     local out = in_nvim(([[

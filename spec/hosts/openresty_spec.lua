@@ -44,15 +44,14 @@ local SPEC_ONLY = [[
     }
 ]]
 
-describe("zavu.openresty in nginx #hosts", function()
+describe("zavu.openresty in nginx", function()
   local dir, port, spec_port, base
 
   setup(function()
     dir = os.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir -p " .. dir .. "/logs"))
-    port = 20000 + math.random(0, 19999)
-    spec_port = port + 1
+    port, spec_port = H.free_port(), H.free_port()
     local f = assert(io.open(H.root .. "/examples/openresty/nginx.conf"))
     local conf = f:read("*a")
     f:close()
