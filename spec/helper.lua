@@ -53,6 +53,13 @@ function H.info(id)
   return cjson.decode(body)
 end
 
+-- The most requests of a "par-<ms>-<tag>-<n>" tag the mock had in flight at once.
+function H.max_in_flight(tag)
+  local body, code = http.request(H.http_url .. "/_mock/max/" .. tag)
+  assert(code == 200, "mock max: " .. tostring(code))
+  return tonumber(body)
+end
+
 -- The percent-encoding every path segment must get.
 function H.escape(s)
   return (s:gsub("[^A-Za-z0-9%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))

@@ -68,6 +68,17 @@ void zavu_client_free(zavu_client *c);
 int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
                         const zavu_call *call, zavu_result *res);
 
+/* Called once per id as it is settled, in completion order; res (and its
+ * body) is valid only during the call. Return non-zero to abort the batch. */
+typedef int (*zavu_settled_fn)(void *ud, size_t index, const zavu_result *res);
+
+/* Delete n sessions, up to `concurrency` at a time over libcurl's multi
+ * interface, each with the single delete's validation and retry policy (waits
+ * are timers: other transfers go on meanwhile). Returns 0 when every id was
+ * settled, -1 when settled() aborted or libcurl could not start. */
+int zavu_delete_many(zavu_client *c, const char *const *ids, const size_t *id_lens, size_t n,
+                     const zavu_call *call, int concurrency, zavu_settled_fn settled, void *ud);
+
 /* ---- pure helpers over untrusted bytes (zavu_parse.c) ---- */
 
 /* Local check of a session id: NULL when fine, else why not. */

@@ -7,6 +7,7 @@
 #include "zavu_core.h"
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <string.h>
 
 #define CLIENT_MT "zavu.client"
@@ -260,10 +261,195 @@ static int l_delete_session(lua_State *L)
     return 2;
 }
 
+/* ---- many deletes ---- */
+
+typedef struct {
+    int results;     /* stack index in l_delete_many: results[i] = true | error */
+    int progress;    /* stack index there of on_progress, or 0 */
+    int failure;     /* stack index there of the slot that keeps a raised error */
+    const int *map;  /* core index -> position in the ids list (1-based) */
+    lua_Integer done, total;
+} many_ctx;
+
+/* Record one settled id and report progress; runs under lua_pcall, so an
+ * error here (on_progress raising) never unwinds through libcurl's loop. */
+static int l_settle(lua_State *L) /* (results, on_progress, ctx, res, pos) */
+{
+    many_ctx *m = lua_touserdata(L, 3);
+    const zavu_result *res = lua_touserdata(L, 4);
+    lua_Integer pos = lua_tointeger(L, 5);
+    if (res->ok)
+        lua_pushboolean(L, 1);
+    else
+        push_error(L, res);
+    lua_rawseti(L, 1, (int)pos);
+    m->done++;
+    if (!lua_isnil(L, 2)) {
+        lua_pushvalue(L, 2);
+        lua_pushinteger(L, m->done);
+        lua_pushinteger(L, m->total);
+        lua_call(L, 2, 0);
+    }
+    return 0;
+}
+
+static int settle_protected(lua_State *L, many_ctx *m, lua_Integer pos, const zavu_result *res)
+{
+    lua_pushcfunction(L, l_settle);
+    lua_pushvalue(L, m->results);
+    if (m->progress)
+        lua_pushvalue(L, m->progress);
+    else
+        lua_pushnil(L);
+    lua_pushlightuserdata(L, m);
+    lua_pushlightuserdata(L, (void *)res);
+    lua_pushinteger(L, pos);
+    if (lua_pcall(L, 5, 0, 0) != 0) {
+        lua_replace(L, m->failure); /* raised again once libcurl is cleaned up */
+        return 1;
+    }
+    return 0;
+}
+
+typedef struct {
+    lua_State *L;
+    many_ctx *m;
+} settle_ud;
+
+static int on_settled(void *ud, size_t index, const zavu_result *res)
+{
+    settle_ud *u = ud;
+    return settle_protected(u->L, u->m, u->m->map[index], res);
+}
+
+/* client:delete_many(ids [, opts]) -> { ok, total, deleted = {id...},
+ *   failed = { {id = id, error = err}... } }, both in the order of ids. */
+static int l_delete_many(lua_State *L)
+{
+    client_ud *u = check_client(L);
+    zavu_call call = {-1, -1, 0};
+    int concurrency = 8, n, i, k = 0, anchors;
+    const char **ids;
+    size_t *lens;
+    int *map;
+    many_ctx m;
+    settle_ud sud;
+    zavu_result bad;
+
+    luaL_checktype(L, 2, LUA_TTABLE);
+    memset(&m, 0, sizeof m);
+    if (!lua_isnoneornil(L, 3)) {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        call.timeout = opt_seconds(L, 3, "timeout", -1);
+        call.max_retries = opt_count(L, 3, "max_retries", -1);
+        call.missing_ok = opt_flag(L, 3, "missing_ok");
+        concurrency = opt_count(L, 3, "concurrency", 8);
+        if (concurrency < 1)
+            luaL_error(L, "bad option 'concurrency' (integer 1..100 expected)");
+        lua_getfield(L, 3, "on_progress");
+        if (!lua_isnil(L, -1) && !lua_isfunction(L, -1))
+            luaL_error(L, "bad option 'on_progress' (function expected)");
+        m.progress = lua_isnil(L, -1) ? 0 : lua_gettop(L);
+        if (!m.progress)
+            lua_pop(L, 1);
+    }
+    n = (int)zavu_rawlen(L, 2);
+    m.total = n;
+    lua_createtable(L, n, 0);
+    m.results = lua_gettop(L);
+    lua_pushnil(L);
+    m.failure = lua_gettop(L);
+    /* Arrays as userdata: collected by Lua even if an error is raised. The
+     * id strings are anchored in a private table, out of on_progress's reach. */
+    ids = lua_newuserdata(L, sizeof *ids * (n ? n : 1));
+    lens = lua_newuserdata(L, sizeof *lens * (n ? n : 1));
+    map = lua_newuserdata(L, sizeof *map * (n ? n : 1));
+    lua_createtable(L, n, 0);
+    anchors = lua_gettop(L);
+    m.map = map;
+
+    for (i = 1; i <= n; i++) {
+        int t;
+        lua_rawgeti(L, 2, i);
+        t = lua_type(L, -1);
+        if (t == LUA_TSTRING || t == LUA_TNUMBER) {
+            ids[k] = lua_tolstring(L, -1, &lens[k]); /* a number becomes a string here */
+            lua_rawseti(L, anchors, i);
+            map[k++] = i;
+            continue;
+        }
+        memset(&bad, 0, sizeof bad);
+        bad.retry_after = -1;
+        bad.code = "invalid_argument";
+        snprintf(bad.message, sizeof bad.message, "session id must be a string, got %s",
+                 lua_typename(L, t));
+        lua_pop(L, 1);
+        if (settle_protected(L, &m, i, &bad))
+            return lua_error(L);
+    }
+    sud.L = L;
+    sud.m = &m;
+    if (zavu_delete_many(u->core, ids, lens, (size_t)k, &call, concurrency, on_settled, &sud) != 0) {
+        if (!lua_isnil(L, m.failure)) {
+            lua_pushvalue(L, m.failure);
+            return lua_error(L); /* on_progress's own error, after libcurl let go */
+        }
+        /* libcurl could not run the batch: what is left unsettled failed. */
+        memset(&bad, 0, sizeof bad);
+        bad.retry_after = -1;
+        bad.code = "connection_error";
+        snprintf(bad.message, sizeof bad.message, "%s", "libcurl could not run the batch");
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, m.results, i);
+            if (lua_isnil(L, -1)) {
+                lua_pop(L, 1);
+                push_error(L, &bad);
+                lua_rawseti(L, m.results, i);
+            } else {
+                lua_pop(L, 1);
+            }
+        }
+    }
+
+    /* The summary, in the order of ids. */
+    {
+        int summary, deleted, failed, nd = 0, nf = 0;
+        lua_createtable(L, 0, 4);
+        summary = lua_gettop(L);
+        lua_newtable(L);
+        deleted = lua_gettop(L);
+        lua_newtable(L);
+        failed = lua_gettop(L);
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, m.results, i);
+            if (lua_type(L, -1) == LUA_TBOOLEAN) {
+                lua_pop(L, 1);
+                lua_rawgeti(L, 2, i);
+                lua_rawseti(L, deleted, ++nd);
+            } else {
+                lua_createtable(L, 0, 2);
+                lua_rawgeti(L, 2, i);
+                lua_setfield(L, -2, "id");
+                lua_insert(L, -2);
+                lua_setfield(L, -2, "error");
+                lua_rawseti(L, failed, ++nf);
+            }
+        }
+        lua_setfield(L, summary, "failed");
+        lua_setfield(L, summary, "deleted");
+        lua_pushboolean(L, nf == 0);
+        lua_setfield(L, summary, "ok");
+        lua_pushinteger(L, n);
+        lua_setfield(L, summary, "total");
+    }
+    return 1;
+}
+
 /* ---- the module ---- */
 
 static const luaL_Reg client_methods[] = {
     {"delete_session", l_delete_session},
+    {"delete_many", l_delete_many},
     {"close", l_close},
     {NULL, NULL},
 };

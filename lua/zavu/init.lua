@@ -46,6 +46,13 @@ function M.new(opts)
     delete = function(id, call_opts)
       return handle:delete_session(id, call_opts)
     end,
+    --- Delete many sessions, `concurrency` (default 8) at a time. Returns a
+    -- summary: { ok = all deleted?, total = #ids, deleted = { id, ... },
+    -- failed = { { id = id, error = err }, ... } }, both in the order of ids.
+    -- opts: as delete, plus concurrency and on_progress(done, total).
+    delete_many = function(ids, call_opts)
+      return handle:delete_many(ids, call_opts)
+    end,
   }
   --- Close the connection now rather than at garbage collection.
   function client.close() handle:close() end
@@ -60,6 +67,7 @@ end
 
 M.sessions = {
   delete = function(id, opts) return default().sessions.delete(id, opts) end,
+  delete_many = function(ids, opts) return default().sessions.delete_many(ids, opts) end,
 }
 
 --- True when v is an error table from this library (even a copied one).

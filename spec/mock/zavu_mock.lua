@@ -60,6 +60,14 @@ scenarios.slow = function(args)
   ngx.sleep(tonumber(args[1]) / 1000)
   return reply(204)
 end
+scenarios.par = function(args) -- par-<ms>-<tag>-<n>: records the most in flight per tag
+  local tag = args[2]
+  local now = dict:incr("inflight:" .. tag, 1, 0)
+  if now > (dict:get("max:" .. tag) or 0) then dict:set("max:" .. tag, now) end
+  ngx.sleep(tonumber(args[1]) / 1000)
+  dict:incr("inflight:" .. tag, -1)
+  return reply(204)
+end
 scenarios.flaky = function(args, hits) -- flaky-<n>-<status>-<nonce>
   return first_hits_fail(hits, tonumber(args[1]), tonumber(args[2]), { ["retry-after-ms"] = "1" })
 end
@@ -146,6 +154,8 @@ local function control(path)
   local what, arg = path:match("^/_mock/(%w+)/?(.*)$")
   if what == "info" then
     return reply(200, dict:get("info:" .. ngx.unescape_uri(arg)) or "{}")
+  elseif what == "max" then
+    return reply(200, tostring(dict:get("max:" .. arg) or 0))
   elseif what == "health" then
     return reply(200, "ok")
   end

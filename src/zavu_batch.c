@@ -1,0 +1,239 @@
+/*
+ * zavu_batch.c - many deletes at once over libcurl's multi interface: a few
+ * transfer slots, ids fed into them as they free up, retries parked as timers
+ * so no transfer waits for another's back-off. No Lua here.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "zavu_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct slot {
+    CURL *easy;
+    zavu_buffer body;
+    char errbuf[CURL_ERROR_SIZE];
+    char *url;
+    size_t item;
+    double started;
+    int busy;
+} slot;
+
+typedef struct parked { /* an id waiting for its retry */
+    size_t item;
+    double due;
+} parked;
+
+typedef struct batch {
+    zavu_client *c;
+    const char *const *ids;
+    const size_t *lens;
+    size_t n, next, settled_count;
+    int *attempts;
+    parked *waiting;
+    size_t n_waiting;
+    slot *slots;
+    int n_slots, max_retries, missing_ok;
+    double timeout;
+    zavu_settled_fn settled;
+    void *ud;
+} batch;
+
+static int settle(batch *b, size_t item, const zavu_result *res)
+{
+    b->settled_count++;
+    return b->settled(b->ud, item, res);
+}
+
+/* The next id to send: a due retry first, then a fresh one. Fresh ids that
+ * fail local checks are settled on the spot. Returns 0 when none is ready. */
+static int next_item(batch *b, double now, size_t *item, int *abort)
+{
+    size_t i;
+    zavu_result res;
+    for (i = 0; i < b->n_waiting; i++) {
+        if (b->waiting[i].due <= now) {
+            *item = b->waiting[i].item;
+            b->waiting[i] = b->waiting[--b->n_waiting];
+            return 1;
+        }
+    }
+    while (b->next < b->n) {
+        size_t k = b->next++;
+        if (zavu_prepare_call(b->c, b->ids[k], b->lens[k], &res)) {
+            *item = k;
+            return 1;
+        }
+        if (settle(b, k, &res)) {
+            *abort = 1;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int start(batch *b, slot *s, size_t item)
+{
+    s->url = zavu_session_url(b->c->base_url, b->ids[item], b->lens[item]);
+    if (!s->url)
+        return -1;
+    s->item = item;
+    s->body.len = 0;
+    s->body.cut = 0;
+    s->errbuf[0] = '\0';
+    s->started = zavu_now();
+    curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
+    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, (long)(b->timeout * 1000));
+    if (curl_multi_add_handle(b->c->multi, s->easy) != CURLM_OK) {
+        free(s->url);
+        s->url = NULL;
+        return -1;
+    }
+    s->busy = 1;
+    return 0;
+}
+
+/* A transfer ended: park it for a retry, or settle it. */
+static int finish(batch *b, slot *s, CURLcode rc)
+{
+    zavu_result res;
+    int again, n;
+
+    memset(&res, 0, sizeof res);
+    again = zavu_classify(s->easy, rc, &s->body, s->errbuf, b->missing_ok, &res);
+    curl_multi_remove_handle(b->c->multi, s->easy);
+    s->busy = 0;
+    n = ++b->attempts[s->item];
+    res.attempts = n;
+    if (b->c->debug)
+        zavu_log_attempt(s->url, &res, (zavu_now() - s->started) * 1000, n, b->max_retries + 1);
+    free(s->url);
+    s->url = NULL;
+    if (again && n <= b->max_retries) {
+        b->waiting[b->n_waiting].item = s->item;
+        b->waiting[b->n_waiting].due = zavu_now() + zavu_retry_wait(b->c, &res, n - 1);
+        b->n_waiting++;
+        return 0;
+    }
+    return settle(b, s->item, &res);
+}
+
+/* Milliseconds libcurl may sleep: until the earliest parked retry is due. */
+static int poll_timeout(const batch *b, double now)
+{
+    size_t i;
+    double soonest = now + 1.0;
+    for (i = 0; i < b->n_waiting; i++)
+        if (b->waiting[i].due < soonest)
+            soonest = b->waiting[i].due;
+    return soonest <= now ? 0 : (int)((soonest - now) * 1000) + 1;
+}
+
+static int run(batch *b)
+{
+    int i, running = 0, abort = 0, idle;
+    size_t item;
+    CURLMsg *msg;
+
+    while (b->settled_count < b->n) {
+        double now = zavu_now();
+        idle = 0;
+        for (i = 0; i < b->n_slots; i++) {
+            if (b->slots[i].busy)
+                continue;
+            if (!next_item(b, now, &item, &abort))
+                break;
+            if (start(b, &b->slots[i], item) != 0)
+                return -1;
+        }
+        if (abort)
+            return -1;
+        if (b->settled_count >= b->n)
+            break;
+        if (curl_multi_perform(b->c->multi, &running) != CURLM_OK)
+            return -1;
+        while ((msg = curl_multi_info_read(b->c->multi, &idle)) != NULL) {
+            slot *s;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            if (finish(b, s, msg->data.result))
+                return -1;
+        }
+        if (b->settled_count >= b->n)
+            break;
+        /* Sleep until a socket is ready or a parked retry is due; nothing
+         * sleeps while another transfer could make progress. */
+        if (curl_multi_poll(b->c->multi, NULL, 0, poll_timeout(b, zavu_now()), NULL) != CURLM_OK)
+            return -1;
+    }
+    return 0;
+}
+
+static void release(batch *b)
+{
+    int i;
+    for (i = 0; b->slots && i < b->n_slots; i++) {
+        slot *s = &b->slots[i];
+        if (s->busy)
+            curl_multi_remove_handle(b->c->multi, s->easy);
+        curl_easy_cleanup(s->easy);
+        free(s->body.data);
+        free(s->url);
+    }
+    free(b->slots);
+    free(b->waiting);
+    free(b->attempts);
+}
+
+int zavu_delete_many(zavu_client *c, const char *const *ids, const size_t *id_lens, size_t n,
+                     const zavu_call *call, int concurrency, zavu_settled_fn settled, void *ud)
+{
+    batch b;
+    int i, rc = -1, https = strncmp(c->base_url, "https:", 6) == 0;
+
+    memset(&b, 0, sizeof b);
+    b.c = c;
+    b.ids = ids;
+    b.lens = id_lens;
+    b.n = n;
+    b.settled = settled;
+    b.ud = ud;
+    b.timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
+    b.max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
+    b.missing_ok = call && call->missing_ok;
+    if (concurrency < 1)
+        concurrency = 1;
+    if (concurrency > ZAVU_MAX_CONCURRENCY)
+        concurrency = ZAVU_MAX_CONCURRENCY;
+    b.n_slots = (size_t)concurrency < n ? concurrency : (int)n;
+
+    if (n == 0)
+        return 0;
+    zavu_adopt(c); /* before touching c->multi: a forked child gets its own */
+    b.attempts = calloc(n, sizeof *b.attempts);
+    b.waiting = calloc(n, sizeof *b.waiting);
+    b.slots = calloc((size_t)b.n_slots, sizeof *b.slots);
+    if (!b.attempts || !b.waiting || !b.slots)
+        goto done;
+    if (!c->multi) {
+        if (!(c->multi = curl_multi_init()))
+            goto done;
+        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)ZAVU_MAX_CONCURRENCY);
+    }
+    curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)b.n_slots);
+    for (i = 0; i < b.n_slots; i++) {
+        slot *s = &b.slots[i];
+        if (!(s->easy = zavu_new_easy(c, &s->body, s->errbuf)))
+            goto done;
+        curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+        /* Over TLS, wait to share an HTTP/2 connection rather than open more
+         * (plain http is HTTP/1.1 here: one transfer per connection). */
+        if (https)
+            curl_easy_setopt(s->easy, CURLOPT_PIPEWAIT, 1L);
+    }
+    rc = run(&b);
+done:
+    release(&b);
+    return rc;
+}

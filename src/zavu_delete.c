@@ -1,0 +1,63 @@
+/*
+ * zavu_delete.c - one delete: the reused easy handle, attempt after attempt,
+ * sleeping between them as the retry policy says. No Lua here.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "zavu_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+
+static void sleep_seconds(double s)
+{
+    struct timespec ts;
+    if (s <= 0)
+        return;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
+                        const zavu_call *call, zavu_result *res)
+{
+    char *url;
+    int max_retries, n;
+    double timeout;
+
+    if (!zavu_prepare_call(c, id, id_len, res))
+        return 0;
+    if (!c->easy && !(c->easy = zavu_new_easy(c, &c->body, c->curl_error))) {
+        zavu_set_error(res, "connection_error", "could not create a libcurl handle");
+        return 0;
+    }
+    if (!(url = zavu_session_url(c->base_url, id, id_len))) {
+        zavu_set_error(res, "connection_error", "out of memory");
+        return 0;
+    }
+    timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
+    max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
+    curl_easy_setopt(c->easy, CURLOPT_URL, url);
+    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+
+    for (n = 0;; n++) {
+        double started = zavu_now();
+        CURLcode rc;
+        int again;
+        c->body.len = 0;
+        c->body.cut = 0;
+        c->curl_error[0] = '\0';
+        rc = curl_easy_perform(c->easy);
+        again = zavu_classify(c->easy, rc, &c->body, c->curl_error, call && call->missing_ok, res);
+        res->attempts = n + 1;
+        if (c->debug)
+            zavu_log_attempt(url, res, (zavu_now() - started) * 1000, n + 1, max_retries + 1);
+        if (!again || n >= max_retries)
+            break;
+        sleep_seconds(zavu_retry_wait(c, res, n));
+    }
+    free(url);
+    return res->ok;
+}

@@ -1,0 +1,65 @@
+/*
+ * zavu_internal.h - what the core's own files share: the client, the capped
+ * body buffer, and the steps every request goes through (configure a libcurl
+ * handle, turn its outcome into a zavu_result, decide on the wait).
+ */
+#ifndef ZAVU_INTERNAL_H
+#define ZAVU_INTERNAL_H
+
+#include "zavu_core.h"
+
+#include <curl/curl.h>
+#include <sys/types.h>
+
+#define ZAVU_MAX_TRACKED_SOCKETS 128
+#define ZAVU_MAX_CONCURRENCY 64
+
+/* An error body, kept up to ZAVU_MAX_ERROR_BODY bytes. */
+typedef struct zavu_buffer {
+    char *data;
+    size_t len, cap;
+    int cut; /* the transfer was stopped because the body was too big */
+} zavu_buffer;
+
+struct zavu_client {
+    CURL *easy;  /* single deletes: one reused handle, one kept-alive connection */
+    CURLM *multi; /* delete_many: created on first use, its connections kept too */
+    struct curl_slist *headers; /* Authorization and Accept */
+    pid_t owner_pid;            /* the process whose connections these are */
+    char *base_url, *ca_file, *ca_path, *user_agent;
+    double timeout, connect_timeout, max_retry_wait;
+    int max_retries, debug;
+    unsigned int rng;
+    /* A bad configuration is reported by every call, never by the constructor. */
+    const char *config_code;
+    char config_message[256];
+    zavu_buffer body;
+    char curl_error[CURL_ERROR_SIZE];
+    /* Sockets libcurl opened, so a forked child can let go of them safely. */
+    curl_socket_t sockets[ZAVU_MAX_TRACKED_SOCKETS];
+};
+
+/* Settings shared by every handle of the client; body and errbuf are per handle. */
+CURL *zavu_new_easy(zavu_client *c, zavu_buffer *body, char *errbuf);
+
+/* Make the client's connections this process's: in a forked child, let go of
+ * the parent's (without writing to them) so fresh ones are opened. */
+void zavu_adopt(zavu_client *c);
+
+/* Check an id and the configuration, then zavu_adopt. Fills res and returns
+ * 0 when the call cannot go ahead. */
+int zavu_prepare_call(zavu_client *c, const char *id, size_t id_len, zavu_result *res);
+
+/* Turn one finished transfer into res (everything but attempts).
+ * Returns 1 when it is worth another attempt. */
+int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *errbuf,
+                  int missing_ok, zavu_result *res);
+
+/* Seconds to wait before retry number `retry` (0-based) after res. */
+double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry);
+
+void zavu_set_error(zavu_result *res, const char *code, const char *message);
+void zavu_log_attempt(const char *url, const zavu_result *res, double ms, int n, int of);
+double zavu_now(void);
+
+#endif
