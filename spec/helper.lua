@@ -86,6 +86,15 @@ function H.run_lua(code, env)
   return out:gsub("exit=%d+%s*$", ""), status
 end
 
+-- A temporary file holding text; returns its name.
+function H.write_tmp(text)
+  local name = os.tmpname()
+  local f = assert(io.open(name, "w"))
+  f:write(text)
+  f:close()
+  return name
+end
+
 -- Run a shell command; returns stdout, stderr and exit code.
 function H.sh(cmd)
   local err = os.tmpname()

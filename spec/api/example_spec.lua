@@ -39,6 +39,45 @@ describe("examples/delete_session.lua", function()
     assert.matches("usage", err)
   end)
 
+  it("deletes every id of --from-file concurrently, exit 0 when all are gone", function()
+    local tag = H.nonce()
+    local file = os.tmpname()
+    local f = assert(io.open(file, "w"))
+    for i = 1, 30 do f:write("  bulk-", tag, "-", i, "\n") end
+    f:write("\n")
+    f:close()
+    local out, err, status = run("--from-file " .. file, env)
+    os.remove(file)
+    assert.are.equal(0, status, err)
+    assert.matches("deleted 30 of 30 sessions", out, 1, true)
+    assert.are.equal("", err) -- no progress bar when stderr is not a terminal
+    for i = 1, 30 do assert.are.equal(1, H.info("bulk-" .. tag .. "-" .. i).hits) end
+  end)
+
+  it("reads ids from standard input with --from-file -, naming each failure", function()
+    local tag = H.nonce()
+    local out, err, status = run("--from-file - < " .. H.write_tmp(("in-%s\nmissing-%s\n"):format(tag, tag)), env)
+    assert.are.equal(1, status)
+    assert.matches("deleted 1 of 2 sessions", out, 1, true)
+    assert.matches("missing-" .. tag .. ": zavu: session_not_found (HTTP 404)", err, 1, true)
+  end)
+
+  it("draws a progress bar when stderr is a terminal", function()
+    local tag = H.nonce()
+    local file = os.tmpname()
+    local f = assert(io.open(file, "w"))
+    for i = 1, 10 do f:write("bar-", tag, "-", i, "\n") end
+    f:close()
+    local prefix = ""
+    for k, v in pairs(env) do prefix = prefix .. k .. "='" .. v .. "' " end
+    local cmd = prefix .. H.lua .. " " .. H.root .. "/examples/delete_session.lua --from-file " .. file
+    local out, _, status = H.sh("script -qec " .. ("%q"):format(cmd) .. " /dev/null")
+    os.remove(file)
+    assert.are.equal(0, status, out)
+    assert.matches("\r[" .. string.rep("#", 40) .. "] 10/10", out, 1, true)
+    assert.matches("\r[" .. string.rep("#", 4) .. string.rep(" ", 36) .. "] 1/10", out, 1, true)
+  end)
+
   it("exits 1 with missing_api_key when there is no key", function()
     local _, err, status = run("abc", { ZAVUDEV_API_KEY = "", ZAVUDEV_BASE_URL = H.http_url })
     assert.are.equal(1, status)
