@@ -22,7 +22,7 @@ HDR = src/zavu_core.h src/zavu_internal.h src/compat.h
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
-.PHONY: all deps demo test testkit nvim clean
+.PHONY: all deps demo test bench testkit nvim clean
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
@@ -57,3 +57,7 @@ test: deps
 
 clean:
 	rm -rf build
+
+# Speed and memory against raw libcurl and the usual alternatives; see bench/README.md.
+bench: deps
+	@bench/run

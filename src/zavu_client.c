@@ -18,7 +18,16 @@
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_status = CURLE_FAILED_INIT;
 
-static void global_init_once(void) { global_status = curl_global_init(CURL_GLOBAL_DEFAULT); }
+/* Bumped in every forked child, so a client can tell it changed process
+ * without a getpid() system call on each request. */
+static volatile unsigned long fork_generation;
+static void on_fork_child(void) { fork_generation++; }
+
+static void global_init_once(void)
+{
+    global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
+    pthread_atfork(NULL, NULL, on_fork_child);
+}
 
 int zavu_global_init(void)
 {
@@ -154,7 +163,7 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
         goto fail;
     for (i = 0; i < ZAVU_MAX_TRACKED_SOCKETS; i++)
         c->sockets[i] = CURL_SOCKET_BAD;
-    c->owner_pid = getpid();
+    c->generation = fork_generation;
     c->base_url = strdup(cfg->base_url ? cfg->base_url : ZAVU_DEFAULT_BASE_URL);
     c->ca_file = dup_or_null(cfg->ca_file);
     c->ca_path = dup_or_null(cfg->ca_path);
@@ -201,7 +210,7 @@ void zavu_client_free(zavu_client *c)
 {
     if (!c)
         return;
-    if (c->owner_pid != getpid())
+    if (c->generation != fork_generation)
         drop_inherited_connections(c);
     curl_easy_cleanup(c->easy);
     curl_multi_cleanup(c->multi);
@@ -233,9 +242,9 @@ int zavu_prepare_call(zavu_client *c, const char *id, size_t id_len, zavu_result
 
 void zavu_adopt(zavu_client *c)
 {
-    if (c->owner_pid != getpid()) {
+    if (c->generation != fork_generation) {
         drop_inherited_connections(c);
-        c->owner_pid = getpid();
+        c->generation = fork_generation;
     }
 }
 

@@ -9,7 +9,6 @@
 #include "zavu_core.h"
 
 #include <curl/curl.h>
-#include <sys/types.h>
 
 #define ZAVU_MAX_TRACKED_SOCKETS 128
 #define ZAVU_MAX_CONCURRENCY 64
@@ -25,7 +24,7 @@ struct zavu_client {
     CURL *easy;  /* single deletes: one reused handle, one kept-alive connection */
     CURLM *multi; /* delete_many: created on first use, its connections kept too */
     struct curl_slist *headers; /* Authorization and Accept */
-    pid_t owner_pid;            /* the process whose connections these are */
+    unsigned long generation;   /* forks seen when its connections were opened */
     char *base_url, *ca_file, *ca_path, *user_agent;
     double timeout, connect_timeout, max_retry_wait;
     int max_retries, debug;

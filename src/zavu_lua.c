@@ -237,21 +237,26 @@ static int l_error_tostring(lua_State *L)
 
 /* ---- calls ---- */
 
-/* client:delete_session(id [, opts]) -> true | nil, err */
-static int l_delete_session(lua_State *L)
+/* Read per-call options from the table at index t, if any. */
+static void call_options(lua_State *L, int t, zavu_call *call)
 {
-    client_ud *u = check_client(L);
+    if (lua_isnoneornil(L, t))
+        return;
+    luaL_checktype(L, t, LUA_TTABLE);
+    call->timeout = opt_seconds(L, t, "timeout", -1);
+    call->max_retries = opt_count(L, t, "max_retries", -1);
+    call->missing_ok = opt_flag(L, t, "missing_ok");
+}
+
+/* delete(id [, opts]) -> true | nil, err; id at index `at`. */
+static int delete_at(lua_State *L, client_ud *u, int at)
+{
     size_t id_len;
-    const char *id = luaL_checklstring(L, 2, &id_len);
+    const char *id = luaL_checklstring(L, at, &id_len);
     zavu_call call = {-1, -1, 0};
     zavu_result res;
 
-    if (!lua_isnoneornil(L, 3)) {
-        luaL_checktype(L, 3, LUA_TTABLE);
-        call.timeout = opt_seconds(L, 3, "timeout", -1);
-        call.max_retries = opt_count(L, 3, "max_retries", -1);
-        call.missing_ok = opt_flag(L, 3, "missing_ok");
-    }
+    call_options(L, at + 1, &call);
     if (zavu_delete_session(u->core, id, id_len, &call, &res)) {
         lua_pushboolean(L, 1);
         return 1;
@@ -322,11 +327,12 @@ static int on_settled(void *ud, size_t index, const zavu_result *res)
     return settle_protected(u->L, u->m, u->m->map[index], res);
 }
 
-/* client:delete_many(ids [, opts]) -> { ok, total, deleted = {id...},
- *   failed = { {id = id, error = err}... } }, both in the order of ids. */
-static int l_delete_many(lua_State *L)
+/* delete_many(ids [, opts]) -> { ok, total, deleted = {id...},
+ *   failed = { {id = id, error = err}... } }, both in the order of ids;
+ * ids at index `at`. */
+static int delete_many_at(lua_State *L, client_ud *u, int at)
 {
-    client_ud *u = check_client(L);
+    const int list = at, o = at + 1;
     zavu_call call = {-1, -1, 0};
     int concurrency = 8, n, i, k = 0, anchors;
     const char **ids;
@@ -336,24 +342,21 @@ static int l_delete_many(lua_State *L)
     settle_ud sud;
     zavu_result bad;
 
-    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, list, LUA_TTABLE);
     memset(&m, 0, sizeof m);
-    if (!lua_isnoneornil(L, 3)) {
-        luaL_checktype(L, 3, LUA_TTABLE);
-        call.timeout = opt_seconds(L, 3, "timeout", -1);
-        call.max_retries = opt_count(L, 3, "max_retries", -1);
-        call.missing_ok = opt_flag(L, 3, "missing_ok");
-        concurrency = opt_count(L, 3, "concurrency", 8);
+    call_options(L, o, &call);
+    if (!lua_isnoneornil(L, o)) {
+        concurrency = opt_count(L, o, "concurrency", 8);
         if (concurrency < 1)
             luaL_error(L, "bad option 'concurrency' (integer 1..100 expected)");
-        lua_getfield(L, 3, "on_progress");
+        lua_getfield(L, o, "on_progress");
         if (!lua_isnil(L, -1) && !lua_isfunction(L, -1))
             luaL_error(L, "bad option 'on_progress' (function expected)");
         m.progress = lua_isnil(L, -1) ? 0 : lua_gettop(L);
         if (!m.progress)
             lua_pop(L, 1);
     }
-    n = (int)zavu_rawlen(L, 2);
+    n = (int)zavu_rawlen(L, list);
     m.total = n;
     lua_createtable(L, n, 0);
     m.results = lua_gettop(L);
@@ -370,7 +373,7 @@ static int l_delete_many(lua_State *L)
 
     for (i = 1; i <= n; i++) {
         int t;
-        lua_rawgeti(L, 2, i);
+        lua_rawgeti(L, list, i);
         t = lua_type(L, -1);
         if (t == LUA_TSTRING || t == LUA_TNUMBER) {
             ids[k] = lua_tolstring(L, -1, &lens[k]); /* a number becomes a string here */
@@ -424,11 +427,11 @@ static int l_delete_many(lua_State *L)
             lua_rawgeti(L, m.results, i);
             if (lua_type(L, -1) == LUA_TBOOLEAN) {
                 lua_pop(L, 1);
-                lua_rawgeti(L, 2, i);
+                lua_rawgeti(L, list, i);
                 lua_rawseti(L, deleted, ++nd);
             } else {
                 lua_createtable(L, 0, 2);
-                lua_rawgeti(L, 2, i);
+                lua_rawgeti(L, list, i);
                 lua_setfield(L, -2, "id");
                 lua_insert(L, -2);
                 lua_setfield(L, -2, "error");
@@ -445,6 +448,36 @@ static int l_delete_many(lua_State *L)
     return 1;
 }
 
+/* Methods of the userdata: client:delete_session(id, opts), ... */
+static int l_delete_session(lua_State *L) { return delete_at(L, check_client(L), 2); }
+static int l_delete_many(lua_State *L) { return delete_many_at(L, check_client(L), 2); }
+
+/* The same bound to one client, as plain functions: sessions.delete(id, opts).
+ * One call less than a Lua wrapper around the method, on the hot path. */
+static client_ud *bound_client(lua_State *L)
+{
+    client_ud *u = lua_touserdata(L, lua_upvalueindex(1));
+    if (!u->core)
+        luaL_error(L, "zavu: client is closed");
+    return u;
+}
+static int l_bound_delete(lua_State *L) { return delete_at(L, bound_client(L), 1); }
+static int l_bound_delete_many(lua_State *L) { return delete_many_at(L, bound_client(L), 1); }
+
+/* zavu.core.sessions(client) -> { delete = f, delete_many = f } */
+static int l_sessions(lua_State *L)
+{
+    luaL_checkudata(L, 1, CLIENT_MT);
+    lua_createtable(L, 0, 2);
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, l_bound_delete, 1);
+    lua_setfield(L, -2, "delete");
+    lua_pushvalue(L, 1);
+    lua_pushcclosure(L, l_bound_delete_many, 1);
+    lua_setfield(L, -2, "delete_many");
+    return 1;
+}
+
 /* ---- the module ---- */
 
 static const luaL_Reg client_methods[] = {
@@ -456,6 +489,7 @@ static const luaL_Reg client_methods[] = {
 
 static const luaL_Reg module_functions[] = {
     {"new", l_new},
+    {"sessions", l_sessions},
     {NULL, NULL},
 };
 

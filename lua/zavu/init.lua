@@ -40,20 +40,14 @@ function M.new(opts)
   end
   local handle = core.new(with_environment(opts))
   local client = { handle = handle }
-  client.sessions = {
-    --- Delete a session. Returns true, or nil and an error table.
-    -- opts: missing_ok (a 404 counts as done), timeout, max_retries.
-    delete = function(id, call_opts)
-      return handle:delete_session(id, call_opts)
-    end,
-    --- Delete many sessions, `concurrency` (default 8) at a time. Returns a
-    -- summary: { ok = all deleted?, total = #ids, deleted = { id, ... },
-    -- failed = { { id = id, error = err }, ... } }, both in the order of ids.
-    -- opts: as delete, plus concurrency and on_progress(done, total).
-    delete_many = function(ids, call_opts)
-      return handle:delete_many(ids, call_opts)
-    end,
-  }
+  -- C functions bound to this client (no Lua call in between):
+  -- sessions.delete(id, opts) -> true | nil, err
+  --   opts: missing_ok (a 404 counts as done), timeout, max_retries.
+  -- sessions.delete_many(ids, opts) -> { ok = all deleted?, total = #ids,
+  --   deleted = { id, ... }, failed = { { id = id, error = err }, ... } },
+  --   both in the order of ids; opts: as delete, plus concurrency (default 8)
+  --   and on_progress(done, total).
+  client.sessions = core.sessions(handle)
   --- Close the connection now rather than at garbage collection.
   function client.close() handle:close() end
   return client
