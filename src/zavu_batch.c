@@ -13,7 +13,8 @@ typedef struct slot {
     CURL *easy;
     zavu_buffer body;
     char errbuf[CURL_ERROR_SIZE];
-    char *url;
+    char *url; /* reused from transfer to transfer */
+    size_t url_cap;
     size_t item;
     double started;
     int busy;
@@ -74,8 +75,7 @@ static int next_item(batch *b, double now, size_t *item, int *abort)
 
 static int start(batch *b, slot *s, size_t item)
 {
-    s->url = zavu_session_url(b->c->base_url, b->ids[item], b->lens[item]);
-    if (!s->url)
+    if (zavu_session_url(b->c->base_url, b->ids[item], b->lens[item], &s->url, &s->url_cap) != 0)
         return -1;
     s->item = item;
     s->body.len = 0;
@@ -84,11 +84,8 @@ static int start(batch *b, slot *s, size_t item)
     s->started = zavu_now();
     curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
     curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, (long)(b->timeout * 1000));
-    if (curl_multi_add_handle(b->c->multi, s->easy) != CURLM_OK) {
-        free(s->url);
-        s->url = NULL;
+    if (curl_multi_add_handle(b->c->multi, s->easy) != CURLM_OK)
         return -1;
-    }
     s->busy = 1;
     return 0;
 }
@@ -107,8 +104,6 @@ static int finish(batch *b, slot *s, CURLcode rc)
     res.attempts = n;
     if (b->c->debug)
         zavu_log_attempt(s->url, &res, (zavu_now() - s->started) * 1000, n, b->max_retries + 1);
-    free(s->url);
-    s->url = NULL;
     if (again && n <= b->max_retries) {
         b->waiting[b->n_waiting].item = s->item;
         b->waiting[b->n_waiting].due = zavu_now() + zavu_retry_wait(b->c, &res, n - 1);

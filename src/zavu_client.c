@@ -220,6 +220,7 @@ void zavu_client_free(zavu_client *c)
     free(c->ca_path);
     free(c->user_agent);
     free(c->body.data);
+    free(c->url);
     free(c);
 }
 
@@ -314,13 +315,13 @@ int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *err
     }
 
     res->status = status;
-    zavu_copy_header_value(res->request_id, sizeof res->request_id, header_value(e, "X-Request-Id"));
     if ((status >= 200 && status <= 299) || (status == 404 && missing_ok)) {
-        res->ok = 1;
+        res->ok = 1; /* all the caller gets is true: no header to look up */
         res->retryable = 0;
         return 0;
     }
     res->ok = 0;
+    zavu_copy_header_value(res->request_id, sizeof res->request_id, header_value(e, "X-Request-Id"));
     res->body = body->data;
     res->body_len = body->len;
     wait = zavu_parse_retry_after_ms(header_value(e, "retry-after-ms"));

@@ -95,8 +95,9 @@ const char *zavu_check_base_url(const char *url, int allow_insecure_http,
 int zavu_is_loopback_host(const char *host);
 
 /* base_url + "/v1/whatsapp-alt/sessions/" + percent-encoded id, with no
- * doubled slash. Returns a malloc'd string (NULL when out of memory). */
-char *zavu_session_url(const char *base_url, const char *id, size_t id_len);
+ * doubled slash, written into *buf (of *cap bytes; grown with realloc, so it
+ * can be reused from call to call). Returns 0, or -1 when out of memory. */
+int zavu_session_url(const char *base_url, const char *id, size_t id_len, char **buf, size_t *cap);
 
 /* Header values. Each returns -1 when absent or unusable. */
 double zavu_parse_retry_after(const char *value, long now); /* seconds */

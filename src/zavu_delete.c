@@ -6,7 +6,6 @@
 #include "zavu_internal.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <time.h>
 
 static void sleep_seconds(double s)
@@ -23,7 +22,6 @@ static void sleep_seconds(double s)
 int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
                         const zavu_call *call, zavu_result *res)
 {
-    char *url;
     int max_retries, n;
     double timeout;
 
@@ -33,13 +31,13 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
         zavu_set_error(res, "connection_error", "could not create a libcurl handle");
         return 0;
     }
-    if (!(url = zavu_session_url(c->base_url, id, id_len))) {
+    if (zavu_session_url(c->base_url, id, id_len, &c->url, &c->url_cap) != 0) {
         zavu_set_error(res, "connection_error", "out of memory");
         return 0;
     }
     timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
     max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
-    curl_easy_setopt(c->easy, CURLOPT_URL, url);
+    curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
     curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
 
     for (n = 0;; n++) {
@@ -53,11 +51,10 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
         again = zavu_classify(c->easy, rc, &c->body, c->curl_error, call && call->missing_ok, res);
         res->attempts = n + 1;
         if (c->debug)
-            zavu_log_attempt(url, res, (zavu_now() - started) * 1000, n + 1, max_retries + 1);
+            zavu_log_attempt(c->url, res, (zavu_now() - started) * 1000, n + 1, max_retries + 1);
         if (!again || n >= max_retries)
             break;
         sleep_seconds(zavu_retry_wait(c, res, n));
     }
-    free(url);
     return res->ok;
 }

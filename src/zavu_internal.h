@@ -33,6 +33,8 @@ struct zavu_client {
     const char *config_code;
     char config_message[256];
     zavu_buffer body;
+    char *url; /* the last request's URL; its buffer is reused */
+    size_t url_cap;
     char curl_error[CURL_ERROR_SIZE];
     /* Sockets libcurl opened, so a forked child can let go of them safely. */
     curl_socket_t sockets[ZAVU_MAX_TRACKED_SOCKETS];

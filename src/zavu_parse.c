@@ -126,10 +126,10 @@ const char *zavu_check_base_url(const char *url, int allow_insecure_http,
     return code;
 }
 
-char *zavu_session_url(const char *base_url, const char *id, size_t id_len)
+int zavu_session_url(const char *base_url, const char *id, size_t id_len, char **buf, size_t *cap)
 {
     size_t base_len = strlen(base_url), esc_len, total;
-    char *esc, *url;
+    char *esc;
 
     while (base_len > 0 && base_url[base_len - 1] == '/')
         base_len--;
@@ -137,17 +137,23 @@ char *zavu_session_url(const char *base_url, const char *id, size_t id_len)
      * id stays exactly one path segment whatever it holds. */
     esc = curl_easy_escape(NULL, id, (int)id_len);
     if (!esc)
-        return NULL;
+        return -1;
     esc_len = strlen(esc);
     total = base_len + sizeof SESSIONS_PATH - 1 + esc_len + 1;
-    url = malloc(total);
-    if (url) {
-        memcpy(url, base_url, base_len);
-        memcpy(url + base_len, SESSIONS_PATH, sizeof SESSIONS_PATH - 1);
-        memcpy(url + base_len + sizeof SESSIONS_PATH - 1, esc, esc_len + 1);
+    if (total > *cap) {
+        char *grown = realloc(*buf, total);
+        if (!grown) {
+            curl_free(esc);
+            return -1;
+        }
+        *buf = grown;
+        *cap = total;
     }
+    memcpy(*buf, base_url, base_len);
+    memcpy(*buf + base_len, SESSIONS_PATH, sizeof SESSIONS_PATH - 1);
+    memcpy(*buf + base_len + sizeof SESSIONS_PATH - 1, esc, esc_len + 1);
     curl_free(esc);
-    return url;
+    return 0;
 }
 
 /* A non-negative decimal number with nothing else but surrounding blanks. */
