@@ -3,7 +3,8 @@
  * module sends (DELETE, the same headers byte for byte, one reused easy
  * handle, a fresh URL per id), with nothing else around it.
  *   raw_curl <base-url> <count> <user-agent> [ca-file]
- * Prints "<seconds> <ok-count>" for the loop alone, as bench/clients.lua does.
+ * Prints "<seconds> <ok-count>" for the loop alone, as bench/clients.lua does,
+ * after the same 100 untimed warm-up deletes (connection up, caches warm).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <curl/curl.h>
@@ -35,6 +36,11 @@ int main(int argc, char **argv)
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
     if (argc > 4)
         curl_easy_setopt(e, CURLOPT_CAINFO, argv[4]);
+    for (i = 0; i < 100; i++) {
+        snprintf(url, sizeof url, "%s/v1/whatsapp-alt/sessions/warm-%ld", argv[1], i);
+        curl_easy_setopt(e, CURLOPT_URL, url);
+        curl_easy_perform(e);
+    }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (i = 0; i < n; i++) {
         snprintf(url, sizeof url, "%s/v1/whatsapp-alt/sessions/bench-%ld", argv[1], i);

@@ -126,19 +126,37 @@ const char *zavu_check_base_url(const char *url, int allow_insecure_http,
     return code;
 }
 
+/* True when escaping would leave the id as it is: A-Z a-z 0-9 - . _ ~ only. */
+static int is_unreserved(const char *id, size_t len)
+{
+    size_t i;
+    for (i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)id[i];
+        if (!isalnum(ch) && ch != '-' && ch != '.' && ch != '_' && ch != '~')
+            return 0;
+    }
+    return 1;
+}
+
 int zavu_session_url(const char *base_url, const char *id, size_t id_len, char **buf, size_t *cap)
 {
     size_t base_len = strlen(base_url), esc_len, total;
-    char *esc;
+    char *esc = NULL;
+    const char *segment = id;
 
     while (base_len > 0 && base_url[base_len - 1] == '/')
         base_len--;
     /* libcurl escapes every byte outside A-Z a-z 0-9 - . _ ~ as %XX, so the
-     * id stays exactly one path segment whatever it holds. */
-    esc = curl_easy_escape(NULL, id, (int)id_len);
-    if (!esc)
-        return -1;
-    esc_len = strlen(esc);
+     * id stays exactly one path segment whatever it holds. Ids that need no
+     * escaping (the usual ones) skip its allocation: this is the hot path. */
+    if (is_unreserved(id, id_len)) {
+        esc_len = id_len;
+    } else {
+        if (!(esc = curl_easy_escape(NULL, id, (int)id_len)))
+            return -1;
+        segment = esc;
+        esc_len = strlen(esc);
+    }
     total = base_len + sizeof SESSIONS_PATH - 1 + esc_len + 1;
     if (total > *cap) {
         char *grown = realloc(*buf, total);
@@ -151,7 +169,8 @@ int zavu_session_url(const char *base_url, const char *id, size_t id_len, char *
     }
     memcpy(*buf, base_url, base_len);
     memcpy(*buf + base_len, SESSIONS_PATH, sizeof SESSIONS_PATH - 1);
-    memcpy(*buf + base_len + sizeof SESSIONS_PATH - 1, esc, esc_len + 1);
+    memcpy(*buf + base_len + sizeof SESSIONS_PATH - 1, segment, esc_len);
+    (*buf)[total - 1] = '\0';
     curl_free(esc);
     return 0;
 }
