@@ -275,6 +275,7 @@ static const char *code_for_curl(CURLcode rc)
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_UNSUPPORTED_PROTOCOL: /* an HTTP/0.9-looking reply */
     case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_OUT_OF_MEMORY: /* libcurl 7.x: a header line over its 100 KiB limit */
         return "invalid_response";
     default:
         return "connection_error"; /* refused, reset, DNS, closed early */

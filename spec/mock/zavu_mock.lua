@@ -132,6 +132,41 @@ scenarios.garbage = function() -- a reply that is not HTTP
   sock:send("SSH-2.0-OpenSSH_9.2 this is not HTTP\r\n\r\n")
   sock:close()
 end
+-- Faults below HTTP, written byte for byte on the raw connection.
+local function raw_reply(bytes, then_wait)
+  local sock = raw_socket()
+  if bytes then sock:send(bytes) end
+  if then_wait then ngx.sleep(then_wait) end -- bounded: the mock stops by itself
+  sock:close()
+end
+scenarios.hang = function() -- accept, read the request, never answer
+  raw_reply(nil, 30)
+end
+scenarios.stallbody = function() -- headers, a byte of body, then nothing
+  raw_reply("HTTP/1.1 400 Bad Request\r\nContent-Length: 1000\r\n\r\n{", 30)
+end
+scenarios.cutbody = function() -- closes mid-body
+  raw_reply('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n'
+    .. 'Content-Length: 1000\r\n\r\n{"code": "cut", "message": "th')
+end
+scenarios.longheader = function() -- one header line of 100 KiB
+  raw_reply("HTTP/1.1 503 Service Unavailable\r\nX-Long: " .. string.rep("a", 100 * 1024)
+    .. "\r\nContent-Length: 0\r\n\r\n")
+end
+scenarios.manyheaders = function() -- a thousand headers
+  local h = {}
+  for i = 1, 1000 do h[i] = "X-Header-" .. i .. ": value " .. i .. "\r\n" end
+  raw_reply("HTTP/1.1 503 Service Unavailable\r\n" .. table.concat(h)
+    .. "x-should-retry: false\r\nContent-Length: 0\r\n\r\n")
+end
+scenarios.badstatus = function() -- an invalid status line
+  raw_reply("HTTP/1.1 2x4 Maybe\r\nContent-Length: 0\r\n\r\n")
+end
+scenarios.badchunk = function() -- chunked encoding with a broken chunk size
+  raw_reply("HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n"
+    .. "x-should-retry: false\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+end
+
 scenarios.echo = function(_, _, record) -- send the request back as details
   return reply(418, { code = "echo", message = "echo", details = record })
 end
