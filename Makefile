@@ -22,7 +22,7 @@ HDR = src/zavu_core.h src/zavu_internal.h src/compat.h
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
-.PHONY: all deps demo test bench testkit nvim clean
+.PHONY: all deps demo test bench testkit nvim fuzz asan valgrind threads clean
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
@@ -54,6 +54,49 @@ test: deps
 	@for l in $(LUAS); do $(MAKE) -B -s --no-print-directory LUA=$$l CFLAGS="-O2 -g -Werror" all testkit || exit 1; done
 	@$(MAKE) -s --no-print-directory nvim
 	@scripts/run-tests $(LUAS)
+
+# ---- hardening: sanitizers, fuzzing, valgrind, threads (see README, "Hardening") ----
+SAN_CC = clang
+SAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
+FUZZERS = headers url error_body
+FUZZ_SECONDS ?= 60
+
+build/fuzz/fuzz_headers: fuzz/fuzz_headers.c src/zavu_parse.c src/zavu_core.h
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_headers.c src/zavu_parse.c -lcurl -lm
+build/fuzz/fuzz_url: fuzz/fuzz_url.c src/zavu_parse.c src/zavu_core.h
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_url.c src/zavu_parse.c -lcurl -lm
+build/fuzz/fuzz_error_body: fuzz/fuzz_error_body.c $(SRC) $(HDR)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(FUZZ_FLAGS) -I/usr/include/lua5.4 -o $@ fuzz/fuzz_error_body.c $(SRC) -llua5.4 -lcurl -lm -lpthread
+
+# Each harness for FUZZ_SECONDS (make test runs them briefly); fails on any finding.
+fuzz: deps $(FUZZERS:%=build/fuzz/fuzz_%)
+	@scripts/run-fuzz $(FUZZ_SECONDS) $(FUZZERS)
+
+# The module with ASan+UBSan, for the interpreters the suite runs it under.
+build/asan/$(LUA)/zavu/core.so: $(SRC) $(HDR)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(SAN_FLAGS) -shared-libasan -std=c99 -fPIC -Wall -Wextra -Isrc -I$(LUA_INC) -shared -o $@ $(SRC) $(LIBS)
+
+# The API suite on lua5.4 and luajit with that module; fails on any report.
+asan: deps
+	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all testkit build/asan/$$l/zavu/core.so || exit 1; done
+	@scripts/run-sanitized asan lua5.4 luajit
+
+# The core of the suite under valgrind, with aggressive garbage collection.
+valgrind: deps
+	@$(MAKE) -s --no-print-directory LUA=lua5.4 all testkit
+	@scripts/run-sanitized valgrind lua5.4
+
+# 4 OS threads, each with its own Lua state and client, under ThreadSanitizer.
+build/threads: spec/support/threads.c $(SRC) $(HDR)
+	@mkdir -p $(dir $@)
+	$(SAN_CC) -g -O1 -fsanitize=thread -Isrc -I/usr/include/lua5.4 -o $@ spec/support/threads.c $(SRC) -llua5.4 -lcurl -lm -lpthread
+threads: deps build/threads
+	@scripts/run-sanitized threads
 
 clean:
 	rm -rf build

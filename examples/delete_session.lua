@@ -9,9 +9,12 @@ local zavu = require "zavu"
 
 local USAGE = "usage: delete_session.lua <session-id> | --from-file <file|-> [--missing-ok]\n"
 
+-- Close the Lua state on the way out (its clients' connections with it).
+local function exit(code) os.exit(code, true) end
+
 local function fail(text)
   io.stderr:write(text)
-  os.exit(1)
+  exit(1)
 end
 
 local function describe(err)
@@ -68,7 +71,7 @@ if args.file then
   for _, f in ipairs(summary.failed) do
     io.stderr:write(tostring(f.id), ": ", tostring(f.error), "\n")
   end
-  os.exit(summary.ok and 0 or 1)
+  exit(summary.ok and 0 or 1)
 end
 
 if not args.id then fail(USAGE) end

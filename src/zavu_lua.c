@@ -464,6 +464,24 @@ static client_ud *bound_client(lua_State *L)
 static int l_bound_delete(lua_State *L) { return delete_at(L, bound_client(L), 1); }
 static int l_bound_delete_many(lua_State *L) { return delete_many_at(L, bound_client(L), 1); }
 
+/* zavu.core.error_from_response(status, body [, request_id]) -> err
+ * The error table a response with this status and body turns into: for code
+ * that talks HTTP by other means (cosockets), and for the fuzzer. */
+static int l_error_from_response(lua_State *L)
+{
+    zavu_result res;
+    size_t len = 0;
+    memset(&res, 0, sizeof res);
+    res.status = (long)luaL_checkinteger(L, 1);
+    res.body = luaL_optlstring(L, 2, "", &len);
+    res.body_len = len;
+    res.retry_after = -1;
+    res.retryable = zavu_status_is_retryable(res.status, -1);
+    zavu_copy_header_value(res.request_id, sizeof res.request_id, luaL_optstring(L, 3, NULL));
+    push_error(L, &res);
+    return 1;
+}
+
 /* zavu.core.sessions(client) -> { delete = f, delete_many = f } */
 static int l_sessions(lua_State *L)
 {
@@ -490,6 +508,7 @@ static const luaL_Reg client_methods[] = {
 static const luaL_Reg module_functions[] = {
     {"new", l_new},
     {"sessions", l_sessions},
+    {"error_from_response", l_error_from_response},
     {NULL, NULL},
 };
 
