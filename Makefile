@@ -50,10 +50,14 @@ demo: deps
 	@$(MAKE) -s --no-print-directory LUA=lua5.4 all
 	@scripts/demo
 
+# Everything: the suite on every interpreter, the hosts, the rock, then the
+# hardening checks (a short fuzz, ASan+UBSan, valgrind, ThreadSanitizer).
 test: deps
 	@for l in $(LUAS); do $(MAKE) -B -s --no-print-directory LUA=$$l CFLAGS="-O2 -g -Werror" all testkit || exit 1; done
-	@$(MAKE) -s --no-print-directory nvim
-	@scripts/run-tests $(LUAS)
+	@$(MAKE) -s --no-print-directory nvim $(FUZZERS:%=build/fuzz/fuzz_%) build/threads \
+		LUA=lua5.4 build/asan/lua5.4/zavu/core.so
+	@$(MAKE) -s --no-print-directory LUA=luajit build/asan/luajit/zavu/core.so
+	@FUZZ_SECONDS=10 FUZZERS="$(FUZZERS)" scripts/run-tests $(LUAS)
 
 # ---- hardening: sanitizers, fuzzing, valgrind, threads (see README, "Hardening") ----
 SAN_CC = clang

@@ -9,6 +9,7 @@ describe("the rockspec", function()
       os.remove(tree)
       local out, err, status = H.sh(("cd %q && luarocks --lua-version=%s --tree=%q make --deps-mode=none zavu-scm-1.rockspec")
         :format(H.root, v, tree))
+      H.sh("rm -f " .. H.root .. "/src/*.o") -- luarocks builds in the source tree
       assert.are.equal(0, status, out .. err)
       local script = [[
         local zavu = require "zavu"
@@ -18,6 +19,8 @@ describe("the rockspec", function()
           if f then f:close(); found = t; break end
         end
         assert(found and found:find(%q, 1, true), "zavu.core not loaded from the tree")
+        assert(type(require("zavu.openresty").new) == "function") -- the host modules too
+        assert(type(require("zavu.nvim").new) == "function")
         local c = zavu.new { api_key = %q, base_url = %q }
         assert(c.sessions.delete("rock-1") == true)
         print("deleted with " .. _VERSION)
