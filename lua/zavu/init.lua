@@ -12,6 +12,9 @@ local M = {
   VERSION = core.version,
   curl_version = core.curl_version,
   error_mt = core.error_mt, -- give a copied error table its tostring back
+  -- The error table an HTTP response turns into, for HTTP done by other
+  -- means (cosockets): error_from_response(status, body [, request_id]).
+  error_from_response = core.error_from_response,
 }
 
 -- The interpreter as the User-Agent names it: LuaJIT says which LuaJIT.

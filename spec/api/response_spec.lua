@@ -147,6 +147,16 @@ describe("an API error", function()
     assert.is_nil(H.info("redirected").hits)
   end)
 
+  it("can be built from a response obtained by other means", function()
+    local err = zavu.error_from_response(404, '{"error": {"code": "gone", "message": "Gone"}}', "req_9")
+    assert_error_shape(err)
+    assert.are.same({ 404, "gone", "Gone", "req_9", false },
+      { err.status, err.code, err.message, err.request_id, err.retryable })
+    local err2 = zavu.error_from_response(503, "<html>")
+    assert.are.same({ "server_error", true }, { err2.code, err2.retryable })
+    assert.has_error(function() zavu.error_from_response("x") end)
+  end)
+
   it("is a plain table whose tostring names code, status, message and request id", function()
     local _, err = client.sessions.delete("missing-" .. H.nonce())
     local s = tostring(err)
