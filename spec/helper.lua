@@ -71,23 +71,6 @@ function H.now()
   return require("socket").gettime()
 end
 
--- Run a Lua file's text in a fresh interpreter of the same kind, with extra
--- environment; returns its combined output and exit code.
-function H.run_lua(code, env)
-  local file = os.tmpname()
-  local f = assert(io.open(file, "w"))
-  f:write(code)
-  f:close()
-  local prefix = ""
-  for k, v in pairs(env or {}) do prefix = prefix .. k .. "='" .. v .. "' " end
-  local p = assert(io.popen(prefix .. H.lua .. " " .. file .. " 2>&1; echo \"exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  os.remove(file)
-  local status = tonumber(out:match("exit=(%d+)%s*$"))
-  return out:gsub("exit=%d+%s*$", ""), status
-end
-
 -- A temporary file holding text; returns its name.
 function H.write_tmp(text)
   local name = os.tmpname()
@@ -95,6 +78,25 @@ function H.write_tmp(text)
   f:write(text)
   f:close()
   return name
+end
+
+-- "K='v' K2='v2' " for a shell command line.
+function H.env_prefix(env)
+  local prefix = ""
+  for k, v in pairs(env or {}) do prefix = prefix .. k .. "='" .. v .. "' " end
+  return prefix
+end
+
+-- Run a Lua file's text in a fresh interpreter of the same kind, with extra
+-- environment; returns its combined output and exit code.
+function H.run_lua(code, env)
+  local file = H.write_tmp(code)
+  local p = assert(io.popen(H.env_prefix(env) .. H.lua .. " " .. file .. " 2>&1; echo \"exit=$?\""))
+  local out = p:read("*a")
+  p:close()
+  os.remove(file)
+  local status = tonumber(out:match("exit=(%d+)%s*$"))
+  return out:gsub("exit=%d+%s*$", ""), status
 end
 
 -- Run a shell command; returns stdout, stderr and exit code.
@@ -109,14 +111,6 @@ function H.sh(cmd)
   os.remove(err)
   local status = tonumber(out:match("exit=(%d+)%s*$"))
   return out:gsub("exit=%d+%s*$", ""), stderr, status
-end
-
--- Resident memory of this process, in KiB.
-function H.rss_kib()
-  for line in io.lines("/proc/self/status") do
-    local kb = line:match("^VmRSS:%s+(%d+)")
-    if kb then return tonumber(kb) end
-  end
 end
 
 -- Peak resident memory since the last H.reset_peak_rss(), in KiB.

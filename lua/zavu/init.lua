@@ -67,6 +67,17 @@ M.sessions = {
   delete_many = function(ids, opts) return default().sessions.delete_many(ids, opts) end,
 }
 
+--- The options with plain values only (strings, numbers, booleans): what can
+-- cross into another thread's Lua state (OpenResty's, libuv's).
+function M.plain_options(opts)
+  local plain = {}
+  for k, v in pairs(opts or {}) do
+    local t = type(v)
+    if t == "string" or t == "number" or t == "boolean" then plain[k] = v end
+  end
+  return plain
+end
+
 --- True when v is an error table from this library (even a copied one).
 function M.is_error(v)
   return type(v) == "table" and type(v.code) == "string" and type(v.message) == "string"

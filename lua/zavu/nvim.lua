@@ -58,12 +58,7 @@ end
 
 -- Only plain option values cross into the thread.
 local function options_json(opts)
-  local plain = {}
-  for k, v in pairs(opts or {}) do
-    local t = type(v)
-    if t == "string" or t == "number" or t == "boolean" then plain[k] = v end
-  end
-  return cjson.encode(plain)
+  return cjson.encode(zavu.plain_options(opts))
 end
 
 --- A client: options as zavu.new. sessions.delete(id, [opts,] callback) calls

@@ -56,18 +56,6 @@ local function unavailable(why)
   }, zavu.error_mt)
 end
 
--- Only plain option values cross into the thread.
-local function plain_options(opts)
-  local copy = {}
-  for k, v in pairs(opts or {}) do
-    local t = type(v)
-    if k ~= "blocking" and k ~= "thread_pool" and (t == "string" or t == "number" or t == "boolean") then
-      copy[k] = v
-    end
-  end
-  return copy
-end
-
 --- A client. Options as zavu.new, plus thread_pool (default "default") and
 -- blocking (run in the calling coroutine, for phases that cannot yield).
 function M.new(opts)
@@ -79,7 +67,7 @@ function M.new(opts)
     return zavu.new(opts)
   end
   local pool = opts.thread_pool or "default"
-  local thread_opts = plain_options(opts)
+  local thread_opts = zavu.plain_options(opts) -- only these cross into the thread
   local client = {}
   client.sessions = {
     delete = function(id, call_opts)

@@ -3,9 +3,7 @@
 local H = require "spec.helper"
 
 local function run(args, env)
-  local prefix = ""
-  for k, v in pairs(env) do prefix = prefix .. k .. "='" .. v .. "' " end
-  return H.sh(prefix .. H.lua .. " " .. H.root .. "/examples/delete_session.lua " .. args)
+  return H.sh(H.env_prefix(env) .. H.lua .. " " .. H.root .. "/examples/delete_session.lua " .. args)
 end
 
 describe("examples/delete_session.lua", function()
@@ -41,11 +39,9 @@ describe("examples/delete_session.lua", function()
 
   it("deletes every id of --from-file concurrently, exit 0 when all are gone", function()
     local tag = H.nonce()
-    local file = os.tmpname()
-    local f = assert(io.open(file, "w"))
-    for i = 1, 30 do f:write("  bulk-", tag, "-", i, "\n") end
-    f:write("\n")
-    f:close()
+    local lines = { "" } -- blank lines and blanks around ids are fine
+    for i = 1, 30 do lines[#lines + 1] = "  bulk-" .. tag .. "-" .. i end
+    local file = H.write_tmp(table.concat(lines, "\n") .. "\n\n")
     local out, err, status = run("--from-file " .. file, env)
     os.remove(file)
     assert.are.equal(0, status, err)
@@ -64,13 +60,10 @@ describe("examples/delete_session.lua", function()
 
   it("draws a progress bar when stderr is a terminal", function()
     local tag = H.nonce()
-    local file = os.tmpname()
-    local f = assert(io.open(file, "w"))
-    for i = 1, 10 do f:write("bar-", tag, "-", i, "\n") end
-    f:close()
-    local prefix = ""
-    for k, v in pairs(env) do prefix = prefix .. k .. "='" .. v .. "' " end
-    local cmd = prefix .. H.lua .. " " .. H.root .. "/examples/delete_session.lua --from-file " .. file
+    local ids = {}
+    for i = 1, 10 do ids[i] = "bar-" .. tag .. "-" .. i end
+    local file = H.write_tmp(table.concat(ids, "\n") .. "\n")
+    local cmd = H.env_prefix(env) .. H.lua .. " " .. H.root .. "/examples/delete_session.lua --from-file " .. file
     -- util-linux's script is not ours to check for leaks: under the asan
     -- suite only the interpreter it starts keeps the sanitizer preloaded.
     local preload = os.getenv("LD_PRELOAD")
