@@ -14,6 +14,7 @@
 #define ZAVU_MAX_ID_LEN 1024
 #define ZAVU_MAX_RETRY_WAIT 60.0 /* seconds: default cap on a server-requested wait */
 #define ZAVU_DEFAULT_BASE_URL "https://api.zavu.dev"
+#define ZAVU_MAX_CONCURRENCY 64 /* transfers at once in zavu_delete_many */
 
 typedef struct zavu_client zavu_client;
 

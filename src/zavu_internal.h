@@ -11,7 +11,6 @@
 #include <curl/curl.h>
 
 #define ZAVU_MAX_TRACKED_SOCKETS 128
-#define ZAVU_MAX_CONCURRENCY 64
 
 /* An error body, kept up to ZAVU_MAX_ERROR_BODY bytes. */
 typedef struct zavu_buffer {

@@ -347,8 +347,8 @@ static int delete_many_at(lua_State *L, client_ud *u, int at)
     call_options(L, o, &call);
     if (!lua_isnoneornil(L, o)) {
         concurrency = opt_count(L, o, "concurrency", 8);
-        if (concurrency < 1)
-            luaL_error(L, "bad option 'concurrency' (integer 1..100 expected)");
+        if (concurrency < 1 || concurrency > ZAVU_MAX_CONCURRENCY)
+            luaL_error(L, "bad option 'concurrency' (integer 1..%d expected)", ZAVU_MAX_CONCURRENCY);
         lua_getfield(L, o, "on_progress");
         if (!lua_isnil(L, -1) && !lua_isfunction(L, -1))
             luaL_error(L, "bad option 'on_progress' (function expected)");
@@ -387,8 +387,10 @@ static int delete_many_at(lua_State *L, client_ud *u, int at)
         snprintf(bad.message, sizeof bad.message, "session id must be a string, got %s",
                  lua_typename(L, t));
         lua_pop(L, 1);
-        if (settle_protected(L, &m, i, &bad))
-            return lua_error(L);
+        if (settle_protected(L, &m, i, &bad)) {
+            lua_pushvalue(L, m.failure);
+            return lua_error(L); /* on_progress's own error */
+        }
     }
     sud.L = L;
     sud.m = &m;

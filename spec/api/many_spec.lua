@@ -120,6 +120,14 @@ describe("delete_many", function()
     assert.is_true(c.sessions.delete_many(ids_of("after-" .. H.nonce() .. "-", 4)).ok)
   end)
 
+  it("lets an error raised by on_progress for a bad id through too", function()
+    local ok, err = pcall(H.client().sessions.delete_many, { {}, "x" }, {
+      on_progress = function() error("progress says no") end,
+    })
+    assert.is_false(ok)
+    assert.matches("progress says no", err)
+  end)
+
   it("reuses connections across calls", function()
     local c = H.client()
     local a, b = ids_of("ra-" .. H.nonce() .. "-", 12), ids_of("rb-" .. H.nonce() .. "-", 12)
@@ -149,6 +157,7 @@ describe("delete_many", function()
     local c = H.client()
     assert.has_error(function() c.sessions.delete_many("a") end)
     assert.has_error(function() c.sessions.delete_many({}, { concurrency = 0 }) end)
+    assert.has_error(function() c.sessions.delete_many({}, { concurrency = 65 }) end)
     assert.has_error(function() c.sessions.delete_many({}, { on_progress = 1 }) end)
   end)
 
