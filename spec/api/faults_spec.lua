@@ -52,19 +52,21 @@ describe("a fault", function()
     check("badchunk", "connection_error")
   end)
 
-  it("TLS certificate that has expired: tls_error", function()
-    local c = H.client { base_url = "https://127.0.0.1:" .. H.expired_port, ca_file = H.ca_file, timeout = TIMEOUT }
+  -- Our CA signed both certificates: only the fault itself can fail the check.
+  local function tls_error_at(port)
+    local c = H.client { base_url = "https://127.0.0.1:" .. port, ca_file = H.ca_file, timeout = TIMEOUT }
     local _, err = c.sessions.delete("x")
     assert.are.equal("tls_error", err.code)
-    assert.matches("expired", err.message)
     assert.is_false(err.retryable)
+    return err
+  end
+
+  it("TLS certificate that has expired: tls_error", function()
+    assert.matches("expired", tls_error_at(H.expired_port).message)
   end)
 
   it("TLS certificate for another host name: tls_error", function()
-    local c = H.client { base_url = "https://127.0.0.1:" .. H.wronghost_port, ca_file = H.ca_file, timeout = TIMEOUT }
-    local _, err = c.sessions.delete("x")
-    assert.are.equal("tls_error", err.code)
-    assert.matches("127.0.0.1", err.message)
+    assert.matches("127.0.0.1", tls_error_at(H.wronghost_port).message)
   end)
 
   it("leaves delete_many settling every id the same way", function()
