@@ -33,6 +33,9 @@ local function with_environment(opts)
   return cfg
 end
 
+-- `local client <close> = zavu.new()` closes it at the end of the scope (5.4).
+local client_mt = { __close = function(client) client.handle:close() end }
+
 --- A client: one connection kept alive across its calls.
 -- Options: api_key, base_url, timeout, connect_timeout, max_retries, ca_file,
 -- ca_path, user_agent, allow_insecure_http, debug. Unset ones come from
@@ -53,7 +56,7 @@ function M.new(opts)
   client.sessions = core.sessions(handle)
   --- Close the connection now rather than at garbage collection.
   function client.close() handle:close() end
-  return client
+  return setmetatable(client, client_mt)
 end
 
 local default_client

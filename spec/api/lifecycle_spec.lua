@@ -92,13 +92,13 @@ describe("a client", function()
     it("closes with <close> on Lua 5.4", function()
       local chunk = assert(load([[
         local H = ...
-        local handle
+        local client
         do
-          local c <close> = H.client().handle
-          handle = c
-          assert(c:delete_session("scoped-close"))
+          local c <close> = H.client()
+          client = c
+          assert(c.sessions.delete("scoped-close"))
         end
-        return pcall(handle.delete_session, handle, "x")
+        return pcall(client.sessions.delete, "x")
       ]]))
       local ok, msg = chunk(H)
       assert.is_false(ok)
