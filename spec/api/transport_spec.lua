@@ -38,6 +38,31 @@ describe("a transport error", function()
     assert.is_true(took >= 0.6 and took < 2.5, "took " .. took)
   end)
 
+  it("bounds the TCP connect by connect_timeout", function()
+    -- A listener whose backlog is full: the kernel drops further SYNs, so a
+    -- connect hangs on loopback as it would to an unreachable host.
+    local socket = require "socket"
+    local server = assert(socket.tcp())
+    assert(server:bind("127.0.0.1", 0))
+    assert(server:listen(0))
+    local _, port = server:getsockname()
+    local fillers = {}
+    for i = 1, 4 do
+      fillers[i] = socket.tcp()
+      fillers[i]:settimeout(0)
+      fillers[i]:connect("127.0.0.1", port)
+    end
+    local c = H.client { base_url = "http://127.0.0.1:" .. port, connect_timeout = 0.3, max_retries = 0 }
+    local t = H.now()
+    local _, err = c.sessions.delete("x")
+    local took = H.now() - t
+    for _, f in ipairs(fillers) do f:close() end
+    server:close()
+    assert_transport_error(err, "timeout")
+    assert.matches("connect", err.message)
+    assert.is_true(took >= 0.29 and took < 1.5, "took " .. took)
+  end)
+
   it("takes timeout per call", function()
     local c = H.client()
     local _, err = c.sessions.delete("slow-2000-" .. H.nonce(), { timeout = 0.2, max_retries = 0 })
