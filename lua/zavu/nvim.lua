@@ -4,6 +4,7 @@
 --
 --   require("zavu.nvim").sessions.delete(id, function(ok, err) ... end)
 --   require("zavu.nvim").new({ timeout = 10 }).sessions.delete(id, { missing_ok = true }, cb)
+--   require("zavu.nvim").sessions.delete_many(ids, { concurrency = 16 }, function(summary) ... end)
 --
 -- luv passes only strings, numbers, booleans and nil between threads (and at
 -- most 9 of them), so options and error tables travel as JSON.
@@ -14,7 +15,8 @@ local M = { VERSION = zavu.VERSION, error_mt = zavu.error_mt, is_error = zavu.is
 
 -- Runs in a libuv worker thread, in that thread's own Lua state (kept between
 -- calls, so a client - and its connection - is reused). No upvalues allowed.
-local function work(req, path, cpath, opts_json, id, call_json)
+-- what: "delete" (arg: the id) or "delete_many" (arg: the ids as JSON).
+local function work(req, path, cpath, opts_json, what, arg, call_json)
   package.path, package.cpath = path, cpath
   local json = require("cjson.safe")
   _G.zavu_nvim_clients = _G.zavu_nvim_clients or {}
@@ -23,7 +25,10 @@ local function work(req, path, cpath, opts_json, id, call_json)
     client = require("zavu").new(json.decode(opts_json))
     _G.zavu_nvim_clients[opts_json] = client
   end
-  local ok, err = client.sessions.delete(id, json.decode(call_json))
+  if what == "delete_many" then
+    return req, true, json.encode(client.sessions.delete_many(json.decode(arg), json.decode(call_json)))
+  end
+  local ok, err = client.sessions.delete(arg, json.decode(call_json))
   if ok then return req, true end
   return req, false, json.encode(err)
 end
@@ -46,59 +51,84 @@ end
 
 local pending, next_req, worker, paths = {}, 0, nil, nil
 
-local function after(req, ok, err_json)
-  local callback = pending[req]
+-- Back on the main loop: rebuild what crossed as JSON, then call back.
+local function after(req, ok, json)
+  local call = pending[req]
   pending[req] = nil
-  local err = not ok and setmetatable(cjson.decode(err_json), zavu.error_mt)
+  local a, b = true, nil
+  if call.many then -- the summary; its error tables get their tostring back
+    a = cjson.decode(json)
+    for _, f in ipairs(a.failed) do setmetatable(f.error, zavu.error_mt) end
+  elseif not ok then
+    a, b = nil, setmetatable(cjson.decode(json), zavu.error_mt)
+  end
   -- after() runs in a fast event: most of the Neovim API is off limits there.
-  vim.schedule(function()
-    if ok then callback(true) else callback(nil, err) end
-  end)
+  vim.schedule(function() call.callback(a, b) end)
 end
 
--- Only plain option values cross into the thread.
-local function options_json(opts)
-  return cjson.encode(zavu.plain_options(opts))
+local function queue(callback, many, opts_json, arg, call_opts)
+  if not paths then paths = { thread_paths() } end
+  worker = worker or vim.loop.new_work(work, after)
+  next_req = next_req + 1
+  pending[next_req] = { callback = callback, many = many }
+  worker:queue(next_req, paths[1], paths[2], opts_json, many and "delete_many" or "delete", arg,
+               cjson.encode(zavu.plain_options(call_opts)))
 end
 
---- A client: options as zavu.new. sessions.delete(id, [opts,] callback) calls
--- callback(true) or callback(nil, err) on the main loop.
+-- (x, [opts,] callback): opts may be left out.
+local function with_callback(name, call_opts, callback)
+  if callback == nil and type(call_opts) == "function" then
+    call_opts, callback = nil, call_opts
+  end
+  if type(callback) ~= "function" then
+    error("bad argument to '" .. name .. "' (callback function expected)", 3)
+  end
+  if call_opts ~= nil and type(call_opts) ~= "table" then
+    error("bad argument #2 to '" .. name .. "' (table expected, got " .. type(call_opts) .. ")", 3)
+  end
+  return call_opts, callback
+end
+
+--- A client: options as zavu.new. On the main loop,
+-- sessions.delete(id, [opts,] callback) calls callback(true) or callback(nil, err);
+-- sessions.delete_many(ids, [opts,] callback) calls callback(summary), the
+-- summary of zavu's delete_many (on_progress cannot cross into the thread).
 function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
-  local opts_json = options_json(opts)
+  local opts_json = cjson.encode(zavu.plain_options(opts)) -- only these cross
   local client = {}
   client.sessions = {
     delete = function(id, call_opts, callback)
-      if callback == nil and type(call_opts) == "function" then
-        call_opts, callback = nil, call_opts
-      end
       if type(id) ~= "string" and type(id) ~= "number" then
         error("bad argument #1 to 'delete' (string expected, got " .. type(id) .. ")", 2)
       end
-      if type(callback) ~= "function" then
-        error("bad argument to 'delete' (callback function expected)", 2)
+      call_opts, callback = with_callback("delete", call_opts, callback)
+      queue(callback, false, opts_json, tostring(id), call_opts)
+    end,
+    delete_many = function(ids, call_opts, callback)
+      if type(ids) ~= "table" then
+        error("bad argument #1 to 'delete_many' (table expected, got " .. type(ids) .. ")", 2)
       end
-      if call_opts ~= nil and type(call_opts) ~= "table" then
-        error("bad argument #2 to 'delete' (table expected, got " .. type(call_opts) .. ")", 2)
+      call_opts, callback = with_callback("delete_many", call_opts, callback)
+      if call_opts and call_opts.on_progress ~= nil then
+        error("on_progress cannot cross into libuv's thread pool", 2)
       end
-      if not paths then paths = { thread_paths() } end
-      worker = worker or vim.loop.new_work(work, after)
-      next_req = next_req + 1
-      pending[next_req] = callback
-      worker:queue(next_req, paths[1], paths[2], opts_json, tostring(id), options_json(call_opts))
+      queue(callback, true, opts_json, cjson.encode(ids), call_opts)
     end,
   }
   return client
 end
 
 local default_client
+local function default()
+  default_client = default_client or M.new()
+  return default_client
+end
 M.sessions = {
-  delete = function(id, opts, callback)
-    default_client = default_client or M.new()
-    return default_client.sessions.delete(id, opts, callback)
-  end,
+  delete = function(id, opts, callback) return default().sessions.delete(id, opts, callback) end,
+  delete_many = function(ids, opts, callback) return default().sessions.delete_many(ids, opts, callback) end,
 }
 
 return M

@@ -29,8 +29,7 @@ local function config_key(opts)
   return table.concat(parts, "\0")
 end
 
---- Runs in the worker thread: the blocking delete with a cached client.
-function M.thread_delete(opts, id, call_opts)
+local function thread_client(opts)
   local key = config_key(opts)
   local client = thread_clients[key]
   if not client then
@@ -40,7 +39,16 @@ function M.thread_delete(opts, id, call_opts)
     client = zavu.new(opts)
     thread_clients[key], thread_client_count = client, thread_client_count + 1
   end
-  return client.sessions.delete(id, call_opts)
+  return client
+end
+
+--- Run in the worker thread: the blocking calls, on a cached client.
+function M.thread_delete(opts, id, call_opts)
+  return thread_client(opts).sessions.delete(id, call_opts)
+end
+
+function M.thread_delete_many(opts, ids, call_opts)
+  return thread_client(opts).sessions.delete_many(ids, call_opts)
 end
 
 -- ---- in the nginx worker ----
@@ -68,23 +76,46 @@ function M.new(opts)
   end
   local pool = opts.thread_pool or "default"
   local thread_opts = zavu.plain_options(opts) -- only these cross into the thread
+
+  -- Run M[fn](thread_opts, ...) in the pool: true and its results, or false
+  -- and the unavailable() error when no worker thread can take it.
+  local function in_thread(fn, ...)
+    local ran, done, a, b = pcall(ngx.run_worker_thread, pool, MODULE, fn, thread_opts, ...)
+    if not ran then -- a phase where the API is disabled
+      return false, unavailable("ngx.run_worker_thread is not available here (" .. tostring(done) .. ")")
+    end
+    if not done then -- no such pool, or the thread failed
+      return false, unavailable("ngx.run_worker_thread failed: " .. tostring(a))
+    end
+    return true, a, b
+  end
+
   local client = {}
   client.sessions = {
     delete = function(id, call_opts)
       if type(id) ~= "string" and type(id) ~= "number" then
         error("bad argument #1 to 'delete' (string expected, got " .. type(id) .. ")", 2)
       end
-      local ran, done, ok, err = pcall(ngx.run_worker_thread, pool, MODULE, "thread_delete",
-                                       thread_opts, id, call_opts)
-      if not ran then -- a phase where the API is disabled
-        return unavailable("ngx.run_worker_thread is not available here (" .. tostring(done) .. ")")
-      end
-      if not done then -- no such pool, or the thread failed
-        return unavailable("ngx.run_worker_thread failed: " .. tostring(ok))
-      end
+      local ran, ok, err = in_thread("thread_delete", id, call_opts)
+      if not ran then return ok, err end
       if ok then return true end
       -- Metatables do not cross threads: give the error its tostring back.
       return nil, setmetatable(err, zavu.error_mt)
+    end,
+
+    --- The summary of zavu's delete_many, or nil and an error when no worker
+    -- thread can run it. on_progress cannot cross into the thread.
+    delete_many = function(ids, call_opts)
+      if type(ids) ~= "table" then
+        error("bad argument #1 to 'delete_many' (table expected, got " .. type(ids) .. ")", 2)
+      end
+      if call_opts and call_opts.on_progress ~= nil then
+        error("on_progress cannot cross into nginx's thread pool", 2)
+      end
+      local ran, summary, err = in_thread("thread_delete_many", ids, call_opts)
+      if not ran then return summary, err end
+      for _, f in ipairs(summary.failed) do setmetatable(f.error, zavu.error_mt) end
+      return summary
     end,
   }
   function client.close() end -- connections belong to the pool's threads
@@ -92,11 +123,13 @@ function M.new(opts)
 end
 
 local default_client
+local function default()
+  default_client = default_client or M.new()
+  return default_client
+end
 M.sessions = {
-  delete = function(id, opts)
-    default_client = default_client or M.new()
-    return default_client.sessions.delete(id, opts)
-  end,
+  delete = function(id, opts) return default().sessions.delete(id, opts) end,
+  delete_many = function(ids, opts) return default().sessions.delete_many(ids, opts) end,
 }
 
 return M

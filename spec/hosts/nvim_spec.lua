@@ -111,6 +111,23 @@ describe("zavu.nvim in headless Neovim", function()
     assert.matches("bad argument #1 to 'delete'", out.bad_type, 1, true)
   end)
 
+  it("runs delete_many off the main loop, calling back with the summary", function()
+    local tag = H.nonce()
+    local out = in_nvim(([[
+      require("zavu.nvim").sessions.delete_many({ "m1-%s", "missing-%s", "m2-%s" }, { concurrency = 3 },
+        function(summary)
+          out.summary = summary
+          out.text = tostring(summary.failed[1].error)
+        end)
+      vim.wait(10000, function() return out.summary ~= nil end, 10)
+    ]]):format(tag, tag, tag))
+    assert.are.same({ "m1-" .. tag, "m2-" .. tag }, out.summary.deleted)
+    assert.are.equal("missing-" .. tag, out.summary.failed[1].id)
+    assert.are.equal("session_not_found", out.summary.failed[1].error.code)
+    assert.matches("^zavu: session_not_found %(HTTP 404%)", out.text)
+    assert.is_false(out.summary.ok)
+  end)
+
   it("gives :ZavuSessionDelete from the example plugin, reporting with vim.notify", function()
     local tag = H.nonce()
     local out = in_nvim(([[

@@ -35,6 +35,15 @@ local SPEC_ONLY = [[
             }
             return 200 $code;
         }
+        location = /t/many {
+            content_by_lua_block {
+                local ids = { "many-a", "missing-many", "many-b", "" }
+                local s = require("zavu.openresty").sessions.delete_many(ids, { concurrency = 4 })
+                local failed = {}
+                for i, f in ipairs(s.failed) do failed[i] = { id = f.id, code = f.error.code, text = tostring(f.error) } end
+                ngx.say(require("cjson").encode { ok = s.ok, total = s.total, deleted = s.deleted, failed = failed })
+            }
+        }
         location = /t/badid {
             content_by_lua_block {
                 local ok, msg = pcall(require("zavu.openresty").sessions.delete, {})
@@ -169,6 +178,17 @@ describe("zavu.openresty in nginx", function()
     assert.are.equal("worker_thread_unavailable", r.nonblocking_code)
     assert.is_true(r.blocking_ok)
     assert.is_true(r.forked_ok) -- the master's client, used in a forked worker
+  end)
+
+  it("runs delete_many in the thread pool, error tables restored", function()
+    local _, body = request("GET", "/t/many", spec_port)
+    local r = cjson.decode(body)
+    assert.are.same({ "many-a", "many-b" }, r.deleted)
+    assert.are.equal(false, r.ok)
+    assert.are.equal(4, r.total)
+    assert.are.same({ "missing-many", "" }, { r.failed[1].id, r.failed[2].id })
+    assert.are.same({ "session_not_found", "invalid_argument" }, { r.failed[1].code, r.failed[2].code })
+    assert.matches("^zavu: session_not_found %(HTTP 404%)", r.failed[1].text)
   end)
 
   it("raises for a wrong id type, like the plain module", function()
