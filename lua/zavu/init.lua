@@ -37,7 +37,7 @@ end
 local client_mt = { __close = function(client) client.handle:close() end }
 
 --- A client: one connection kept alive across its calls.
--- Options: api_key, base_url, timeout, connect_timeout, max_retries, ca_file,
+-- Options: api_key, base_url, timeout, connect_timeout, max_retries, max_retry_wait, ca_file,
 -- ca_path, user_agent, allow_insecure_http, debug. Unset ones come from
 -- ZAVUDEV_API_KEY, ZAVUDEV_BASE_URL and ZAVUDEV_LOG=debug.
 function M.new(opts)
