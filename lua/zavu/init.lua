@@ -59,16 +59,20 @@ function M.new(opts)
   return setmetatable(client, client_mt)
 end
 
-local default_client
-local function default()
-  default_client = default_client or M.new()
-  return default_client
+--- A sessions table whose calls go to a client that new() makes on first
+-- use: the modules' default clients (this one's, OpenResty's, Neovim's).
+function M.lazy_sessions(new)
+  local client
+  local function forward(name)
+    return function(...)
+      client = client or new()
+      return client.sessions[name](...)
+    end
+  end
+  return { delete = forward("delete"), delete_many = forward("delete_many") }
 end
 
-M.sessions = {
-  delete = function(id, opts) return default().sessions.delete(id, opts) end,
-  delete_many = function(ids, opts) return default().sessions.delete_many(ids, opts) end,
-}
+M.sessions = M.lazy_sessions(M.new)
 
 --- The options with plain values only (strings, numbers, booleans): what can
 -- cross into another thread's Lua state (OpenResty's, libuv's).

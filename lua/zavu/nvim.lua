@@ -121,14 +121,6 @@ function M.new(opts)
   return client
 end
 
-local default_client
-local function default()
-  default_client = default_client or M.new()
-  return default_client
-end
-M.sessions = {
-  delete = function(id, opts, callback) return default().sessions.delete(id, opts, callback) end,
-  delete_many = function(ids, opts, callback) return default().sessions.delete_many(ids, opts, callback) end,
-}
+M.sessions = zavu.lazy_sessions(M.new) -- the default client, made on first use
 
 return M

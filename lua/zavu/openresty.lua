@@ -122,14 +122,6 @@ function M.new(opts)
   return client
 end
 
-local default_client
-local function default()
-  default_client = default_client or M.new()
-  return default_client
-end
-M.sessions = {
-  delete = function(id, opts) return default().sessions.delete(id, opts) end,
-  delete_many = function(ids, opts) return default().sessions.delete_many(ids, opts) end,
-}
+M.sessions = zavu.lazy_sessions(M.new) -- the default client, made on first use
 
 return M
