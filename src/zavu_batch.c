@@ -36,6 +36,7 @@ typedef struct batch {
     slot *slots;
     int n_slots, max_retries, missing_ok;
     double timeout;
+    unsigned long cancel_gen; /* the cancel count when the batch began */
     zavu_settled_fn settled;
     void *ud;
 } batch;
@@ -82,8 +83,9 @@ static int start(batch *b, slot *s, size_t item)
     s->body.cut = 0;
     s->errbuf[0] = '\0';
     s->started = zavu_now();
+    s->body.cancel_gen = b->cancel_gen;
     curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
-    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, (long)(b->timeout * 1000));
+    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, zavu_ms(b->timeout));
     if (curl_multi_add_handle(b->c->multi, s->easy) != CURLM_OK)
         return -1;
     s->busy = 1;
@@ -95,6 +97,7 @@ static int finish(batch *b, slot *s, CURLcode rc)
 {
     zavu_result res;
     int again, n;
+    double wait;
 
     memset(&res, 0, sizeof res);
     again = zavu_classify(s->easy, rc, &s->body, s->errbuf, b->missing_ok, &res);
@@ -102,36 +105,75 @@ static int finish(batch *b, slot *s, CURLcode rc)
     s->busy = 0;
     n = ++b->attempts[s->item];
     res.attempts = n;
+    wait = again && n <= b->max_retries ? zavu_retry_wait(b->c, &res, n - 1) : -1;
     if (b->c->debug)
-        zavu_log_attempt(s->url, &res, (zavu_now() - s->started) * 1000, n, b->max_retries + 1);
-    if (again && n <= b->max_retries) {
+        zavu_log_attempt(s->url, &res, (zavu_now() - s->started) * 1000, n, b->max_retries + 1,
+                         wait);
+    if (wait >= 0) {
         b->waiting[b->n_waiting].item = s->item;
-        b->waiting[b->n_waiting].due = zavu_now() + zavu_retry_wait(b->c, &res, n - 1);
+        b->waiting[b->n_waiting].due = zavu_now() + wait;
         b->n_waiting++;
         return 0;
     }
     return settle(b, s->item, &res);
 }
 
-/* Milliseconds libcurl may sleep: until the earliest parked retry is due. */
+/* Milliseconds libcurl may sleep: until the earliest parked retry is due,
+ * and never over 100 ms, so a cancel is seen while only timers are left. */
 static int poll_timeout(const batch *b, double now)
 {
     size_t i;
-    double soonest = now + 1.0;
+    double soonest = now + 0.1;
     for (i = 0; i < b->n_waiting; i++)
         if (b->waiting[i].due < soonest)
             soonest = b->waiting[i].due;
     return soonest <= now ? 0 : (int)((soonest - now) * 1000) + 1;
 }
 
+/* Settle whatever is still open (in flight, parked or not yet sent) as
+ * cancelled. Returns non-zero when settled() asked to abort. */
+static int cancel_rest(batch *b)
+{
+    zavu_result res;
+    size_t i;
+    int k;
+    memset(&res, 0, sizeof res);
+    res.retry_after = -1;
+    zavu_set_cancelled(&res);
+    for (k = 0; k < b->n_slots; k++) {
+        slot *s = &b->slots[k];
+        if (!s->busy)
+            continue;
+        curl_multi_remove_handle(b->c->multi, s->easy);
+        s->busy = 0;
+        res.attempts = ++b->attempts[s->item];
+        if (settle(b, s->item, &res))
+            return 1;
+    }
+    for (i = 0; i < b->n_waiting; i++) {
+        res.attempts = b->attempts[b->waiting[i].item];
+        if (settle(b, b->waiting[i].item, &res))
+            return 1;
+    }
+    b->n_waiting = 0;
+    while (b->next < b->n) {
+        res.attempts = 0;
+        if (settle(b, b->next++, &res))
+            return 1;
+    }
+    return 0;
+}
+
 static int run(batch *b)
 {
-    int i, running = 0, abort = 0, idle;
+    int i, running = 0, abort = 0, idle, finished;
     size_t item;
     CURLMsg *msg;
 
     while (b->settled_count < b->n) {
         double now = zavu_now();
+        if (zavu_cancelled_since(b->cancel_gen))
+            return cancel_rest(b) ? -1 : 0;
         idle = 0;
         for (i = 0; i < b->n_slots; i++) {
             if (b->slots[i].busy)
@@ -147,16 +189,20 @@ static int run(batch *b)
             break;
         if (curl_multi_perform(b->c->multi, &running) != CURLM_OK)
             return -1;
+        finished = 0;
         while ((msg = curl_multi_info_read(b->c->multi, &idle)) != NULL) {
             slot *s;
             if (msg->msg != CURLMSG_DONE)
                 continue;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
+            finished++;
             if (finish(b, s, msg->data.result))
                 return -1;
         }
-        if (b->settled_count >= b->n)
-            break;
+        /* A slot came free: fill it now. Polling first would sleep with
+         * nothing in flight (on a fast server, a second per id). */
+        if (finished)
+            continue;
         /* Sleep until a socket is ready or a parked retry is due; nothing
          * sleeps while another transfer could make progress. */
         if (curl_multi_poll(b->c->multi, NULL, 0, poll_timeout(b, zavu_now()), NULL) != CURLM_OK)
@@ -197,6 +243,7 @@ int zavu_delete_many(zavu_client *c, const char *const *ids, const size_t *id_le
     b.timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
     b.max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
     b.missing_ok = call && call->missing_ok;
+    b.cancel_gen = zavu_cancel_count();
     if (concurrency < 1)
         concurrency = 1;
     if (concurrency > ZAVU_MAX_CONCURRENCY)

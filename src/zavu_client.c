@@ -21,12 +21,16 @@ static CURLcode global_status = CURLE_FAILED_INIT;
 /* Bumped in every forked child, so a client can tell it changed process
  * without a getpid() system call on each request. */
 static volatile unsigned long fork_generation;
-static void on_fork_child(void) { fork_generation++; }
+static void on_fork_child(void)
+{
+    fork_generation++;
+    zavu_cancel_after_fork_child();
+}
 
 static void global_init_once(void)
 {
     global_status = curl_global_init(CURL_GLOBAL_DEFAULT);
-    pthread_atfork(NULL, NULL, on_fork_child);
+    pthread_atfork(zavu_cancel_before_fork, zavu_cancel_after_fork_parent, on_fork_child);
 }
 
 int zavu_global_init(void)
@@ -43,6 +47,13 @@ double zavu_now(void)
 }
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+/* A memset the compiler may not drop as a dead store before free(). */
+static void wipe(void *p, size_t n)
+{
+    static void *(*volatile set)(void *, int, size_t) = memset;
+    set(p, 0, n);
+}
 
 /* ---- libcurl callbacks: none of them may fail loudly ---- */
 
@@ -80,6 +91,8 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_
     curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
     int i;
     (void)purpose;
+    if (fd != CURL_SOCKET_BAD)
+        zavu_track_socket(fd);
     for (i = 0; fd != CURL_SOCKET_BAD && i < ZAVU_MAX_TRACKED_SOCKETS; i++) {
         if (c->sockets[i] == CURL_SOCKET_BAD) {
             c->sockets[i] = fd;
@@ -96,7 +109,17 @@ static int on_close_socket(void *ud, curl_socket_t fd)
     for (i = 0; i < ZAVU_MAX_TRACKED_SOCKETS; i++)
         if (c->sockets[i] == fd)
             c->sockets[i] = CURL_SOCKET_BAD;
-    return close(fd);
+    zavu_untrack_socket_and_close(fd);
+    return 0;
+}
+
+/* libcurl calls this often while a transfer runs: end it once cancelled. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    const zavu_buffer *b = ud;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return zavu_cancelled_since(b->cancel_gen);
 }
 
 /* ---- handles ---- */
@@ -122,7 +145,7 @@ CURL *zavu_new_easy(zavu_client *c, zavu_buffer *body, char *errbuf)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
     if (c->ca_path)
         curl_easy_setopt(e, CURLOPT_CAPATH, c->ca_path);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(c->connect_timeout * 1000));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, zavu_ms(c->connect_timeout));
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, body);
@@ -131,6 +154,9 @@ CURL *zavu_new_easy(zavu_client *c, zavu_buffer *body, char *errbuf)
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, body);
     return e;
 }
 
@@ -155,8 +181,11 @@ static void drop_inherited_connections(zavu_client *c)
 zavu_client *zavu_client_new(const zavu_config *cfg)
 {
     const char *why = NULL;
-    char ua[512], *auth;
-    size_t i;
+    const char *lua = cfg->lua_version ? cfg->lua_version : "Lua";
+    const char *extra = cfg->user_agent ? cfg->user_agent : "";
+    const char *curl = curl_version_info(CURLVERSION_NOW)->version;
+    char *auth;
+    size_t i, ua_len;
     zavu_client *c = calloc(1, sizeof *c);
 
     if (!c || zavu_global_init() != 0)
@@ -167,11 +196,11 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
     c->base_url = strdup(cfg->base_url ? cfg->base_url : ZAVU_DEFAULT_BASE_URL);
     c->ca_file = dup_or_null(cfg->ca_file);
     c->ca_path = dup_or_null(cfg->ca_path);
-    snprintf(ua, sizeof ua, "zavu-lua/%s (%s; libcurl/%s)%s%s", ZAVU_VERSION,
-             cfg->lua_version ? cfg->lua_version : "Lua",
-             curl_version_info(CURLVERSION_NOW)->version,
-             cfg->user_agent ? " " : "", cfg->user_agent ? cfg->user_agent : "");
-    c->user_agent = strdup(ua);
+    /* Sized to fit: the caller's part is never cut. */
+    ua_len = strlen(lua) + strlen(extra) + strlen(curl) + sizeof ZAVU_VERSION + 40;
+    if ((c->user_agent = malloc(ua_len)) != NULL)
+        snprintf(c->user_agent, ua_len, "zavu-lua/%s (%s; libcurl/%s)%s%s", ZAVU_VERSION, lua,
+                 curl, *extra ? " " : "", extra);
     c->timeout = cfg->timeout > 0 ? cfg->timeout : 60;
     c->connect_timeout = cfg->connect_timeout > 0 ? cfg->connect_timeout : 10;
     c->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 2;
@@ -188,6 +217,11 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
         c->config_code = zavu_check_base_url(c->base_url, cfg->allow_insecure_http,
                                              c->config_message, sizeof c->config_message);
     }
+    if (!c->config_code && (zavu_has_control(extra) || zavu_has_control(lua))) {
+        c->config_code = "invalid_argument"; /* it would end the header early */
+        snprintf(c->config_message, sizeof c->config_message,
+                 "user_agent contains control characters");
+    }
     if (c->config_code)
         return c; /* every call will say why; nothing to set up */
 
@@ -196,7 +230,7 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
         goto fail;
     sprintf(auth, "Authorization: Bearer %s", cfg->api_key);
     c->headers = curl_slist_append(NULL, auth);
-    memset(auth, 0, strlen(auth)); /* keep no stray copy of the key */
+    wipe(auth, strlen(auth)); /* keep no stray copy of the key */
     free(auth);
     if (!c->headers || !curl_slist_append(c->headers, "Accept: application/json"))
         goto fail;
@@ -208,12 +242,15 @@ fail:
 
 void zavu_client_free(zavu_client *c)
 {
+    struct curl_slist *h;
     if (!c)
         return;
     if (c->generation != fork_generation)
         drop_inherited_connections(c);
     curl_easy_cleanup(c->easy);
     curl_multi_cleanup(c->multi);
+    for (h = c->headers; h; h = h->next)
+        wipe(h->data, strlen(h->data)); /* the Authorization line */
     curl_slist_free_all(c->headers);
     free(c->base_url);
     free(c->ca_file);
@@ -305,6 +342,11 @@ int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *err
     res->request_id[0] = '\0';
     res->retry_after = -1;
 
+    if (zavu_cancelled_since(body->cancel_gen)) {
+        res->ok = 0;
+        zavu_set_cancelled(res);
+        return 0;
+    }
     /* A response cut short by us (a huge body) still answered the call, and a
      * 2xx is a deletion whatever happened to its body. */
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && body->cut) &&
@@ -341,7 +383,8 @@ double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry)
     return zavu_backoff(retry, rand_r(&c->rng) / ((double)RAND_MAX + 1));
 }
 
-void zavu_log_attempt(const char *url, const zavu_result *res, double ms, int n, int of)
+void zavu_log_attempt(const char *url, const zavu_result *res, double ms, int n, int of,
+                      double wait)
 {
     /* The path only: the key is never in it, nor is the host. */
     const char *path = strstr(url, "/v1/whatsapp-alt/");
@@ -350,6 +393,10 @@ void zavu_log_attempt(const char *url, const zavu_result *res, double ms, int n,
         snprintf(outcome, sizeof outcome, "%ld", res->status);
     else
         snprintf(outcome, sizeof outcome, "%s", res->code ? res->code : "?");
-    fprintf(stderr, "zavu: DELETE %s -> %s %.0fms attempt %d/%d\n", path ? path : url, outcome,
-            ms, n, of);
+    if (wait >= 0)
+        fprintf(stderr, "zavu: DELETE %s -> %s %.0fms attempt %d/%d, retrying in %.3fs\n",
+                path ? path : url, outcome, ms, n, of, wait);
+    else
+        fprintf(stderr, "zavu: DELETE %s -> %s %.0fms attempt %d/%d\n", path ? path : url,
+                outcome, ms, n, of);
 }

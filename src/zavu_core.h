@@ -15,6 +15,11 @@
 #define ZAVU_MAX_RETRY_WAIT 60.0 /* seconds: default cap on a server-requested wait */
 #define ZAVU_DEFAULT_BASE_URL "https://api.zavu.dev"
 #define ZAVU_MAX_CONCURRENCY 64 /* transfers at once in zavu_delete_many */
+#define ZAVU_MAX_RETRIES 100
+/* Seconds: the longest timeout or wait libcurl (and our sleeps) are given.
+ * INT_MAX milliseconds, about 24.8 days: larger values are clamped to it. */
+#define ZAVU_MAX_SECONDS 2147483.647
+#define ZAVU_MIN_SECONDS 0.001 /* timeouts below 1 ms count as 1 ms */
 
 typedef struct zavu_client zavu_client;
 
@@ -60,6 +65,18 @@ typedef struct zavu_result {
 /* Once per process, before any client (thread-safe). 0 on success. */
 int zavu_global_init(void);
 
+/* Abort every transfer in flight in this process, in every thread and every
+ * client, and cut short every retry wait: those calls end with the code
+ * "cancelled". Calls started afterwards run normally. Safe to call from any
+ * thread and from a signal handler. */
+void zavu_cancel_all(void);
+
+/* Install a SIGINT handler that calls zavu_cancel_all (for command-line
+ * programs: Ctrl-C stops whatever is in flight at once). */
+int zavu_catch_interrupt(void);
+/* How many SIGINTs arrived since zavu_catch_interrupt. */
+int zavu_interrupted(void);
+
 /* Returns NULL only when out of memory. A bad configuration (no key, an
  * insecure URL...) is not an error here: every call then reports it. */
 zavu_client *zavu_client_new(const zavu_config *cfg);
@@ -84,6 +101,9 @@ int zavu_delete_many(zavu_client *c, const char *const *ids, const size_t *id_le
 
 /* Local check of a session id: NULL when fine, else why not. */
 const char *zavu_check_id(const char *id, size_t len);
+
+/* 1 when s holds a control byte (it would end an HTTP header early). */
+int zavu_has_control(const char *s);
 
 /* Check an API key: NULL when usable, else the error code; *why explains. */
 const char *zavu_check_api_key(const char *key, const char **why);

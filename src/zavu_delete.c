@@ -5,20 +5,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "zavu_internal.h"
 
-#include <errno.h>
-#include <time.h>
-
-static void sleep_seconds(double s)
-{
-    struct timespec ts;
-    if (s <= 0)
-        return;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
                         const zavu_call *call, zavu_result *res)
 {
@@ -38,10 +24,11 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
     timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
     max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
     curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
-    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
+    c->body.cancel_gen = zavu_cancel_count(); /* a cancel from now on ends this call */
 
     for (n = 0;; n++) {
-        double started = c->debug ? zavu_now() : 0;
+        double started = c->debug ? zavu_now() : 0, wait;
         CURLcode rc;
         int again;
         c->body.len = 0;
@@ -50,11 +37,17 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
         rc = curl_easy_perform(c->easy);
         again = zavu_classify(c->easy, rc, &c->body, c->curl_error, call && call->missing_ok, res);
         res->attempts = n + 1;
+        wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
         if (c->debug)
-            zavu_log_attempt(c->url, res, (zavu_now() - started) * 1000, n + 1, max_retries + 1);
-        if (!again || n >= max_retries)
+            zavu_log_attempt(c->url, res, (zavu_now() - started) * 1000, n + 1, max_retries + 1,
+                             wait);
+        if (wait < 0)
             break;
-        sleep_seconds(zavu_retry_wait(c, res, n));
+        zavu_sleep(wait);
+        if (zavu_cancelled_since(c->body.cancel_gen)) {
+            zavu_set_cancelled(res);
+            break;
+        }
     }
     return res->ok;
 }

@@ -17,6 +17,7 @@ typedef struct zavu_buffer {
     char *data;
     size_t len, cap;
     int cut; /* the transfer was stopped because the body was too big */
+    unsigned long cancel_gen; /* zavu_cancel_all count when the transfer began */
 } zavu_buffer;
 
 struct zavu_client {
@@ -59,7 +60,29 @@ int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *err
 double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry);
 
 void zavu_set_error(zavu_result *res, const char *code, const char *message);
-void zavu_log_attempt(const char *url, const zavu_result *res, double ms, int n, int of);
+
+/* ---- cancellation (zavu_cancel.c) ---- */
+
+/* How many times zavu_cancel_all ran: a transfer that began at another count
+ * has been cancelled. */
+unsigned long zavu_cancel_count(void);
+int zavu_cancelled_since(unsigned long count);
+void zavu_set_cancelled(zavu_result *res);
+/* Sockets in flight, so zavu_cancel_all can wake the poll they sleep in. */
+void zavu_track_socket(curl_socket_t fd);
+void zavu_untrack_socket_and_close(curl_socket_t fd);
+void zavu_cancel_before_fork(void);
+void zavu_cancel_after_fork_parent(void);
+void zavu_cancel_after_fork_child(void);
+/* Sleep, waking early on cancellation. */
+void zavu_sleep(double seconds);
+
+/* Seconds (validated by the caller: finite, > 0) as libcurl milliseconds,
+ * 1 ms at least and INT_MAX at most. */
+long zavu_ms(double seconds);
+/* One stderr line per attempt; wait: seconds until the next one, < 0: none. */
+void zavu_log_attempt(const char *url, const zavu_result *res, double ms, int n, int of,
+                      double wait);
 double zavu_now(void);
 
 #endif

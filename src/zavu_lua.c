@@ -7,6 +7,7 @@
 #include "zavu_core.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,46 +15,84 @@
 #define ERROR_MT "zavu.error"
 #define DECODE_KEY "zavu.json_decode" /* a private cjson.safe instance */
 
+/* A client is busy while a call runs on it, including while user code runs
+ * inside that call (on_progress, a metamethod of an options table, a
+ * finalizer run by the collector): such code gets client_busy from another
+ * call, and its close() waits until the running call ends. */
 typedef struct {
     zavu_client *core;
+    int busy;
+    int close_pending;
 } client_ud;
 
-/* ---- options ---- */
+/* ---- options: read, validated and copied before any transfer starts ---- */
 
-static const char *opt_string(lua_State *L, int t, const char *name)
+/* What a bad value was, for the message: "string", "nan", "64.5"... */
+static const char *shown(lua_State *L, int i, char *buf, size_t len)
 {
-    const char *s = NULL;
-    lua_getfield(L, t, name);
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "bad option '%s' (string expected, got %s)", name, luaL_typename(L, -1));
-        s = lua_tostring(L, -1);
-    }
-    lua_pop(L, 1); /* the string stays alive in the options table */
-    return s;
+    if (lua_type(L, i) != LUA_TNUMBER)
+        return luaL_typename(L, i);
+    snprintf(buf, len, "%.14g", (double)lua_tonumber(L, i));
+    return buf;
 }
 
-static double opt_seconds(lua_State *L, int t, const char *name, double dflt)
+static int bad_option(lua_State *L, const char *name, const char *expected)
+{
+    char buf[32];
+    return luaL_error(L, "bad option '%s' (%s expected, got %s)", name, expected,
+                      shown(L, -1, buf, sizeof buf));
+}
+
+/* The string value of t[name], or NULL. The value stays on the stack (one
+ * slot per call, nil included) so a string that a metamethod made is not
+ * collected while the core still reads it. */
+static const char *opt_string(lua_State *L, int t, const char *name)
+{
+    lua_getfield(L, t, name);
+    if (lua_isnil(L, -1))
+        return NULL;
+    if (lua_type(L, -1) != LUA_TSTRING)
+        bad_option(L, name, "string");
+    return lua_tostring(L, -1);
+}
+
+/* Seconds: a finite number above `min_exclusive`, (a number of seconds
+ * > 0, or >= 0 for waits). Under 1 ms counts as 1 ms; over ~24.8 days (what
+ * libcurl's millisecond options hold) is clamped. */
+static double opt_seconds(lua_State *L, int t, const char *name, double dflt, int zero_ok)
 {
     double d = dflt;
     lua_getfield(L, t, name);
     if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TNUMBER || !(lua_tonumber(L, -1) > 0))
-            luaL_error(L, "bad option '%s' (positive number of seconds expected)", name);
-        d = lua_tonumber(L, -1);
+        if (lua_type(L, -1) != LUA_TNUMBER)
+            bad_option(L, name, zero_ok ? "number of seconds >= 0" : "number of seconds > 0");
+        d = (double)lua_tonumber(L, -1);
+        if (!isfinite(d) || d < 0 || (d == 0 && !zero_ok))
+            bad_option(L, name, zero_ok ? "finite number of seconds >= 0"
+                                        : "finite number of seconds > 0");
+        if (d > 0 && d < ZAVU_MIN_SECONDS)
+            d = ZAVU_MIN_SECONDS;
+        if (d > ZAVU_MAX_SECONDS)
+            d = ZAVU_MAX_SECONDS;
     }
     lua_pop(L, 1);
     return d;
 }
 
-static int opt_count(lua_State *L, int t, const char *name, int dflt)
+/* A whole number in lo..hi; 2.0 is 2 on every interpreter, 2.5 is refused
+ * on every interpreter. */
+static int opt_count(lua_State *L, int t, const char *name, int dflt, int lo, int hi)
 {
     int n = dflt;
     lua_getfield(L, t, name);
     if (!lua_isnil(L, -1)) {
-        if (!zavu_isinteger(L, -1) || lua_tonumber(L, -1) < 0 || lua_tonumber(L, -1) > 100)
-            luaL_error(L, "bad option '%s' (integer 0..100 expected)", name);
-        n = (int)lua_tonumber(L, -1);
+        double d = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : NAN;
+        char expected[48];
+        if (!(d >= lo && d <= hi) || d != floor(d)) {
+            snprintf(expected, sizeof expected, "integer %d..%d", lo, hi);
+            bad_option(L, name, expected);
+        }
+        n = (int)d; /* in range: no undefined cast */
     }
     lua_pop(L, 1);
     return n;
@@ -65,11 +104,80 @@ static int opt_flag(lua_State *L, int t, const char *name)
     lua_getfield(L, t, name);
     if (!lua_isnil(L, -1)) {
         if (!lua_isboolean(L, -1))
-            luaL_error(L, "bad option '%s' (boolean expected, got %s)", name, luaL_typename(L, -1));
+            bad_option(L, name, "boolean");
         b = lua_toboolean(L, -1);
     }
     lua_pop(L, 1);
     return b;
+}
+
+/* Client options from the table at t into cfg; leaves 6 values on the stack
+ * that keep cfg's strings alive. Raises on a bad option. */
+static void read_config(lua_State *L, int t, zavu_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    luaL_checkstack(L, 8, "zavu options");
+    cfg->api_key = opt_string(L, t, "api_key");
+    cfg->base_url = opt_string(L, t, "base_url");
+    cfg->ca_file = opt_string(L, t, "ca_file");
+    cfg->ca_path = opt_string(L, t, "ca_path");
+    cfg->user_agent = opt_string(L, t, "user_agent");
+    cfg->lua_version = opt_string(L, t, "lua_version");
+    if (cfg->user_agent && zavu_has_control(cfg->user_agent))
+        luaL_error(L, "bad option 'user_agent' (control characters would end the header)");
+    cfg->timeout = opt_seconds(L, t, "timeout", 60, 0);
+    cfg->connect_timeout = opt_seconds(L, t, "connect_timeout", 10, 0);
+    cfg->max_retries = opt_count(L, t, "max_retries", 2, 0, ZAVU_MAX_RETRIES);
+    cfg->max_retry_wait = opt_seconds(L, t, "max_retry_wait", ZAVU_MAX_RETRY_WAIT, 1);
+    cfg->allow_insecure_http = opt_flag(L, t, "allow_insecure_http");
+    cfg->debug = opt_flag(L, t, "debug");
+}
+
+/* Per-call options, from the table at t (none or nil: the client's). With
+ * many, also concurrency and on_progress; *progress gets the stack index
+ * of on_progress (left on the stack), or 0. */
+static void read_call(lua_State *L, int t, zavu_call *call, int many, int *concurrency,
+                      int *progress)
+{
+    call->timeout = -1;
+    call->max_retries = -1;
+    call->missing_ok = 0;
+    if (lua_isnoneornil(L, t))
+        return;
+    luaL_checktype(L, t, LUA_TTABLE);
+    call->timeout = opt_seconds(L, t, "timeout", -1, 0);
+    call->max_retries = opt_count(L, t, "max_retries", -1, 0, ZAVU_MAX_RETRIES);
+    call->missing_ok = opt_flag(L, t, "missing_ok");
+    if (!many)
+        return;
+    *concurrency = opt_count(L, t, "concurrency", *concurrency, 1, ZAVU_MAX_CONCURRENCY);
+    lua_getfield(L, t, "on_progress");
+    if (!lua_isnil(L, -1) && !lua_isfunction(L, -1))
+        bad_option(L, "on_progress", "function");
+    if (lua_isnil(L, -1))
+        lua_pop(L, 1);
+    else
+        *progress = lua_gettop(L);
+}
+
+/* zavu.core.check_options(opts) and check_call_options(opts): the checks a
+ * client and a call make, for code that runs the call elsewhere (a worker
+ * thread) and wants misuse raised here, at the call site. */
+static int l_check_options(lua_State *L)
+{
+    zavu_config cfg;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    read_config(L, 1, &cfg);
+    return 0;
+}
+
+static int l_check_call_options(lua_State *L)
+{
+    zavu_call call;
+    int concurrency = 8, progress = 0;
+    if (!lua_isnoneornil(L, 1))
+        read_call(L, 1, &call, 1, &concurrency, &progress);
+    return 0;
 }
 
 /* ---- clients ---- */
@@ -88,28 +196,18 @@ static int l_new(lua_State *L)
     zavu_config cfg;
     client_ud *u;
 
-    memset(&cfg, 0, sizeof cfg);
     if (lua_isnoneornil(L, 1)) {
         lua_settop(L, 0);
         lua_newtable(L);
     }
     luaL_checktype(L, 1, LUA_TTABLE);
-    cfg.api_key = opt_string(L, 1, "api_key");
-    cfg.base_url = opt_string(L, 1, "base_url");
-    cfg.ca_file = opt_string(L, 1, "ca_file");
-    cfg.ca_path = opt_string(L, 1, "ca_path");
-    cfg.user_agent = opt_string(L, 1, "user_agent");
-    cfg.lua_version = opt_string(L, 1, "lua_version");
-    cfg.timeout = opt_seconds(L, 1, "timeout", 60);
-    cfg.connect_timeout = opt_seconds(L, 1, "connect_timeout", 10);
-    cfg.max_retries = opt_count(L, 1, "max_retries", 2);
-    cfg.max_retry_wait = opt_seconds(L, 1, "max_retry_wait", ZAVU_MAX_RETRY_WAIT);
-    cfg.allow_insecure_http = opt_flag(L, 1, "allow_insecure_http");
-    cfg.debug = opt_flag(L, 1, "debug");
+    read_config(L, 1, &cfg); /* its strings stay on the stack until we return */
 
     /* Userdata first, with its metatable, so __gc always sees a safe object. */
     u = lua_newuserdata(L, sizeof *u);
     u->core = NULL;
+    u->busy = 0;
+    u->close_pending = 0;
     luaL_getmetatable(L, CLIENT_MT);
     lua_setmetatable(L, -2);
     u->core = zavu_client_new(&cfg);
@@ -118,12 +216,31 @@ static int l_new(lua_State *L)
     return 1;
 }
 
+static void free_core(client_ud *u)
+{
+    zavu_client_free(u->core); /* safe twice: core is NULL afterwards */
+    u->core = NULL;
+    u->close_pending = 0;
+}
+
+/* close(), __gc and __close: now, or when the running call ends. */
 static int l_close(lua_State *L)
 {
     client_ud *u = luaL_checkudata(L, 1, CLIENT_MT);
-    zavu_client_free(u->core); /* safe twice: core is NULL afterwards */
-    u->core = NULL;
+    if (u->busy)
+        u->close_pending = 1;
+    else
+        free_core(u);
     return 0;
+}
+
+/* The end of a call: the client is free again, and a close() made while it
+ * ran takes effect. */
+static void call_done(client_ud *u)
+{
+    u->busy = 0;
+    if (u->close_pending)
+        free_core(u);
 }
 
 /* ---- error tables ---- */
@@ -207,56 +324,115 @@ static void push_error(lua_State *L, const zavu_result *res)
     lua_setmetatable(L, err);
 }
 
-/* err:__tostring() -> "zavu: not_found (HTTP 404): no such session [request_id=...]" */
+/* prefix and the string at index i (or dflt, or nothing) into b. */
+static void add_field(luaL_Buffer *b, lua_State *L, int i, const char *prefix, const char *dflt)
+{
+    size_t len;
+    const char *s;
+    if (lua_type(L, i) != LUA_TSTRING) {
+        if (dflt)
+            luaL_addstring(b, dflt);
+        return;
+    }
+    s = lua_tolstring(L, i, &len);
+    luaL_addstring(b, prefix);
+    luaL_addlstring(b, s, len);
+}
+
+/* err:__tostring() -> "zavu: not_found (HTTP 404): no such session [request_id=...]"
+ * The fields are read into fixed stack slots first: a luaL_Buffer owns the
+ * top of the stack, so nothing may be read from there while it is in use. */
 static int l_error_tostring(lua_State *L)
 {
     luaL_Buffer b;
+    char status[32] = "";
     luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 1);
+    lua_getfield(L, 1, "code");       /* 2 */
+    lua_getfield(L, 1, "status");     /* 3 */
+    lua_getfield(L, 1, "message");    /* 4 */
+    lua_getfield(L, 1, "request_id"); /* 5 */
+    if (lua_type(L, 3) == LUA_TNUMBER) {
+        double d = (double)lua_tonumber(L, 3);
+        if (d >= 0 && d <= 999 && d == floor(d)) /* an HTTP status; anything else is not shown */
+            snprintf(status, sizeof status, " (HTTP %d)", (int)d);
+    }
     luaL_buffinit(L, &b);
-    lua_getfield(L, 1, "code");
-    lua_getfield(L, 1, "status");
-    lua_getfield(L, 1, "message");
-    lua_getfield(L, 1, "request_id");
-    lua_pushfstring(L, "zavu: %s", lua_isstring(L, -4) ? lua_tostring(L, -4) : "error");
-    luaL_addvalue(&b);
-    if (lua_isnumber(L, -3)) {
-        lua_pushfstring(L, " (HTTP %d)", (int)lua_tonumber(L, -3));
-        luaL_addvalue(&b);
-    }
-    if (lua_isstring(L, -2)) {
-        lua_pushfstring(L, ": %s", lua_tostring(L, -2));
-        luaL_addvalue(&b);
-    }
-    if (lua_isstring(L, -1)) {
-        lua_pushfstring(L, " [request_id=%s]", lua_tostring(L, -1));
-        luaL_addvalue(&b);
-    }
+    luaL_addstring(&b, "zavu: ");
+    add_field(&b, L, 2, "", "error");
+    luaL_addstring(&b, status);
+    add_field(&b, L, 4, ": ", NULL);
+    add_field(&b, L, 5, " [request_id=", NULL);
+    if (lua_type(L, 5) == LUA_TSTRING)
+        luaL_addchar(&b, ']');
     luaL_pushresult(&b);
     return 1;
 }
 
-/* ---- calls ---- */
-
-/* Read per-call options from the table at index t, if any. */
-static void call_options(lua_State *L, int t, zavu_call *call)
+/* nil plus a local error (no request was sent). */
+static int push_local_error(lua_State *L, const char *code, const char *message)
 {
-    if (lua_isnoneornil(L, t))
-        return;
-    luaL_checktype(L, t, LUA_TTABLE);
-    call->timeout = opt_seconds(L, t, "timeout", -1);
-    call->max_retries = opt_count(L, t, "max_retries", -1);
-    call->missing_ok = opt_flag(L, t, "missing_ok");
+    zavu_result res;
+    memset(&res, 0, sizeof res);
+    res.retry_after = -1;
+    res.code = code;
+    snprintf(res.message, sizeof res.message, "%s", message);
+    lua_pushnil(L);
+    push_error(L, &res);
+    return 2;
 }
 
-/* delete(id [, opts]) -> true | nil, err; id at index `at`. */
-static int delete_at(lua_State *L, client_ud *u, int at)
+static int push_busy(lua_State *L)
 {
-    size_t id_len;
-    const char *id = luaL_checklstring(L, at, &id_len);
-    zavu_call call = {-1, -1, 0};
-    zavu_result res;
+    return push_local_error(L, "client_busy",
+                            "the client is busy: this code runs inside a call on it "
+                            "(on_progress, a metamethod or a finalizer); call it after that "
+                            "call returns, or use another client");
+}
 
-    call_options(L, at + 1, &call);
+/* ---- calls ---- */
+
+/* Runs a call that may run user code (options with metamethods, on_progress,
+ * finalizers) with the client marked busy, in protected mode, so the mark
+ * is cleared and a deferred close() done whatever happens; an error is raised
+ * again afterwards. inner gets the client as a light userdata at index 1,
+ * then the call's own arguments. */
+static int guarded(lua_State *L, client_ud *u, int at, lua_CFunction inner)
+{
+    int nargs = lua_gettop(L) - at + 1, rc;
+    if (u->busy)
+        return push_busy(L);
+    if (nargs < 0) {
+        nargs = 0;
+        lua_settop(L, at - 1);
+    }
+    u->busy = 1;
+    lua_pushcfunction(L, inner);
+    lua_insert(L, at);
+    lua_pushlightuserdata(L, u);
+    lua_insert(L, at + 1);
+    rc = lua_pcall(L, nargs + 1, LUA_MULTRET, 0);
+    call_done(u);
+    if (rc != 0)
+        return lua_error(L);
+    return lua_gettop(L) - at + 1;
+}
+
+static int l_push_error(lua_State *L)
+{
+    push_error(L, lua_touserdata(L, 1));
+    return 1;
+}
+
+/* delete(id [, opts]) inside guarded(): (u, id, opts) */
+static int l_delete_inner(lua_State *L)
+{
+    client_ud *u = lua_touserdata(L, 1);
+    size_t id_len;
+    const char *id = luaL_checklstring(L, 2, &id_len);
+    zavu_call call;
+    zavu_result res;
+    read_call(L, 3, &call, 0, NULL, NULL);
     if (zavu_delete_session(u->core, id, id_len, &call, &res)) {
         lua_pushboolean(L, 1);
         return 1;
@@ -266,13 +442,46 @@ static int delete_at(lua_State *L, client_ud *u, int at)
     return 2;
 }
 
+/* delete(id [, opts]) -> true | nil, err; id at index `at`. A string id and
+ * no options is the hot path: no user code can run in it until the answer
+ * is known, so it needs no protected call unless there is an error to build. */
+static int delete_at(lua_State *L, client_ud *u, int at)
+{
+    size_t id_len;
+    const char *id;
+    zavu_result res;
+
+    if (lua_type(L, at) != LUA_TSTRING || !lua_isnoneornil(L, at + 1))
+        return guarded(L, u, at, l_delete_inner);
+    if (u->busy)
+        return push_busy(L);
+    id = lua_tolstring(L, at, &id_len);
+    u->busy = 1;
+    if (zavu_delete_session(u->core, id, id_len, NULL, &res)) {
+        call_done(u);
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    /* The error table allocates (a finalizer may run) and reads the body
+     * the client owns: build it while the client is still busy. */
+    lua_pushcfunction(L, l_push_error);
+    lua_pushlightuserdata(L, &res);
+    at = lua_pcall(L, 1, 1, 0);
+    call_done(u);
+    if (at != 0)
+        return lua_error(L);
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
+
 /* ---- many deletes ---- */
 
 typedef struct {
-    int results;     /* stack index in l_delete_many: results[i] = true | error */
-    int progress;    /* stack index there of on_progress, or 0 */
-    int failure;     /* stack index there of the slot that keeps a raised error */
-    const int *map;  /* core index -> position in the ids list (1-based) */
+    int results;    /* stack index: results[pos] = true | error table */
+    int progress;   /* stack index of on_progress, or 0 */
+    int failure;    /* stack index of the slot that keeps an on_progress error */
+    const int *map; /* core index -> position in the ids list (1-based) */
     lua_Integer done, total;
 } many_ctx;
 
@@ -327,65 +536,99 @@ static int on_settled(void *ud, size_t index, const zavu_result *res)
     return settle_protected(u->L, u->m, u->m->map[index], res);
 }
 
-/* delete_many(ids [, opts]) -> { ok, total, deleted = {id...},
- *   failed = { {id = id, error = err}... } }, both in the order of ids;
- * ids at index `at`. */
-static int delete_many_at(lua_State *L, client_ud *u, int at)
+static void local_result(zavu_result *res, const char *code)
 {
-    const int list = at, o = at + 1;
-    zavu_call call = {-1, -1, 0};
-    int concurrency = 8, n, i, k = 0, anchors;
-    const char **ids;
+    memset(res, 0, sizeof *res);
+    res->retry_after = -1;
+    res->code = code;
+}
+
+/* The summary, in the order of the ids as they were when the call began. */
+static void push_summary(lua_State *L, int ids, int results, int n)
+{
+    int summary, deleted, failed, nd = 0, nf = 0, i;
+    lua_createtable(L, 0, 4);
+    summary = lua_gettop(L);
+    lua_newtable(L);
+    deleted = lua_gettop(L);
+    lua_newtable(L);
+    failed = lua_gettop(L);
+    for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, results, i);
+        if (lua_type(L, -1) == LUA_TBOOLEAN) {
+            lua_pop(L, 1);
+            lua_rawgeti(L, ids, i);
+            lua_rawseti(L, deleted, ++nd);
+        } else {
+            lua_createtable(L, 0, 2);
+            lua_rawgeti(L, ids, i);
+            lua_setfield(L, -2, "id");
+            lua_insert(L, -2);
+            lua_setfield(L, -2, "error");
+            lua_rawseti(L, failed, ++nf);
+        }
+    }
+    lua_setfield(L, summary, "failed");
+    lua_setfield(L, summary, "deleted");
+    lua_pushboolean(L, nf == 0);
+    lua_setfield(L, summary, "ok");
+    lua_pushinteger(L, n);
+    lua_setfield(L, summary, "total");
+}
+
+/* delete_many(ids [, opts]) inside guarded(): (u, ids, opts) ->
+ * { ok, total, deleted = {id...}, failed = { {id = id, error = err}... } } */
+static int l_delete_many_inner(lua_State *L)
+{
+    client_ud *u = lua_touserdata(L, 1);
+    zavu_call call;
+    int concurrency = 8, n, i, k = 0, ids, send;
+    const char **strs;
     size_t *lens;
     int *map;
     many_ctx m;
     settle_ud sud;
     zavu_result bad;
 
-    luaL_checktype(L, list, LUA_TTABLE);
+    luaL_checktype(L, 2, LUA_TTABLE);
     memset(&m, 0, sizeof m);
-    call_options(L, o, &call);
-    if (!lua_isnoneornil(L, o)) {
-        concurrency = opt_count(L, o, "concurrency", 8);
-        if (concurrency < 1 || concurrency > ZAVU_MAX_CONCURRENCY)
-            luaL_error(L, "bad option 'concurrency' (integer 1..%d expected)", ZAVU_MAX_CONCURRENCY);
-        lua_getfield(L, o, "on_progress");
-        if (!lua_isnil(L, -1) && !lua_isfunction(L, -1))
-            luaL_error(L, "bad option 'on_progress' (function expected)");
-        m.progress = lua_isnil(L, -1) ? 0 : lua_gettop(L);
-        if (!m.progress)
-            lua_pop(L, 1);
-    }
-    n = (int)zavu_rawlen(L, list);
+    read_call(L, 3, &call, 1, &concurrency, &m.progress);
+    n = (int)zavu_rawlen(L, 2);
     m.total = n;
+    /* A private copy of the ids: on_progress may change the caller's table,
+     * never what this call sends or reports. Numbers become strings here. */
+    lua_createtable(L, n, 0);
+    ids = lua_gettop(L);
     lua_createtable(L, n, 0);
     m.results = lua_gettop(L);
     lua_pushnil(L);
     m.failure = lua_gettop(L);
-    /* Arrays as userdata: collected by Lua even if an error is raised. The
-     * id strings are anchored in a private table, out of on_progress's reach. */
-    ids = lua_newuserdata(L, sizeof *ids * (n ? n : 1));
+    /* Arrays as userdata: collected by Lua even if an error is raised. */
+    strs = lua_newuserdata(L, sizeof *strs * (n ? n : 1));
     lens = lua_newuserdata(L, sizeof *lens * (n ? n : 1));
     map = lua_newuserdata(L, sizeof *map * (n ? n : 1));
-    lua_createtable(L, n, 0);
-    anchors = lua_gettop(L);
     m.map = map;
-
+    lua_createtable(L, n, 0);
+    send = lua_gettop(L); /* the ids as strings, anchored while the core reads them */
     for (i = 1; i <= n; i++) {
-        int t;
-        lua_rawgeti(L, list, i);
-        t = lua_type(L, -1);
-        if (t == LUA_TSTRING || t == LUA_TNUMBER) {
-            ids[k] = lua_tolstring(L, -1, &lens[k]); /* a number becomes a string here */
-            lua_rawseti(L, anchors, i);
+        lua_rawgeti(L, 2, i);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, ids, i);
+        if (lua_type(L, -1) == LUA_TNUMBER)
+            lua_tostring(L, -1); /* converted in place, on the stack only */
+        lua_rawseti(L, send, i);
+    }
+    for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, send, i);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            strs[k] = lua_tolstring(L, -1, &lens[k]);
             map[k++] = i;
+            lua_pop(L, 1);
             continue;
         }
-        memset(&bad, 0, sizeof bad);
-        bad.retry_after = -1;
-        bad.code = "invalid_argument";
+        local_result(&bad, "invalid_argument");
         snprintf(bad.message, sizeof bad.message, "session id must be a string, got %s",
-                 lua_typename(L, t));
+                 luaL_typename(L, -1));
         lua_pop(L, 1);
         if (settle_protected(L, &m, i, &bad)) {
             lua_pushvalue(L, m.failure);
@@ -394,65 +637,30 @@ static int delete_many_at(lua_State *L, client_ud *u, int at)
     }
     sud.L = L;
     sud.m = &m;
-    if (zavu_delete_many(u->core, ids, lens, (size_t)k, &call, concurrency, on_settled, &sud) != 0) {
+    if (zavu_delete_many(u->core, strs, lens, (size_t)k, &call, concurrency, on_settled, &sud) != 0) {
         if (!lua_isnil(L, m.failure)) {
             lua_pushvalue(L, m.failure);
             return lua_error(L); /* on_progress's own error, after libcurl let go */
         }
         /* libcurl could not run the batch: what is left unsettled failed. */
-        memset(&bad, 0, sizeof bad);
-        bad.retry_after = -1;
-        bad.code = "connection_error";
+        local_result(&bad, "connection_error");
         snprintf(bad.message, sizeof bad.message, "%s", "libcurl could not run the batch");
         for (i = 1; i <= n; i++) {
             lua_rawgeti(L, m.results, i);
             if (lua_isnil(L, -1)) {
-                lua_pop(L, 1);
                 push_error(L, &bad);
                 lua_rawseti(L, m.results, i);
-            } else {
-                lua_pop(L, 1);
             }
+            lua_pop(L, 1);
         }
     }
-
-    /* The summary, in the order of ids. */
-    {
-        int summary, deleted, failed, nd = 0, nf = 0;
-        lua_createtable(L, 0, 4);
-        summary = lua_gettop(L);
-        lua_newtable(L);
-        deleted = lua_gettop(L);
-        lua_newtable(L);
-        failed = lua_gettop(L);
-        for (i = 1; i <= n; i++) {
-            lua_rawgeti(L, m.results, i);
-            if (lua_type(L, -1) == LUA_TBOOLEAN) {
-                lua_pop(L, 1);
-                lua_rawgeti(L, list, i);
-                lua_rawseti(L, deleted, ++nd);
-            } else {
-                lua_createtable(L, 0, 2);
-                lua_rawgeti(L, list, i);
-                lua_setfield(L, -2, "id");
-                lua_insert(L, -2);
-                lua_setfield(L, -2, "error");
-                lua_rawseti(L, failed, ++nf);
-            }
-        }
-        lua_setfield(L, summary, "failed");
-        lua_setfield(L, summary, "deleted");
-        lua_pushboolean(L, nf == 0);
-        lua_setfield(L, summary, "ok");
-        lua_pushinteger(L, n);
-        lua_setfield(L, summary, "total");
-    }
+    push_summary(L, ids, m.results, n);
     return 1;
 }
 
 /* Methods of the userdata: client:delete_session(id, opts), ... */
 static int l_delete_session(lua_State *L) { return delete_at(L, check_client(L), 2); }
-static int l_delete_many(lua_State *L) { return delete_many_at(L, check_client(L), 2); }
+static int l_delete_many(lua_State *L) { return guarded(L, check_client(L), 2, l_delete_many_inner); }
 
 /* The same bound to one client, as plain functions: sessions.delete(id, opts).
  * One call less than a Lua wrapper around the method, on the hot path. */
@@ -464,7 +672,10 @@ static client_ud *bound_client(lua_State *L)
     return u;
 }
 static int l_bound_delete(lua_State *L) { return delete_at(L, bound_client(L), 1); }
-static int l_bound_delete_many(lua_State *L) { return delete_many_at(L, bound_client(L), 1); }
+static int l_bound_delete_many(lua_State *L)
+{
+    return guarded(L, bound_client(L), 1, l_delete_many_inner);
+}
 
 /* zavu.core.error_from_response(status, body [, request_id]) -> err
  * The error table a response with this status and body turns into: for code
@@ -473,8 +684,11 @@ static int l_error_from_response(lua_State *L)
 {
     zavu_result res;
     size_t len = 0;
+    double status = (double)luaL_checknumber(L, 1);
+    if (!(status >= 100 && status <= 999) || status != floor(status))
+        luaL_argerror(L, 1, "HTTP status (integer 100..999) expected");
     memset(&res, 0, sizeof res);
-    res.status = (long)luaL_checkinteger(L, 1);
+    res.status = (long)status;
     res.body = luaL_optlstring(L, 2, "", &len);
     res.body_len = len;
     res.retry_after = -1;
@@ -498,6 +712,47 @@ static int l_sessions(lua_State *L)
     return 1;
 }
 
+/* ---- the process ---- */
+
+/* zavu.core.cancel_all(): every call in flight in this process (any thread,
+ * any client) ends now with the code "cancelled". */
+static int l_cancel_all(lua_State *L)
+{
+    (void)L;
+    zavu_cancel_all();
+    return 0;
+}
+
+/* zavu.core.catch_interrupt(): Ctrl-C cancels what is in flight instead of
+ * killing the process; zavu.core.interrupted() then counts the presses. */
+static int l_catch_interrupt(lua_State *L)
+{
+    lua_pushboolean(L, zavu_catch_interrupt() == 0);
+    return 1;
+}
+
+static int l_interrupted(lua_State *L)
+{
+    lua_pushinteger(L, zavu_interrupted());
+    return 1;
+}
+
+/* zavu.core.curl_info() -> { version, ssl_version, http2, features = {...} } */
+static int l_curl_info(lua_State *L)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    lua_createtable(L, 0, 4);
+    lua_pushstring(L, v->version);
+    lua_setfield(L, -2, "version");
+    lua_pushstring(L, v->ssl_version ? v->ssl_version : "");
+    lua_setfield(L, -2, "ssl_version");
+    lua_pushboolean(L, (v->features & CURL_VERSION_HTTP2) != 0);
+    lua_setfield(L, -2, "http2");
+    lua_pushboolean(L, (v->features & CURL_VERSION_SSL) != 0);
+    lua_setfield(L, -2, "tls");
+    return 1;
+}
+
 /* ---- the module ---- */
 
 static const luaL_Reg client_methods[] = {
@@ -511,6 +766,12 @@ static const luaL_Reg module_functions[] = {
     {"new", l_new},
     {"sessions", l_sessions},
     {"error_from_response", l_error_from_response},
+    {"check_options", l_check_options},
+    {"check_call_options", l_check_call_options},
+    {"cancel_all", l_cancel_all},
+    {"catch_interrupt", l_catch_interrupt},
+    {"interrupted", l_interrupted},
+    {"curl_info", l_curl_info},
     {NULL, NULL},
 };
 

@@ -32,20 +32,26 @@ const char *zavu_check_id(const char *id, size_t len)
     return NULL;
 }
 
-const char *zavu_check_api_key(const char *key, const char **why)
+int zavu_has_control(const char *s)
 {
     const unsigned char *p;
+    for (p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return 1;
+    return 0;
+}
+
+const char *zavu_check_api_key(const char *key, const char **why)
+{
     if (!key || !*key) {
         *why = "no API key: pass api_key or set ZAVUDEV_API_KEY";
         return "missing_api_key";
     }
     /* A control byte would end the Authorization header early and let the
      * rest be read as another header. */
-    for (p = (const unsigned char *)key; *p; p++) {
-        if (*p < 0x20 || *p == 0x7f) {
-            *why = "API key contains control characters";
-            return "invalid_argument";
-        }
+    if (zavu_has_control(key)) {
+        *why = "API key contains control characters";
+        return "invalid_argument";
     }
     if (strncmp(key, "zv_test_", 8) == 0) {
         *why = "this endpoint is not available with test-mode API keys "
@@ -105,7 +111,8 @@ const char *zavu_check_base_url(const char *url, int allow_insecure_http,
     } else if (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0) {
         snprintf(why, why_len, "base_url scheme must be https or http");
         code = "invalid_argument";
-    } else if (curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
+    } else if (strpbrk(url, "?#") != NULL || /* even an empty "?" or "#" */
+               curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
                curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK ||
                curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK) {
         snprintf(why, why_len,

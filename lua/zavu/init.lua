@@ -15,6 +15,14 @@ local M = {
   -- The error table an HTTP response turns into, for HTTP done by other
   -- means (cosockets): error_from_response(status, body [, request_id]).
   error_from_response = core.error_from_response,
+  -- Raise now, as new() or a call would, for code that runs them in another
+  -- thread (zavu.openresty, zavu.nvim): check_options(opts), check_call_options(opts).
+  check_call_options = core.check_call_options,
+  --- Every call in flight in this process ends now with the code "cancelled".
+  cancel_all = core.cancel_all,
+  -- The client's methods, as "resource.name" (client[resource][name]) or
+  -- "name" (client[name]): the host modules make theirs from this list.
+  METHODS = { "sessions.delete", "sessions.delete_many" },
 }
 
 -- The interpreter as the User-Agent names it: LuaJIT says which LuaJIT.
@@ -35,6 +43,14 @@ end
 
 -- `local client <close> = zavu.new()` closes it at the end of the scope (5.4).
 local client_mt = { __close = function(client) client.handle:close() end }
+
+--- Raise, as new() would, when an option has a wrong type or an impossible value.
+function M.check_options(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  core.check_options(with_environment(opts))
+end
 
 --- A client: one connection kept alive across its calls.
 -- Options: api_key, base_url, timeout, connect_timeout, max_retries, max_retry_wait, ca_file,

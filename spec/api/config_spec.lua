@@ -126,7 +126,7 @@ describe("the environment", function()
     local lines = {}
     for l in out:gmatch("zavu: [^\n]+") do lines[#lines + 1] = l end
     assert.are.equal(2, #lines, out)
-    assert.matches("^zavu: DELETE /v1/whatsapp%-alt/sessions/flaky%-1%-503%-%w+ %-> 503 %d+ms attempt 1/3$", lines[1])
+    assert.matches("^zavu: DELETE /v1/whatsapp%-alt/sessions/flaky%-1%-503%-%w+ %-> 503 %d+ms attempt 1/3, retrying in 0%.001s$", lines[1])
     assert.matches("%-> 204 %d+ms attempt 2/3$", lines[2])
     assert.is_nil(out:find(H.key, 1, true))
   end)
