@@ -4,6 +4,7 @@
  * buffer, and turning a finished transfer into a zavu_result. No Lua here.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include "zavu_internal.h"
 
 #include <fcntl.h>
@@ -49,11 +50,7 @@ double zavu_now(void)
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 /* A memset the compiler may not drop as a dead store before free(). */
-static void wipe(void *p, size_t n)
-{
-    static void *(*volatile set)(void *, int, size_t) = memset;
-    set(p, 0, n);
-}
+static void wipe(void *p, size_t n) { explicit_bzero(p, n); }
 
 /* ---- libcurl callbacks: none of them may fail loudly ---- */
 

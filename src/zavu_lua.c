@@ -27,21 +27,21 @@ typedef struct {
 
 /* ---- options: read, validated and copied before any transfer starts ---- */
 
-/* What a bad value was, for the message: "string", "nan", "64.5"... */
-static const char *shown(lua_State *L, int i, char *buf, size_t len)
+/* Raise "bad option 'name' (expected, got what)": the type for a wrong
+ * type, the value itself for a number out of range. The value is on top. */
+static int bad_value(lua_State *L, const char *name, const char *expected, int type_only)
 {
-    if (lua_type(L, i) != LUA_TNUMBER)
-        return luaL_typename(L, i);
-    snprintf(buf, len, "%.14g", (double)lua_tonumber(L, i));
-    return buf;
+    char got[32];
+    if (type_only || lua_type(L, -1) != LUA_TNUMBER)
+        snprintf(got, sizeof got, "%s", luaL_typename(L, -1));
+    else if (isnan((double)lua_tonumber(L, -1)))
+        snprintf(got, sizeof got, "nan"); /* printf may say -nan */
+    else
+        snprintf(got, sizeof got, "%.14g", (double)lua_tonumber(L, -1));
+    return luaL_error(L, "bad option '%s' (%s expected, got %s)", name, expected, got);
 }
-
-static int bad_option(lua_State *L, const char *name, const char *expected)
-{
-    char buf[32];
-    return luaL_error(L, "bad option '%s' (%s expected, got %s)", name, expected,
-                      shown(L, -1, buf, sizeof buf));
-}
+#define bad_option(L, name, expected) bad_value(L, name, expected, 0)
+#define bad_type(L, name, expected) bad_value(L, name, expected, 1)
 
 /* The string value of t[name], or NULL. The value stays on the stack (one
  * slot per call, nil included) so a string that a metamethod made is not
@@ -52,7 +52,7 @@ static const char *opt_string(lua_State *L, int t, const char *name)
     if (lua_isnil(L, -1))
         return NULL;
     if (lua_type(L, -1) != LUA_TSTRING)
-        bad_option(L, name, "string");
+        bad_type(L, name, "string");
     return lua_tostring(L, -1);
 }
 
@@ -64,9 +64,7 @@ static double opt_seconds(lua_State *L, int t, const char *name, double dflt, in
     double d = dflt;
     lua_getfield(L, t, name);
     if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TNUMBER)
-            bad_option(L, name, zero_ok ? "number of seconds >= 0" : "number of seconds > 0");
-        d = (double)lua_tonumber(L, -1);
+        d = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : NAN;
         if (!isfinite(d) || d < 0 || (d == 0 && !zero_ok))
             bad_option(L, name, zero_ok ? "finite number of seconds >= 0"
                                         : "finite number of seconds > 0");
@@ -104,7 +102,7 @@ static int opt_flag(lua_State *L, int t, const char *name)
     lua_getfield(L, t, name);
     if (!lua_isnil(L, -1)) {
         if (!lua_isboolean(L, -1))
-            bad_option(L, name, "boolean");
+            bad_type(L, name, "boolean");
         b = lua_toboolean(L, -1);
     }
     lua_pop(L, 1);
@@ -153,7 +151,7 @@ static void read_call(lua_State *L, int t, zavu_call *call, int many, int *concu
     *concurrency = opt_count(L, t, "concurrency", *concurrency, 1, ZAVU_MAX_CONCURRENCY);
     lua_getfield(L, t, "on_progress");
     if (!lua_isnil(L, -1) && !lua_isfunction(L, -1))
-        bad_option(L, "on_progress", "function");
+        bad_type(L, "on_progress", "function");
     if (lua_isnil(L, -1))
         lua_pop(L, 1);
     else

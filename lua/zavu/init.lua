@@ -44,12 +44,20 @@ end
 -- `local client <close> = zavu.new()` closes it at the end of the scope (5.4).
 local client_mt = { __close = function(client) client.handle:close() end }
 
+-- f(...), with an error it raises reported at our caller's caller (the
+-- user's code) rather than here.
+local function at_call_site(f, ...)
+  local ok, result = pcall(f, ...)
+  if not ok then error((tostring(result):gsub("^[^\n]-:%d+: ", "")), 3) end
+  return result
+end
+
 --- Raise, as new() would, when an option has a wrong type or an impossible value.
 function M.check_options(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
-  core.check_options(with_environment(opts))
+  at_call_site(core.check_options, with_environment(opts))
 end
 
 --- A client: one connection kept alive across its calls.
@@ -60,7 +68,7 @@ function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
-  local handle = core.new(with_environment(opts))
+  local handle = at_call_site(core.new, with_environment(opts))
   local client = { handle = handle }
   -- C functions bound to this client (no Lua call in between):
   -- sessions.delete(id, opts) -> true | nil, err

@@ -139,6 +139,60 @@ describe("the environment", function()
   end)
 end)
 
+describe("what a mutant of the defaults would break", function()
+  it("waits 0.375..0.5 s before the first retry, with jitter: never one exact figure", function()
+    local tag = H.nonce()
+    local ids = {}
+    for i = 1, 8 do ids[i] = "backoff-1-" .. i .. tag end
+    local out = H.run_lua(([[
+      local zavu = require "zavu"
+      local s = zavu.new().sessions.delete_many(%s, { concurrency = 8 })
+      print("ok", s.ok)
+    ]]):format(require("cjson").encode(ids):gsub("^%[", "{"):gsub("%]$", "}")), {
+      ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url, ZAVUDEV_LOG = "debug",
+    })
+    assert.matches("ok\ttrue", out)
+    local waits, distinct = {}, {}
+    for w in out:gmatch("retrying in ([%d.]+)s") do
+      waits[#waits + 1] = tonumber(w)
+      distinct[w] = true
+    end
+    assert.are.equal(8, #waits, out)
+    for _, w in ipairs(waits) do assert.is_true(w >= 0.375 and w <= 0.5, w) end
+    local n = 0
+    for _ in pairs(distinct) do n = n + 1 end
+    assert.is_true(n > 1, "8 waits, all " .. waits[1])
+  end)
+
+  it("keeps one default client: zavu.sessions calls share its connection", function()
+    local tag = H.nonce()
+    local out = H.run_lua(([[
+      local zavu = require "zavu"
+      print(zavu.sessions.delete("d1-%s"), zavu.sessions.delete("d2-%s"))
+    ]]):format(tag, tag), { ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url })
+    assert.matches("true\ttrue", out)
+    assert.are.equal(H.info("d1-" .. tag).connection, H.info("d2-" .. tag).connection)
+  end)
+
+  it("lets an explicit api_key win over ZAVUDEV_API_KEY", function()
+    local id = "explicit-" .. H.nonce()
+    local out = H.run_lua(([[
+      local zavu = require "zavu"
+      print(zavu.new({ api_key = %q }).sessions.delete(%q))
+    ]]):format(H.key, id), { ZAVUDEV_API_KEY = "zv_live_from_env_loses", ZAVUDEV_BASE_URL = H.http_url })
+    assert.matches("true", out)
+    assert.are.equal("Bearer " .. H.key, H.info(id).headers.authorization)
+  end)
+
+  it("is_error wants code, message and attempts", function()
+    assert.is_false(zavu.is_error { code = "x", message = "y" })
+    assert.is_false(zavu.is_error { code = "x", attempts = 1 })
+    assert.is_true(zavu.is_error { code = "x", message = "y", attempts = 0 })
+    local _, err = H.client().sessions.delete("")
+    assert.is_true(zavu.is_error(err))
+  end)
+end)
+
 describe("the API key", function()
   it("never appears in an error, its tostring or its message", function()
     local key = "zv_live_TOPSECRET_123"

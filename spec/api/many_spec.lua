@@ -11,11 +11,12 @@ end
 describe("delete_many", function()
   it("returns a summary: deleted ids and the error of each failed one, in input order", function()
     local tag = H.nonce()
-    local ids = { "a-" .. tag, "missing-" .. tag, "b-" .. tag, "details-" .. tag, "c-" .. tag }
+    -- The first id is slow, so completion order differs from input order.
+    local ids = { "slow-300-a-" .. tag, "missing-" .. tag, "b-" .. tag, "details-" .. tag, "c-" .. tag }
     local s = H.client().sessions.delete_many(ids)
     assert.is_false(s.ok)
     assert.are.equal(5, s.total)
-    assert.are.same({ "a-" .. tag, "b-" .. tag, "c-" .. tag }, s.deleted)
+    assert.are.same({ "slow-300-a-" .. tag, "b-" .. tag, "c-" .. tag }, s.deleted)
     assert.are.equal(2, #s.failed)
     assert.are.equal("missing-" .. tag, s.failed[1].id)
     assert.are.equal("session_not_found", s.failed[1].error.code)
@@ -169,5 +170,19 @@ describe("delete_many", function()
     ]], { ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url })
     assert.are.equal(0, status, out)
     assert.matches("1\tmissing-d2\tsession_not_found", out, 1, true)
+  end)
+
+  -- After a transfer ends, the next id starts at once: no poll with nothing
+  -- in flight (that stall was a second per id). The bound has a 10x margin.
+  it("starts the next id as soon as a slot frees, at concurrency 1 and 8", function()
+    for _, conc in ipairs { 1, 8 } do
+      local tag = H.nonce()
+      local ids = {}
+      for i = 1, 50 do ids[i] = "fast-" .. i .. "-" .. tag end
+      local t0 = H.now()
+      local s = H.client().sessions.delete_many(ids, { concurrency = conc })
+      assert.is_true(s.ok)
+      assert.is_true(H.now() - t0 < 5, ("concurrency %d took %.1f s"):format(conc, H.now() - t0))
+    end
   end)
 end)
