@@ -16,7 +16,7 @@ ALL_CFLAGS = $(CFLAGS) -std=c99 -fPIC -Wall -Wextra -Isrc -I$(LUA_INC) $(shell p
 ALL_LDFLAGS = $(LDFLAGS) -shared
 LIBS = $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lm -lpthread
 
-CORE_SRC = src/zavu_client.c src/zavu_delete.c src/zavu_batch.c src/zavu_cancel.c src/zavu_parse.c
+CORE_SRC = src/zavu_client.c src/zavu_delete.c src/zavu_request.c src/zavu_batch.c src/zavu_cancel.c src/zavu_parse.c
 SRC = $(CORE_SRC) src/zavu_lua.c
 HDR = src/zavu_core.h src/zavu_internal.h src/compat.h
 MODULE = build/$(LUA)/zavu/core.so

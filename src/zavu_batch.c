@@ -79,8 +79,7 @@ static int start(batch *b, slot *s, size_t item)
     if (zavu_session_url(b->c->base_url, b->ids[item], b->lens[item], &s->url, &s->url_cap) != 0)
         return -1;
     s->item = item;
-    s->body.len = 0;
-    s->body.cut = 0;
+    zavu_buffer_reset(&s->body);
     s->errbuf[0] = '\0';
     s->started = zavu_now();
     s->body.cancel_gen = b->cancel_gen;
@@ -107,7 +106,7 @@ static int finish(batch *b, slot *s, CURLcode rc)
     res.attempts = n;
     wait = again && n <= b->max_retries ? zavu_retry_wait(b->c, &res, n - 1) : -1;
     if (b->c->debug)
-        zavu_log_attempt(s->url, &res, (zavu_now() - s->started) * 1000, n, b->max_retries + 1,
+        zavu_log_attempt("DELETE", s->url, &res, (zavu_now() - s->started) * 1000, n, b->max_retries + 1,
                          wait);
     if (wait >= 0) {
         b->waiting[b->n_waiting].item = s->item;

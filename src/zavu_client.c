@@ -54,13 +54,25 @@ static void wipe(void *p, size_t n) { explicit_bzero(p, n); }
 
 /* ---- libcurl callbacks: none of them may fail loudly ---- */
 
+void zavu_buffer_reset(zavu_buffer *b)
+{
+    b->len = 0;
+    b->cut = 0;
+    b->limit = 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     zavu_buffer *b = ud;
     size_t len = size * n;
-    if (len > ZAVU_MAX_ERROR_BODY - b->len) {
-        /* Enough to explain the error; stop the transfer rather than hold
-         * (or even download) a body of any size. */
+    if (!b->limit) { /* the first bytes: the status is known now */
+        long status = 0;
+        curl_easy_getinfo(b->easy, CURLINFO_RESPONSE_CODE, &status);
+        b->limit = b->max_ok && status >= 200 && status <= 299 ? b->max_ok : ZAVU_MAX_ERROR_BODY;
+    }
+    if (len > b->limit - b->len) {
+        /* Stop the transfer rather than hold (or even download) a body of
+         * any size: an error's first 64 KiB explain it. */
         b->cut = 1;
         return 0;
     }
@@ -69,8 +81,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
         char *grown;
         while (cap < b->len + len)
             cap *= 2;
-        if (cap > ZAVU_MAX_ERROR_BODY)
-            cap = ZAVU_MAX_ERROR_BODY;
+        if (cap > b->limit)
+            cap = b->limit;
         grown = realloc(b->data, cap);
         if (!grown)
             return 0;
@@ -154,6 +166,7 @@ CURL *zavu_new_easy(zavu_client *c, zavu_buffer *body, char *errbuf)
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(e, CURLOPT_XFERINFODATA, body);
+    body->easy = e;
     return e;
 }
 
@@ -181,6 +194,7 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
     const char *lua = cfg->lua_version ? cfg->lua_version : "Lua";
     const char *extra = cfg->user_agent ? cfg->user_agent : "";
     const char *curl = curl_version_info(CURLVERSION_NOW)->version;
+    struct curl_slist *h;
     char *auth;
     size_t i, ua_len;
     zavu_client *c = calloc(1, sizeof *c);
@@ -202,6 +216,7 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
     c->connect_timeout = cfg->connect_timeout > 0 ? cfg->connect_timeout : 10;
     c->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 2;
     c->max_retry_wait = cfg->max_retry_wait >= 0 ? cfg->max_retry_wait : ZAVU_MAX_RETRY_WAIT;
+    c->max_response = cfg->max_response_bytes ? cfg->max_response_bytes : ZAVU_MAX_RESPONSE;
     c->debug = cfg->debug;
     c->rng = (unsigned int)time(NULL) ^ (unsigned int)getpid() ^ (unsigned int)(size_t)c;
     if (!c->base_url || !c->user_agent)
@@ -231,6 +246,14 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
     free(auth);
     if (!c->headers || !curl_slist_append(c->headers, "Accept: application/json"))
         goto fail;
+    /* Built anew, not shared: each list is freed on its own. "Expect:" keeps
+     * libcurl from waiting for a 100 Continue before a larger body. */
+    for (h = c->headers; h; h = h->next)
+        if (!(c->json_headers = curl_slist_append(c->json_headers, h->data)))
+            goto fail;
+    if (!curl_slist_append(c->json_headers, "Content-Type: application/json") ||
+        !curl_slist_append(c->json_headers, "Expect:"))
+        goto fail;
     return c;
 fail:
     zavu_client_free(c);
@@ -248,7 +271,10 @@ void zavu_client_free(zavu_client *c)
     curl_multi_cleanup(c->multi);
     for (h = c->headers; h; h = h->next)
         wipe(h->data, strlen(h->data)); /* the Authorization line */
+    for (h = c->json_headers; h; h = h->next)
+        wipe(h->data, strlen(h->data));
     curl_slist_free_all(c->headers);
+    curl_slist_free_all(c->json_headers);
     free(c->base_url);
     free(c->ca_file);
     free(c->ca_path);
@@ -373,6 +399,22 @@ int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *err
     return res->retryable;
 }
 
+void zavu_note_request_id(CURL *e, zavu_result *res)
+{
+    zavu_copy_header_value(res->request_id, sizeof res->request_id, header_value(e, "X-Request-Id"));
+}
+
+int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res)
+{
+    curl_off_t pretransfer = 0;
+    if (res->status) /* an answer: retry only when the server asked */
+        return res->status == 429 || zavu_parse_should_retry(header_value(e, "x-should-retry")) == 1;
+    /* No answer. Sent or not? Nothing was sent before pre-transfer. */
+    (void)rc;
+    curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+    return pretransfer == 0;
+}
+
 double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry)
 {
     if (res->retry_after >= 0)
@@ -380,20 +422,20 @@ double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry)
     return zavu_backoff(retry, rand_r(&c->rng) / ((double)RAND_MAX + 1));
 }
 
-void zavu_log_attempt(const char *url, const zavu_result *res, double ms, int n, int of,
-                      double wait)
+void zavu_log_attempt(const char *method, const char *url, const zavu_result *res, double ms,
+                      int n, int of, double wait)
 {
     /* The path only: the key is never in it, nor is the host. */
-    const char *path = strstr(url, "/v1/whatsapp-alt/");
+    const char *path = strstr(url, "/v1/");
     char outcome[64];
     if (res->status)
         snprintf(outcome, sizeof outcome, "%ld", res->status);
     else
         snprintf(outcome, sizeof outcome, "%s", res->code ? res->code : "?");
     if (wait >= 0)
-        fprintf(stderr, "zavu: DELETE %s -> %s %.0fms attempt %d/%d, retrying in %.3fs\n",
+        fprintf(stderr, "zavu: %s %s -> %s %.0fms attempt %d/%d, retrying in %.3fs\n", method,
                 path ? path : url, outcome, ms, n, of, wait);
     else
-        fprintf(stderr, "zavu: DELETE %s -> %s %.0fms attempt %d/%d\n", path ? path : url,
+        fprintf(stderr, "zavu: %s %s -> %s %.0fms attempt %d/%d\n", method, path ? path : url,
                 outcome, ms, n, of);
 }

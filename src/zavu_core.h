@@ -16,6 +16,7 @@
 #define ZAVU_DEFAULT_BASE_URL "https://api.zavu.dev"
 #define ZAVU_MAX_CONCURRENCY 64 /* transfers at once in zavu_delete_many */
 #define ZAVU_MAX_RETRIES 100
+#define ZAVU_MAX_RESPONSE (8 * 1024 * 1024) /* default cap on a success body */
 /* Seconds: the longest timeout or wait libcurl (and our sleeps) are given.
  * INT_MAX milliseconds, about 24.8 days: larger values are clamped to it. */
 #define ZAVU_MAX_SECONDS 2147483.647
@@ -35,6 +36,7 @@ typedef struct zavu_config {
     double connect_timeout;  /* seconds */
     double max_retry_wait;   /* seconds: cap on a server-requested wait */
     int max_retries;
+    size_t max_response_bytes; /* cap on a success body; 0: ZAVU_MAX_RESPONSE */
     int allow_insecure_http; /* permit http:// to a non-loopback host */
     int debug;               /* one stderr line per attempt */
 } zavu_config;
@@ -53,8 +55,10 @@ typedef struct zavu_result {
     const char *code;  /* set for local and transport errors; NULL for HTTP
                           errors, whose code comes from the body or status */
     char message[256]; /* local and transport errors */
-    const char *body;  /* HTTP error body, at most ZAVU_MAX_ERROR_BODY bytes;
-                          owned by the client, valid until its next call */
+    const char *body;  /* The response body: an error's (at most
+                          ZAVU_MAX_ERROR_BODY bytes) or, from zavu_request_send,
+                          a success's (at most max_response_bytes); owned by
+                          the client, valid until its next call */
     size_t body_len;
     char request_id[128]; /* X-Request-Id, "" when absent */
     int retryable;
@@ -86,6 +90,32 @@ void zavu_client_free(zavu_client *c);
 int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
                         const zavu_call *call, zavu_result *res);
 
+/* Any request of the API. path is a template whose "{name}" parts take the
+ * params in order, each percent-encoded as exactly one path segment (and
+ * checked as ids are); query holds key, value, key, value... encoded by
+ * libcurl; body is JSON, sent with its Content-Type, or NULL. */
+typedef struct zavu_request {
+    const char *method; /* "GET", "POST" or "DELETE" */
+    const char *path;
+    const char *const *params;
+    const size_t *param_lens;
+    size_t n_params;
+    const char *const *query;
+    const size_t *query_lens;
+    size_t n_query; /* entries in query: twice the pairs */
+    const char *body;
+    size_t body_len;
+} zavu_request;
+
+/* Send rq with the retry policy: GET and DELETE as zavu_delete_session; a
+ * POST again only when it surely never reached the server (refused, DNS, no
+ * connection within the timeout) or the server asked (429, x-should-retry:
+ * true), never after a timeout or a 5xx once sent. Fills *res (res->body is
+ * the response body for success and failure alike) and returns res->ok. A
+ * success body over max_response_bytes is the error "response_too_large". */
+int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *call,
+                      zavu_result *res);
+
 /* Called once per id as it is settled, in completion order; res (and its
  * body) is valid only during the call. Return non-zero to abort the batch. */
 typedef int (*zavu_settled_fn)(void *ud, size_t index, const zavu_result *res);
@@ -111,6 +141,17 @@ const char *zavu_check_api_key(const char *key, const char **why);
 /* Check a base URL: NULL when usable, else the error code; writes why. */
 const char *zavu_check_base_url(const char *url, int allow_insecure_http,
                                 char *why, size_t why_len);
+
+/* A path parameter as one segment: NULL when fine, else why not ("is
+ * empty"...), to be prefixed with the parameter's name. */
+const char *zavu_check_segment(const char *s, size_t len);
+
+/* base_url + rq's path with its params and query, as zavu_request says,
+ * into *buf (grown with realloc). 0 on success; -1 out of memory; -2 when
+ * the template and the params do not agree or a param is refused (then
+ * *why says which). */
+int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, size_t *cap,
+                     const char **why);
 
 /* 1 when host (as found in a URL, brackets allowed) is a loopback name. */
 int zavu_is_loopback_host(const char *host);

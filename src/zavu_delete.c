@@ -23,6 +23,12 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
     }
     timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
     max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
+    if (c->easy_is_generic) { /* back from another request's method and headers */
+        curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, "DELETE");
+        curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
+        c->easy_is_generic = 0;
+    }
     curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
     curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
     c->body.cancel_gen = zavu_cancel_count(); /* a cancel from now on ends this call */
@@ -31,15 +37,14 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
         double started = c->debug ? zavu_now() : 0, wait;
         CURLcode rc;
         int again;
-        c->body.len = 0;
-        c->body.cut = 0;
+        zavu_buffer_reset(&c->body);
         c->curl_error[0] = '\0';
         rc = curl_easy_perform(c->easy);
         again = zavu_classify(c->easy, rc, &c->body, c->curl_error, call && call->missing_ok, res);
         res->attempts = n + 1;
         wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
         if (c->debug)
-            zavu_log_attempt(c->url, res, (zavu_now() - started) * 1000, n + 1, max_retries + 1,
+            zavu_log_attempt("DELETE", c->url, res, (zavu_now() - started) * 1000, n + 1, max_retries + 1,
                              wait);
         if (wait < 0)
             break;

@@ -13,17 +13,28 @@
 #define ZAVU_MAX_TRACKED_SOCKETS 128
 
 /* An error body, kept up to ZAVU_MAX_ERROR_BODY bytes. */
+/* A response body, kept up to a limit: ZAVU_MAX_ERROR_BODY, or max_ok
+ * bytes when the status is a success and max_ok is set. */
 typedef struct zavu_buffer {
     char *data;
     size_t len, cap;
+    size_t max_ok;   /* cap on a success body; 0: as an error body */
+    size_t limit;    /* this transfer's cap, decided at its first bytes; 0: not yet */
+    CURL *easy;      /* the handle it belongs to, for the status */
     int cut; /* the transfer was stopped because the body was too big */
     unsigned long cancel_gen; /* zavu_cancel_all count when the transfer began */
 } zavu_buffer;
 
+/* Ready a body buffer for a new transfer. */
+void zavu_buffer_reset(zavu_buffer *b);
+
 struct zavu_client {
     CURL *easy;  /* single deletes: one reused handle, one kept-alive connection */
     CURLM *multi; /* delete_many: created on first use, its connections kept too */
-    struct curl_slist *headers; /* Authorization and Accept */
+    struct curl_slist *headers;      /* Authorization and Accept */
+    struct curl_slist *json_headers; /* the same, plus Content-Type for a JSON body */
+    int easy_is_generic; /* c->easy was last set up by zavu_request_send, not for a delete */
+    size_t max_response;
     unsigned long generation;   /* forks seen when its connections were opened */
     char *base_url, *ca_file, *ca_path, *user_agent;
     double timeout, connect_timeout, max_retry_wait;
@@ -56,6 +67,13 @@ int zavu_prepare_call(zavu_client *c, const char *id, size_t id_len, zavu_result
 int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *errbuf,
                   int missing_ok, zavu_result *res);
 
+/* res->request_id from the response's X-Request-Id. */
+void zavu_note_request_id(CURL *e, zavu_result *res);
+
+/* For a POST: may it be sent again? Only if it surely never reached the
+ * server, or the server asked for it. */
+int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res);
+
 /* Seconds to wait before retry number `retry` (0-based) after res. */
 double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry);
 
@@ -81,8 +99,8 @@ void zavu_sleep(double seconds);
  * 1 ms at least and INT_MAX at most. */
 long zavu_ms(double seconds);
 /* One stderr line per attempt; wait: seconds until the next one, < 0: none. */
-void zavu_log_attempt(const char *url, const zavu_result *res, double ms, int n, int of,
-                      double wait);
+void zavu_log_attempt(const char *method, const char *url, const zavu_result *res, double ms,
+                      int n, int of, double wait);
 double zavu_now(void);
 
 #endif

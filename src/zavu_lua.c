@@ -127,6 +127,8 @@ static void read_config(lua_State *L, int t, zavu_config *cfg)
     cfg->connect_timeout = opt_seconds(L, t, "connect_timeout", 10, 0);
     cfg->max_retries = opt_count(L, t, "max_retries", 2, 0, ZAVU_MAX_RETRIES);
     cfg->max_retry_wait = opt_seconds(L, t, "max_retry_wait", ZAVU_MAX_RETRY_WAIT, 1);
+    cfg->max_response_bytes = (size_t)opt_count(L, t, "max_response_bytes", ZAVU_MAX_RESPONSE, 1,
+                                                1 << 30);
     cfg->allow_insecure_http = opt_flag(L, t, "allow_insecure_http");
     cfg->debug = opt_flag(L, t, "debug");
 }
@@ -656,6 +658,101 @@ static int l_delete_many_inner(lua_State *L)
     return 1;
 }
 
+/* ---- any request ---- */
+
+/* Drop the fields that are JSON null (cjson.null, a NULL light userdata)
+ * from every object in the decoded value at the top; arrays keep theirs. */
+static void drop_nulls(lua_State *L)
+{
+    int t = lua_gettop(L);
+    if (lua_type(L, t) != LUA_TTABLE)
+        return;
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        if (lua_type(L, -1) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL &&
+            lua_type(L, -2) == LUA_TSTRING) {
+            lua_pushvalue(L, -2);
+            lua_pushnil(L);
+            lua_rawset(L, t); /* clearing a field during traversal is allowed */
+        } else {
+            drop_nulls(L);
+        }
+        lua_pop(L, 1);
+    }
+}
+
+/* The strings of array t[1..n] into v/lens (n entries). */
+static size_t string_array(lua_State *L, int t, const char *what, const char ***v, size_t **lens)
+{
+    size_t n, i;
+    if (lua_isnoneornil(L, t)) {
+        *v = NULL;
+        *lens = NULL;
+        return 0;
+    }
+    luaL_checktype(L, t, LUA_TTABLE);
+    n = zavu_rawlen(L, t);
+    *v = lua_newuserdata(L, sizeof **v * (n ? n : 1));
+    *lens = lua_newuserdata(L, sizeof **lens * (n ? n : 1));
+    for (i = 0; i < n; i++) {
+        lua_rawgeti(L, t, (int)i + 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "bad %s #%d (string expected, got %s)", what, (int)i + 1, luaL_typename(L, -1));
+        (*v)[i] = lua_tolstring(L, -1, &(*lens)[i]); /* anchored by t */
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+/* request(method, path, params, query, body, opts) inside guarded():
+ * (u, method, path, {param...}, {key, value...}, json | nil, opts) ->
+ * the decoded body (true when empty) | nil, err */
+static int l_request_inner(lua_State *L)
+{
+    client_ud *u = lua_touserdata(L, 1);
+    zavu_request rq;
+    zavu_call call;
+    zavu_result res;
+
+    memset(&rq, 0, sizeof rq);
+    rq.method = luaL_checkstring(L, 2);
+    rq.path = luaL_checkstring(L, 3);
+    rq.n_params = string_array(L, 4, "path parameter", (const char ***)&rq.params,
+                               (size_t **)&rq.param_lens);
+    rq.n_query = string_array(L, 5, "query entry", (const char ***)&rq.query,
+                              (size_t **)&rq.query_lens);
+    if (rq.n_query % 2)
+        luaL_argerror(L, 5, "key, value pairs expected");
+    rq.body = luaL_optlstring(L, 6, NULL, &rq.body_len);
+    read_call(L, 7, &call, 0, NULL, NULL);
+    if (!zavu_request_send(u->core, &rq, &call, &res)) {
+        lua_pushnil(L);
+        push_error(L, &res);
+        return 2;
+    }
+    if (res.body_len == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
+    lua_pushlstring(L, res.body, res.body_len);
+    lua_call(L, 1, 1); /* cjson.safe: nil on a bad body, never raises */
+    if (lua_isnil(L, -1)) {
+        res.ok = 0;
+        res.code = "invalid_response";
+        snprintf(res.message, sizeof res.message,
+                 "the API answered %ld with a body that is not JSON", res.status);
+        res.body_len = 0;
+        lua_pushnil(L);
+        push_error(L, &res);
+        return 2;
+    }
+    drop_nulls(L);
+    return 1;
+}
+
+static int l_request(lua_State *L) { return guarded(L, check_client(L), 2, l_request_inner); }
+
 /* Methods of the userdata: client:delete_session(id, opts), ... */
 static int l_delete_session(lua_State *L) { return delete_at(L, check_client(L), 2); }
 static int l_delete_many(lua_State *L) { return guarded(L, check_client(L), 2, l_delete_many_inner); }
@@ -756,6 +853,7 @@ static int l_curl_info(lua_State *L)
 static const luaL_Reg client_methods[] = {
     {"delete_session", l_delete_session},
     {"delete_many", l_delete_many},
+    {"request", l_request},
     {"close", l_close},
     {NULL, NULL},
 };
@@ -782,6 +880,13 @@ static void load_json_decoder(lua_State *L)
     lua_call(L, 1, 1);
     lua_getfield(L, -1, "new");
     lua_call(L, 0, 1);
+    /* Strict and shallow: no NaN or hex numbers, nesting of at most 64. */
+    lua_getfield(L, -1, "decode_max_depth");
+    lua_pushinteger(L, 64);
+    lua_call(L, 1, 0);
+    lua_getfield(L, -1, "decode_invalid_numbers");
+    lua_pushboolean(L, 0);
+    lua_call(L, 1, 0);
     lua_getfield(L, -1, "decode");
     lua_setfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
     lua_pop(L, 2);

@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <limits.h>
 #include <curl/curl.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,6 +19,17 @@
 #include <strings.h>
 
 static const char SESSIONS_PATH[] = "/v1/whatsapp-alt/sessions/";
+
+const char *zavu_check_segment(const char *s, size_t len)
+{
+    if (len == 0)
+        return "is empty";
+    if (len > ZAVU_MAX_ID_LEN)
+        return "is longer than 1024 bytes";
+    if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+        return "must not be \".\" or \"..\"";
+    return NULL;
+}
 
 const char *zavu_check_id(const char *id, size_t len)
 {
@@ -290,4 +302,82 @@ double zavu_backoff(int retry, double jitter)
     if (wait > 8.0)
         wait = 8.0;
     return wait * (1.0 - 0.25 * jitter);
+}
+
+/* ---- any request's URL ---- */
+
+typedef struct sbuf {
+    char **buf;
+    size_t *cap, len;
+} sbuf;
+
+static int put(sbuf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > *b->cap) {
+        size_t cap = *b->cap ? *b->cap : 256;
+        char *grown;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        if (!(grown = realloc(*b->buf, cap)))
+            return -1;
+        *b->buf = grown;
+        *b->cap = cap;
+    }
+    memcpy(*b->buf + b->len, s, n);
+    b->len += n;
+    (*b->buf)[b->len] = '\0';
+    return 0;
+}
+
+/* s percent-encoded by libcurl (A-Z a-z 0-9 - . _ ~ stay as they are). */
+static int put_escaped(sbuf *b, const char *s, size_t n)
+{
+    char *esc;
+    int rc;
+    if (is_unreserved(s, n))
+        return put(b, s, n);
+    if (n > INT_MAX || !(esc = curl_easy_escape(NULL, s, (int)n)))
+        return -1;
+    rc = put(b, esc, strlen(esc));
+    curl_free(esc);
+    return rc;
+}
+
+int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, size_t *cap,
+                     const char **why)
+{
+    sbuf b = {buf, cap, 0};
+    size_t base_len = strlen(base_url), k = 0, i;
+    const char *p = rq->path, *open;
+
+    while (base_len > 0 && base_url[base_len - 1] == '/')
+        base_len--;
+    if (put(&b, base_url, base_len) != 0)
+        return -1;
+    while ((open = strchr(p, '{')) != NULL) {
+        const char *close = strchr(open, '}');
+        if (!close || k >= rq->n_params) {
+            *why = "the path template and its parameters do not agree";
+            return -2;
+        }
+        if ((*why = zavu_check_segment(rq->params[k], rq->param_lens[k])) != NULL)
+            return -2;
+        if (put(&b, p, (size_t)(open - p)) != 0 || put_escaped(&b, rq->params[k], rq->param_lens[k]) != 0)
+            return -1;
+        k++;
+        p = close + 1;
+    }
+    if (k != rq->n_params) {
+        *why = "the path template and its parameters do not agree";
+        return -2;
+    }
+    if (put(&b, p, strlen(p)) != 0)
+        return -1;
+    for (i = 0; i + 1 < rq->n_query; i += 2) {
+        if (put(&b, i == 0 ? "?" : "&", 1) != 0 ||
+            put_escaped(&b, rq->query[i], rq->query_lens[i]) != 0 || put(&b, "=", 1) != 0 ||
+            put_escaped(&b, rq->query[i + 1], rq->query_lens[i + 1]) != 0)
+            return -1;
+    }
+    return 0;
 }

@@ -1,0 +1,106 @@
+/*
+ * zavu_request.c - any request of the API on the client's reused handle:
+ * list, get, create and the rest. The single delete keeps its own shorter
+ * path (zavu_delete.c), the hot one. No Lua here.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "zavu_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Point the handle at rq: method, headers, body. */
+static void set_method(zavu_client *c, const zavu_request *rq)
+{
+    CURL *e = c->easy;
+    if (strcmp(rq->method, "POST") == 0) {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(rq->body ? rq->body_len : 0));
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->body ? c->json_headers : c->headers);
+    } else {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
+                         strcmp(rq->method, "GET") == 0 ? NULL : rq->method);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
+    }
+    c->easy_is_generic = 1;
+}
+
+static int local_error(zavu_result *res, const char *code, const char *message)
+{
+    zavu_set_error(res, code, message);
+    return 0;
+}
+
+int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *call,
+                      zavu_result *res)
+{
+    int max_retries, n, is_post = strcmp(rq->method, "POST") == 0;
+    const char *why = NULL;
+    double timeout;
+    char message[96];
+
+    memset(res, 0, sizeof *res);
+    res->retry_after = -1;
+    if (!is_post && strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "DELETE") != 0)
+        return local_error(res, "invalid_argument", "method must be GET, POST or DELETE");
+    if (c->config_code)
+        return local_error(res, c->config_code, c->config_message);
+    zavu_adopt(c);
+    switch (zavu_request_url(c->base_url, rq, &c->url, &c->url_cap, &why)) {
+    case 0:
+        break;
+    case -2:
+        snprintf(message, sizeof message, "path parameter %s", why);
+        return local_error(res, "invalid_argument", message);
+    default:
+        return local_error(res, "connection_error", "out of memory");
+    }
+    if (!c->easy && !(c->easy = zavu_new_easy(c, &c->body, c->curl_error)))
+        return local_error(res, "connection_error", "could not create a libcurl handle");
+    timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
+    max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
+    set_method(c, rq);
+    curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
+    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
+    c->body.max_ok = c->max_response;
+    c->body.cancel_gen = zavu_cancel_count();
+
+    for (n = 0;; n++) {
+        double started = c->debug ? zavu_now() : 0, wait;
+        CURLcode rc;
+        int again;
+        zavu_buffer_reset(&c->body);
+        c->curl_error[0] = '\0';
+        rc = curl_easy_perform(c->easy);
+        again = zavu_classify(c->easy, rc, &c->body, c->curl_error, call && call->missing_ok, res);
+        if (again && is_post)
+            again = zavu_post_may_retry(c->easy, rc, res);
+        res->attempts = n + 1;
+        if (res->ok && c->body.cut) { /* a success we did not keep whole */
+            res->ok = 0;
+            res->retryable = 0;
+            snprintf(message, sizeof message, "the response is larger than max_response_bytes (%zu)",
+                     c->max_response);
+            zavu_set_error(res, "response_too_large", message);
+        } else if (res->ok) {
+            res->body = c->body.data;
+            res->body_len = c->body.len;
+            zavu_note_request_id(c->easy, res);
+        }
+        wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
+        if (c->debug)
+            zavu_log_attempt(rq->method, c->url, res, (zavu_now() - started) * 1000, n + 1,
+                             max_retries + 1, wait);
+        if (wait < 0)
+            break;
+        zavu_sleep(wait);
+        if (zavu_cancelled_since(c->body.cancel_gen)) {
+            zavu_set_cancelled(res);
+            break;
+        }
+    }
+    c->body.max_ok = 0; /* a later delete keeps bodies as errors only */
+    return res->ok;
+}
