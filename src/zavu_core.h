@@ -75,6 +75,16 @@ int zavu_global_init(void);
  * thread and from a signal handler. */
 void zavu_cancel_all(void);
 
+/* How many times zavu_cancel_all ran: work that began at another count has
+ * been cancelled. */
+unsigned long zavu_cancel_count(void);
+
+/* Seconds on a monotonic clock. */
+double zavu_now(void);
+
+/* Sleep, waking early when zavu_cancel_all runs. */
+void zavu_sleep(double seconds);
+
 /* Install a SIGINT handler that calls zavu_cancel_all (for command-line
  * programs: Ctrl-C stops whatever is in flight at once). */
 int zavu_catch_interrupt(void);
@@ -149,9 +159,9 @@ const char *zavu_check_segment(const char *s, size_t len);
 /* base_url + rq's path with its params and query, as zavu_request says,
  * into *buf (grown with realloc). 0 on success; -1 out of memory; -2 when
  * the template and the params do not agree or a param is refused (then
- * *why says which). */
+ * why says which: "sessionId is empty"). */
 int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, size_t *cap,
-                     const char **why);
+                     char *why, size_t why_len);
 
 /* 1 when host (as found in a URL, brackets allowed) is a loopback name. */
 int zavu_is_loopback_host(const char *host);

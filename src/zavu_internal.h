@@ -81,9 +81,6 @@ void zavu_set_error(zavu_result *res, const char *code, const char *message);
 
 /* ---- cancellation (zavu_cancel.c) ---- */
 
-/* How many times zavu_cancel_all ran: a transfer that began at another count
- * has been cancelled. */
-unsigned long zavu_cancel_count(void);
 int zavu_cancelled_since(unsigned long count);
 void zavu_set_cancelled(zavu_result *res);
 /* Sockets in flight, so zavu_cancel_all can wake the poll they sleep in. */
@@ -92,8 +89,6 @@ void zavu_untrack_socket_and_close(curl_socket_t fd);
 void zavu_cancel_before_fork(void);
 void zavu_cancel_after_fork_parent(void);
 void zavu_cancel_after_fork_child(void);
-/* Sleep, waking early on cancellation. */
-void zavu_sleep(double seconds);
 
 /* Seconds (validated by the caller: finite, > 0) as libcurl milliseconds,
  * 1 ms at least and INT_MAX at most. */

@@ -704,9 +704,11 @@ static size_t string_array(lua_State *L, int t, const char *what, const char ***
     return n;
 }
 
+static void decode_body(lua_State *L, zavu_result *res);
+
 /* request(method, path, params, query, body, opts) inside guarded():
  * (u, method, path, {param...}, {key, value...}, json | nil, opts) ->
- * the decoded body (true when empty) | nil, err */
+ * the decoded body (true when empty), status, attempts, request id | nil, err */
 static int l_request_inner(lua_State *L)
 {
     client_ud *u = lua_touserdata(L, 1);
@@ -730,25 +732,34 @@ static int l_request_inner(lua_State *L)
         push_error(L, &res);
         return 2;
     }
-    if (res.body_len == 0) {
+    if (res.body_len == 0)
         lua_pushboolean(L, 1);
-        return 1;
-    }
+    else
+        decode_body(L, &res);
+    if (lua_isnil(L, -1))
+        return 2; /* nil, err */
+    lua_pushinteger(L, (lua_Integer)res.status);
+    lua_pushinteger(L, res.attempts);
+    lua_pushstring(L, res.request_id);
+    return 4;
+}
+
+/* The JSON body of a success, decoded: the value, or nil and an error. */
+static void decode_body(lua_State *L, zavu_result *res)
+{
     lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
-    lua_pushlstring(L, res.body, res.body_len);
+    lua_pushlstring(L, res->body, res->body_len);
     lua_call(L, 1, 1); /* cjson.safe: nil on a bad body, never raises */
     if (lua_isnil(L, -1)) {
-        res.ok = 0;
-        res.code = "invalid_response";
-        snprintf(res.message, sizeof res.message,
-                 "the API answered %ld with a body that is not JSON", res.status);
-        res.body_len = 0;
-        lua_pushnil(L);
-        push_error(L, &res);
-        return 2;
+        res->ok = 0;
+        res->code = "invalid_response";
+        snprintf(res->message, sizeof res->message,
+                 "the API answered %ld with a body that is not JSON", res->status);
+        res->body_len = 0;
+        push_error(L, res);
+        return;
     }
     drop_nulls(L);
-    return 1;
 }
 
 static int l_request(lua_State *L) { return guarded(L, check_client(L), 2, l_request_inner); }
@@ -818,6 +829,25 @@ static int l_cancel_all(lua_State *L)
     return 0;
 }
 
+/* zavu.core.now() -> seconds on a monotonic clock */
+static int l_now(lua_State *L)
+{
+    lua_pushnumber(L, zavu_now());
+    return 1;
+}
+
+/* zavu.core.sleep(seconds) -> true, or false when cancel_all cut it short. */
+static int l_sleep(lua_State *L)
+{
+    double secs = (double)luaL_checknumber(L, 1);
+    unsigned long count = zavu_cancel_count();
+    if (!(secs >= 0) || secs > ZAVU_MAX_SECONDS)
+        luaL_argerror(L, 1, "seconds (0..2147483) expected");
+    zavu_sleep(secs);
+    lua_pushboolean(L, count == zavu_cancel_count());
+    return 1;
+}
+
 /* zavu.core.catch_interrupt(): Ctrl-C cancels what is in flight instead of
  * killing the process; zavu.core.interrupted() then counts the presses. */
 static int l_catch_interrupt(lua_State *L)
@@ -865,6 +895,8 @@ static const luaL_Reg module_functions[] = {
     {"check_options", l_check_options},
     {"check_call_options", l_check_call_options},
     {"cancel_all", l_cancel_all},
+    {"sleep", l_sleep},
+    {"now", l_now},
     {"catch_interrupt", l_catch_interrupt},
     {"interrupted", l_interrupted},
     {"curl_info", l_curl_info},

@@ -344,8 +344,9 @@ static int put_escaped(sbuf *b, const char *s, size_t n)
 }
 
 int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, size_t *cap,
-                     const char **why)
+                     char *why, size_t why_len)
 {
+    const char *bad;
     sbuf b = {buf, cap, 0};
     size_t base_len = strlen(base_url), k = 0, i;
     const char *p = rq->path, *open;
@@ -357,18 +358,20 @@ int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, s
     while ((open = strchr(p, '{')) != NULL) {
         const char *close = strchr(open, '}');
         if (!close || k >= rq->n_params) {
-            *why = "the path template and its parameters do not agree";
+            snprintf(why, why_len, "the path template and its parameters do not agree");
             return -2;
         }
-        if ((*why = zavu_check_segment(rq->params[k], rq->param_lens[k])) != NULL)
+        if ((bad = zavu_check_segment(rq->params[k], rq->param_lens[k])) != NULL) {
+            snprintf(why, why_len, "%.*s %s", (int)(close - open - 1), open + 1, bad);
             return -2;
+        }
         if (put(&b, p, (size_t)(open - p)) != 0 || put_escaped(&b, rq->params[k], rq->param_lens[k]) != 0)
             return -1;
         k++;
         p = close + 1;
     }
     if (k != rq->n_params) {
-        *why = "the path template and its parameters do not agree";
+        snprintf(why, why_len, "the path template and its parameters do not agree");
         return -2;
     }
     if (put(&b, p, strlen(p)) != 0)

@@ -37,9 +37,8 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
                       zavu_result *res)
 {
     int max_retries, n, is_post = strcmp(rq->method, "POST") == 0;
-    const char *why = NULL;
     double timeout;
-    char message[96];
+    char message[ZAVU_MAX_ID_LEN / 4];
 
     memset(res, 0, sizeof *res);
     res->retry_after = -1;
@@ -48,11 +47,10 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
     if (c->config_code)
         return local_error(res, c->config_code, c->config_message);
     zavu_adopt(c);
-    switch (zavu_request_url(c->base_url, rq, &c->url, &c->url_cap, &why)) {
+    switch (zavu_request_url(c->base_url, rq, &c->url, &c->url_cap, message, sizeof message)) {
     case 0:
         break;
     case -2:
-        snprintf(message, sizeof message, "path parameter %s", why);
         return local_error(res, "invalid_argument", message);
     default:
         return local_error(res, "connection_error", "out of memory");

@@ -7,6 +7,9 @@
 -- The work happens in C (zavu.core); this file adds the conveniences: the
 -- environment, a lazily created default client and the `sessions` shape.
 local core = require "zavu.core"
+local operations = require "zavu.operations"
+local methods = require "zavu.methods"
+local lifecycle = require "zavu.lifecycle"
 
 local M = {
   VERSION = core.version,
@@ -20,10 +23,16 @@ local M = {
   check_call_options = core.check_call_options,
   --- Every call in flight in this process ends now with the code "cancelled".
   cancel_all = core.cancel_all,
-  -- The client's methods, as "resource.name" (client[resource][name]) or
-  -- "name" (client[name]): the host modules make theirs from this list.
-  METHODS = { "sessions.delete", "sessions.delete_many" },
 }
+
+-- The client's methods, as "resource.name" (client[resource][name]) or
+-- "name" (client[name]): the host modules make theirs from this list, the
+-- default client too. (each, an iterator, stays in the calling Lua state.)
+M.METHODS = { "sessions.delete_many", "sessions.wait", "sessions.prune", "request" }
+for _, op in ipairs(operations) do
+  M.METHODS[#M.METHODS + 1] = op.name
+  if op.returns == "page" then M.METHODS[#M.METHODS + 1] = op.name:gsub("list$", "all") end
+end
 
 -- The interpreter as the User-Agent names it: LuaJIT says which LuaJIT.
 local lua_version = (rawget(_G, "jit") and jit.version) or _VERSION
@@ -60,9 +69,20 @@ function M.check_options(opts)
   at_call_site(core.check_options, with_environment(opts))
 end
 
+-- Where a method lands on a client: "sessions.get" -> client.sessions.get.
+local function place(client, name, f)
+  local resource, method = name:match("^(.-)%.?([^.]+)$")
+  if resource == "" then
+    client[method] = f
+  else
+    client[resource] = client[resource] or {}
+    client[resource][method] = f
+  end
+end
+
 --- A client: one connection kept alive across its calls.
 -- Options: api_key, base_url, timeout, connect_timeout, max_retries, max_retry_wait, ca_file,
--- ca_path, user_agent, allow_insecure_http, debug. Unset ones come from
+-- ca_path, user_agent, allow_insecure_http, debug, max_response_bytes. Unset ones come from
 -- ZAVUDEV_API_KEY, ZAVUDEV_BASE_URL and ZAVUDEV_LOG=debug.
 function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
@@ -70,33 +90,53 @@ function M.new(opts)
   end
   local handle = at_call_site(core.new, with_environment(opts))
   local client = { handle = handle }
-  -- C functions bound to this client (no Lua call in between):
-  -- sessions.delete(id, opts) -> true | nil, err
-  --   opts: missing_ok (a 404 counts as done), timeout, max_retries.
-  -- sessions.delete_many(ids, opts) -> { ok = all deleted?, total = #ids,
-  --   deleted = { id, ... }, failed = { { id = id, error = err }, ... } },
-  --   both in the order of ids; opts: as delete, plus concurrency (default 8)
-  --   and on_progress(done, total).
+  -- sessions.delete and delete_many are C functions bound to the handle (no
+  -- Lua call in between: the hot path); the rest are made from operations.
   client.sessions = core.sessions(handle)
+  for _, op in ipairs(operations) do
+    if not op.native then place(client, op.name, methods.make(handle, op)) end
+    if op.returns == "page" then
+      local resource = client[op.name:match("^(.-)%.")]
+      resource.each = methods.each(resource.list, "each")
+      resource.all = methods.all(resource.each)
+    end
+  end
+  client.sessions.wait = lifecycle.wait(client.sessions.get)
+  client.sessions.prune = lifecycle.prune(client.sessions.all, client.sessions.delete_many)
+  client.request = methods.request(handle)
   --- Close the connection now rather than at garbage collection.
   function client.close() handle:close() end
   return setmetatable(client, client_mt)
 end
 
---- A sessions table whose calls go to a client that new() makes on first
--- use: the modules' default clients (this one's, OpenResty's, Neovim's).
-function M.lazy_sessions(new)
-  local client
-  local function forward(name)
-    return function(...)
+--- A client-shaped table whose calls go to a client that new() makes on
+-- first use: the modules' default clients (this one's, OpenResty's, Neovim's).
+function M.lazy_client(new, names)
+  local client, lazy = nil, {}
+  for _, name in ipairs(names or M.METHODS) do
+    local resource, method = name:match("^(.-)%.?([^.]+)$")
+    place(lazy, name, function(...)
       client = client or new()
-      return client.sessions[name](...)
-    end
+      local f = resource == "" and client[method] or client[resource][method]
+      return f(...)
+    end)
   end
-  return { delete = forward("delete"), delete_many = forward("delete_many") }
+  return lazy
 end
 
-M.sessions = M.lazy_sessions(M.new)
+function M.lazy_sessions(new) return M.lazy_client(new).sessions end
+
+-- The default client: zavu.sessions.delete(id), zavu.egress_nodes.list(), ...
+do
+  local lazy = M.lazy_client(M.new, M.METHODS)
+  for _, op in ipairs(operations) do
+    if op.returns == "page" then -- made here: an iterator is not forwarded
+      local resource = lazy[op.name:match("^(.-)%.")]
+      resource.each = methods.each(resource.list, "each")
+    end
+  end
+  for k, v in pairs(lazy) do M[k] = v end
+end
 
 --- The options with plain values only (strings, numbers, booleans): what can
 -- cross into another thread's Lua state (OpenResty's, libuv's).

@@ -1,0 +1,180 @@
+-- zavu.lifecycle: what is built from several calls - waiting for a session
+-- to reach a status (polling get, showing each new QR code), and pruning
+-- the sessions that match (listing, then delete_many).
+local core = require "zavu.core"
+local methods = require "zavu.methods"
+
+local M = {}
+
+-- Checks raise without a position; the public functions raise the message
+-- again at their caller's line (see at_caller).
+local function raise(fmt, ...)
+  error(fmt:format(...), 0)
+end
+
+local function at_caller(check, ...)
+  local ok, result = pcall(check, ...)
+  if not ok then error(result, 3) end
+  return result
+end
+
+local function check_seconds(fname, name, v, dflt)
+  if v == nil then return dflt end
+  if type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge then
+    raise("bad option '%s' to '%s' (finite number of seconds > 0 expected, got %s)", name, fname, tostring(v))
+  end
+  return v
+end
+
+-- A status, or a list of them, as a set.
+local function status_set(fname, v, dflt)
+  if v == nil then v = dflt end
+  if type(v) == "string" then v = { v } end
+  if type(v) ~= "table" or #v == 0 then
+    raise("bad option 'status' to '%s' (a status or a list of them expected)", fname)
+  end
+  local set = {}
+  for _, s in ipairs(v) do
+    if type(s) ~= "string" then raise("bad option 'status' to '%s' (strings expected)", fname) end
+    set[s] = true
+  end
+  return set
+end
+
+--- Check wait's arguments; raises on misuse. Returns the settings.
+function M.check_wait(id, opts)
+  if type(id) ~= "string" then raise("bad argument #1 to 'wait' (string expected, got %s)", type(id)) end
+  if opts ~= nil and type(opts) ~= "table" then
+    raise("bad argument #2 to 'wait' (table expected, got %s)", type(opts))
+  end
+  opts = opts or {}
+  if opts.on_qr ~= nil and type(opts.on_qr) ~= "function" then
+    raise("bad option 'on_qr' to 'wait' (function expected, got %s)", type(opts.on_qr))
+  end
+  return {
+    want = status_set("wait", opts.status, "ready"),
+    timeout = check_seconds("wait", "timeout", opts.timeout, 180),
+    interval = check_seconds("wait", "interval", opts.interval, 2),
+    on_qr = opts.on_qr,
+  }
+end
+
+--- wait(id, { status = "ready", timeout = 180, interval = 2, on_qr = f })
+-- -> the session once its status is one asked for, or nil and an error:
+-- the get's own (404...), "session_failed" (with lastError and the
+-- session), "timeout", or "cancelled". Polls no faster than interval.
+function M.wait(get)
+  return function(id, opts)
+    local w = at_caller(M.check_wait, id, opts)
+    local deadline = core.now() + w.timeout
+    local last_qr
+    while true do
+      local started = core.now()
+      local s, err = get(id)
+      if not s then return nil, err end
+      if s.qrCode and s.qrCode ~= last_qr then
+        last_qr = s.qrCode
+        if w.on_qr then w.on_qr(s.qrCode, s) end
+      end
+      if w.want[s.status] then return s end
+      if s.status == "failed" then
+        return nil, methods.failure("session_failed",
+          "the session failed: " .. tostring(s.lastError or "no reason given"),
+          { lastError = s.lastError, session = s })
+      end
+      local next_poll = started + w.interval
+      if next_poll > deadline then
+        return nil, methods.failure("timeout",
+          ("the session did not reach the status asked for within %g s (it is %s)"):format(w.timeout,
+            tostring(s.status)), { session = s })
+      end
+      if not core.sleep(math.max(0, next_poll - core.now())) then
+        return nil, methods.failure("cancelled", "the call was cancelled before it finished")
+      end
+    end
+  end
+end
+
+-- Seconds since the epoch of an RFC 3339 time ("2026-11-01T12:00:00.5Z",
+-- "...+02:00"), or nil. Days from the civil date by arithmetic: no
+-- os.time, whose idea of the time zone is the machine's.
+local function epoch(text)
+  if type(text) ~= "string" then return nil end
+  local y, mo, d, h, mi, s, rest = text:match("^(%d%d%d%d)-(%d%d)-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
+  if not y then return nil end
+  y, mo = tonumber(y), tonumber(mo)
+  local offset = 0
+  local sign, oh, om = rest:match("([+-])(%d%d):?(%d%d)$")
+  if sign then
+    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
+  elseif not rest:match("^[.%d]*[Zz]$") then
+    return nil
+  end
+  if mo <= 2 then y = y - 1 end
+  local era = math.floor(y / 400)
+  local yoe = y - era * 400
+  local doy = math.floor((153 * (mo + (mo > 2 and -3 or 9)) + 2) / 5) + tonumber(d) - 1
+  local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+  local days = era * 146097 + doe - 719468
+  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(s) - offset
+end
+M.epoch = epoch
+
+--- Check prune's arguments; raises on misuse.
+function M.check_prune(opts)
+  if type(opts) ~= "table" then raise("bad argument #1 to 'prune' (table expected, got %s)", type(opts)) end
+  if opts.status == nil and opts.older_than == nil and opts.filter == nil then
+    raise("bad argument #1 to 'prune' (say what to prune: status, older_than or filter; "
+      .. "pruning every session is never a default)")
+  end
+  if opts.filter ~= nil and type(opts.filter) ~= "function" then
+    raise("bad option 'filter' to 'prune' (function expected, got %s)", type(opts.filter))
+  end
+  if opts.dry_run ~= nil and type(opts.dry_run) ~= "boolean" then
+    raise("bad option 'dry_run' to 'prune' (boolean expected, got %s)", type(opts.dry_run))
+  end
+  if opts.older_than ~= nil and (type(opts.older_than) ~= "number" or opts.older_than ~= opts.older_than
+      or opts.older_than < 0 or opts.older_than == math.huge) then
+    raise("bad option 'older_than' to 'prune' (finite number of seconds >= 0 expected, got %s)",
+      tostring(opts.older_than))
+  end
+  return opts.status ~= nil and status_set("prune", opts.status) or nil
+end
+
+--- prune { status = {...}, older_than = seconds, filter = f, dry_run, concurrency,
+-- timeout, max_retries } -> the delete_many summary plus `matched` (the
+-- sessions chosen) and `dry_run`; or nil and the listing's error.
+function M.prune(all, delete_many)
+  return function(opts)
+    local statuses = at_caller(M.check_prune, opts)
+    local sessions, err = all(nil, { timeout = opts.timeout, max_retries = opts.max_retries })
+    if not sessions then return nil, err end
+    local now, matched, ids = os.time(), {}, {}
+    for _, s in ipairs(sessions) do
+      local ok = not statuses or statuses[s.status]
+      if ok and opts.older_than then
+        local created = epoch(s.createdAt)
+        ok = created ~= nil and now - created >= opts.older_than
+      end
+      if ok and opts.filter then ok = opts.filter(s) and true or false end
+      if ok then
+        matched[#matched + 1] = s
+        ids[#ids + 1] = s.id
+      end
+    end
+    local summary
+    if opts.dry_run then
+      summary = { ok = true, total = #ids, deleted = {}, failed = {} }
+    else
+      local derr
+      summary, derr = delete_many(ids, { concurrency = opts.concurrency, timeout = opts.timeout,
+        max_retries = opts.max_retries, missing_ok = true })
+      if not summary then return nil, derr end -- client_busy
+    end
+    summary.matched = matched
+    summary.dry_run = opts.dry_run == true
+    return summary
+  end
+end
+
+return M

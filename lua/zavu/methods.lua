@@ -1,0 +1,238 @@
+-- zavu.methods: client methods made from zavu.operations, and the listing
+-- helpers every "page" operation gets (each, all). Misuse (a wrong Lua type,
+-- an unknown query parameter) raises at the call site; everything the API or
+-- the network says comes back as nil plus an error table.
+local core = require "zavu.core"
+
+local json = require("cjson.safe").new() -- private: the user's cjson settings stay theirs
+json.encode_invalid_numbers(false) -- NaN and inf are no JSON: refuse them
+json.encode_max_depth(64)
+
+local M = {}
+
+M.DEFAULT_MAX_PAGES = 10000 -- a listing longer than this is the server's fault
+
+--- An error table like the C core's, for what is found in Lua.
+function M.failure(code, message, fields)
+  local err = { code = code, message = message, retryable = false, attempts = 0 }
+  for k, v in pairs(fields or {}) do err[k] = v end
+  return setmetatable(err, core.error_mt)
+end
+
+local function raise(level, fmt, ...)
+  error(fmt:format(...), level + 1)
+end
+
+-- A query value as the API reads it: integers without a ".0", no NaN.
+local function query_value(fname, key, v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "boolean" then return tostring(v) end
+  if t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then
+      raise(4, "bad query parameter '%s' to '%s' (finite number expected, got %s)", key, fname, tostring(v))
+    end
+    if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return ("%d"):format(v) end
+    return ("%.17g"):format(v)
+  end
+  raise(4, "bad query parameter '%s' to '%s' (string, number or boolean expected, got %s)", key, fname, t)
+end
+
+-- {key, value, ...} in the order `allowed` names them; nil values are left out.
+local function build_query(fname, allowed, q, argn)
+  if q == nil then return nil end
+  if type(q) ~= "table" then
+    raise(3, "bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(q))
+  end
+  local known = {}
+  for _, k in ipairs(allowed) do known[k] = true end
+  for k in pairs(q) do
+    if not known[k] then
+      raise(3, "bad argument #%d to '%s' (unknown query parameter '%s'; known: %s)", argn, fname,
+        tostring(k), table.concat(allowed, ", "))
+    end
+  end
+  local out = {}
+  for _, k in ipairs(allowed) do
+    local v = q[k]
+    if v ~= nil then
+      out[#out + 1] = k
+      out[#out + 1] = query_value(fname, k, v)
+    end
+  end
+  return out
+end
+
+local function encode(fname, value)
+  local text, err = json.encode(value)
+  if not text then raise(3, "bad body to '%s' (%s)", fname, err) end
+  return text
+end
+
+-- What the operation promises, or an invalid_response error.
+local function shape(op, value, status, attempts, request_id)
+  local returns = op.returns
+  if returns == "none" then return true end
+  local function broken(what)
+    return nil, M.failure("invalid_response", ("the API answered %d to %s with %s"):format(status, op.name, what),
+      { status = status, attempts = attempts, request_id = request_id ~= "" and request_id or nil })
+  end
+  if type(value) ~= "table" then return broken("a body that is not a JSON object") end
+  if returns == "object" then return value end
+  if returns == "page" then
+    if type(value.items) ~= "table" then return broken("no items array") end
+    if value.nextCursor ~= nil and (type(value.nextCursor) ~= "string" or value.nextCursor == "") then
+      return broken("a nextCursor that is not a string")
+    end
+    return value
+  end
+  local inner = value[returns]
+  if type(inner) ~= "table" then return broken(("no %s object"):format(returns)) end
+  return inner
+end
+
+local function count_params(path)
+  local n = 0
+  for name in path:gmatch("{(%w+)}") do n = n + 1 end
+  return n
+end
+
+--- The function for one operation, bound to a core handle.
+function M.make(handle, op)
+  local fname = op.name:match("[^.]+$")
+  local n_params = count_params(op.path)
+  local names = {}
+  for name in op.path:gmatch("{(%w+)}") do names[#names + 1] = name end
+  return function(...)
+    local args, params = { ... }, {}
+    for i = 1, n_params do
+      local v = args[i]
+      if type(v) ~= "string" then
+        raise(2, "bad argument #%d to '%s' (string expected for %s, got %s)", i, fname, names[i], type(v))
+      end
+      params[i] = v
+    end
+    local k, query, body = n_params + 1, nil, nil
+    if op.query then
+      query = build_query(fname, op.query, args[k], k)
+      k = k + 1
+    elseif op.body == "table" then
+      local b = args[k]
+      if b ~= nil and type(b) ~= "table" then
+        raise(2, "bad argument #%d to '%s' (table expected, got %s)", k, fname, type(b))
+      end
+      body = encode(fname, b or {})
+      k = k + 1
+    elseif op.body then
+      local v = args[k]
+      if v == nil then raise(2, "bad argument #%d to '%s' (%s expected)", k, fname, op.body) end
+      body = encode(fname, { [op.body] = v })
+      k = k + 1
+    end
+    local opts = args[k]
+    if opts ~= nil and type(opts) ~= "table" then
+      raise(2, "bad argument #%d to '%s' (options table expected, got %s)", k, fname, type(opts))
+    end
+    local value, status, attempts, request_id = handle:request(op.method, op.path, params, query, body, opts)
+    if value == nil then return nil, status end
+    return shape(op, value, status, attempts, request_id)
+  end
+end
+
+--- each(query, opts): every item of every page, fetched as the loop needs
+-- it. An error in the middle of the listing is raised (the error table), so
+-- a loop never ends as if the listing were complete; all() returns it.
+function M.each(list, fname)
+  return function(query, opts)
+    if query ~= nil and type(query) ~= "table" then
+      raise(2, "bad argument #1 to '%s' (table expected, got %s)", fname, type(query))
+    end
+    local q = {}
+    for k, v in pairs(query or {}) do q[k] = v end
+    if q.limit == nil then q.limit = 100 end -- the API's largest page: fewest round trips
+    local max_pages = opts and opts.max_pages or M.DEFAULT_MAX_PAGES
+    local seen, pages, page, i = {}, 0, nil, 0
+    if q.cursor then seen[q.cursor] = true end
+    return function()
+      while true do
+        if page and i < #page.items then
+          i = i + 1
+          return page.items[i]
+        end
+        if page and not page.nextCursor then return nil end
+        if pages >= max_pages then
+          error(M.failure("invalid_response", ("the listing did not end within %d pages"):format(max_pages)), 0)
+        end
+        local p, err = list(q, opts)
+        if not p then error(err, 0) end
+        pages = pages + 1
+        if p.nextCursor then
+          if seen[p.nextCursor] then
+            error(M.failure("invalid_response", "the API gave a cursor it had already given: the listing would not end"), 0)
+          end
+          seen[p.nextCursor] = true
+          q.cursor = p.nextCursor
+        end
+        page, i = p, 0
+      end
+    end
+  end
+end
+
+--- all(query, opts) -> every item in one array, or nil and the error.
+function M.all(each)
+  return function(query, opts)
+    local items = {}
+    local ok, err = pcall(function()
+      for item in each(query, opts) do items[#items + 1] = item end
+    end)
+    if ok then return items end
+    if type(err) == "table" and getmetatable(err) == core.error_mt then return nil, err end
+    error(err, 0) -- misuse, or a bug: not the API's answer
+  end
+end
+
+--- request(method, path, { query = {...}, body = table | json, params = {...},
+-- timeout, max_retries }) -> the decoded body (true when empty) | nil, err.
+-- "{name}" parts of path take params in order, each encoded as one segment.
+function M.request(handle)
+  return function(method, path, args)
+    if method ~= "GET" and method ~= "POST" and method ~= "DELETE" then
+      raise(2, "bad argument #1 to 'request' (\"GET\", \"POST\" or \"DELETE\" expected, got %s)", tostring(method))
+    end
+    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+      raise(2, "bad argument #2 to 'request' (a path starting with / expected)")
+    end
+    if args ~= nil and type(args) ~= "table" then
+      raise(2, "bad argument #3 to 'request' (table expected, got %s)", type(args))
+    end
+    args = args or {}
+    local query
+    if args.query ~= nil then
+      if type(args.query) ~= "table" then raise(2, "bad option 'query' (table expected)") end
+      local keys = {}
+      for key in pairs(args.query) do
+        if type(key) ~= "string" then raise(2, "bad option 'query' (string keys expected)") end
+        keys[#keys + 1] = key
+      end
+      table.sort(keys) -- the same URL for the same table, every time
+      query = build_query("request", keys, args.query, 3)
+    end
+    local body = args.body
+    if type(body) == "table" then
+      body = encode("request", body)
+    elseif body ~= nil and type(body) ~= "string" then
+      raise(2, "bad option 'body' (table or JSON string expected, got %s)", type(body))
+    end
+    local params = {}
+    for i, v in ipairs(args.params or {}) do
+      if type(v) ~= "string" then raise(2, "bad option 'params' (strings expected, #%d is %s)", i, type(v)) end
+      params[i] = v
+    end
+    local value, err = handle:request(method, path, params, query, body, args)
+    if value == nil then return nil, err end
+    return value
+  end
+end
+
+return M
