@@ -149,6 +149,37 @@ function M.plain_options(opts)
   return plain
 end
 
+-- What each method checks before it sends anything, for check_call.
+local checks = {
+  ["sessions.delete_many"] = function(ids, opts)
+    if type(ids) ~= "table" then error("bad argument #1 to 'delete_many' (table expected, got " .. type(ids) .. ")", 0) end
+    if opts ~= nil then core.check_call_options(opts) end
+  end,
+  ["sessions.wait"] = lifecycle.check_wait,
+  ["sessions.prune"] = lifecycle.check_prune,
+  request = methods.prepare_request,
+}
+for _, op in ipairs(operations) do
+  checks[op.name] = function(...) methods.prepare(op, ...) end
+  if op.returns == "page" then checks[op.name:gsub("list$", "all")] = checks[op.name] end
+end
+checks["sessions.delete"] = function(id, opts)
+  if type(id) ~= "string" and type(id) ~= "number" then
+    error("bad argument #1 to 'delete' (string expected, got " .. type(id) .. ")", 0)
+  end
+  if opts ~= nil then core.check_call_options(opts) end
+end
+
+--- check_call(name, ...): raise, as client[name](...) would, when the
+-- arguments are misuse - without sending anything. For the host modules,
+-- which run the call in another thread but must raise here.
+function M.check_call(name, ...)
+  local check = checks[name]
+  if not check then error("bad argument #1 to 'check_call' (no method " .. tostring(name) .. ")", 2) end
+  local ok, err = pcall(check, ...)
+  if not ok then error(methods.without_position(err), 2) end
+end
+
 --- True when v is an error table from this library (even a copied one).
 function M.is_error(v)
   return type(v) == "table" and type(v.code) == "string" and type(v.message) == "string"

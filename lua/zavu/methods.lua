@@ -9,8 +9,16 @@ json.encode_invalid_numbers(false) -- NaN and inf are no JSON: refuse them
 json.encode_max_depth(64)
 
 local M = {}
+local unpack_ = table.unpack or unpack
 
 M.DEFAULT_MAX_PAGES = 10000 -- a listing longer than this is the server's fault
+
+--- A check's message without the "methods.lua:12:" a raise inside this
+-- library put in front: the caller's position is the one that matters.
+function M.without_position(msg)
+  if type(msg) ~= "string" then return msg end
+  return (msg:gsub("^[^\n]-zavu/[%w_]+%.lua:%d+: ", ""))
+end
 
 --- An error table like the C core's, for what is found in Lua.
 function M.failure(code, message, fields)
@@ -19,8 +27,17 @@ function M.failure(code, message, fields)
   return setmetatable(err, core.error_mt)
 end
 
-local function raise(level, fmt, ...)
-  error(fmt:format(...), level + 1)
+-- Checks raise without a position; public functions raise the message
+-- again at their caller's line (see checked()).
+local function raise(fmt, ...)
+  error(fmt:format(...), 0)
+end
+
+-- f(...) with a check's error raised at the caller of our caller.
+local function checked(f, ...)
+  local results = { pcall(f, ...) }
+  if not results[1] then error(M.without_position(results[2]), 3) end
+  return unpack_(results, 2, table.maxn and table.maxn(results) or #results)
 end
 
 -- A query value as the API reads it: integers without a ".0", no NaN.
@@ -30,25 +47,25 @@ local function query_value(fname, key, v)
   if t == "boolean" then return tostring(v) end
   if t == "number" then
     if v ~= v or v == math.huge or v == -math.huge then
-      raise(4, "bad query parameter '%s' to '%s' (finite number expected, got %s)", key, fname, tostring(v))
+      raise("bad query parameter '%s' to '%s' (finite number expected, got %s)", key, fname, tostring(v))
     end
     if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return ("%d"):format(v) end
     return ("%.17g"):format(v)
   end
-  raise(4, "bad query parameter '%s' to '%s' (string, number or boolean expected, got %s)", key, fname, t)
+  raise("bad query parameter '%s' to '%s' (string, number or boolean expected, got %s)", key, fname, t)
 end
 
 -- {key, value, ...} in the order `allowed` names them; nil values are left out.
 local function build_query(fname, allowed, q, argn)
   if q == nil then return nil end
   if type(q) ~= "table" then
-    raise(3, "bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(q))
+    raise("bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(q))
   end
   local known = {}
   for _, k in ipairs(allowed) do known[k] = true end
   for k in pairs(q) do
     if not known[k] then
-      raise(3, "bad argument #%d to '%s' (unknown query parameter '%s'; known: %s)", argn, fname,
+      raise("bad argument #%d to '%s' (unknown query parameter '%s'; known: %s)", argn, fname,
         tostring(k), table.concat(allowed, ", "))
     end
   end
@@ -65,7 +82,7 @@ end
 
 local function encode(fname, value)
   local text, err = json.encode(value)
-  if not text then raise(3, "bad body to '%s' (%s)", fname, err) end
+  if not text then raise("bad body to '%s' (%s)", fname, err) end
   return text
 end
 
@@ -97,42 +114,48 @@ local function count_params(path)
   return n
 end
 
+--- The arguments of a call of op, checked: params, query, body, opts.
+-- Raises (without a position) on misuse.
+function M.prepare(op, ...)
+  local fname = op.name:match("[^.]+$")
+  local args, params, i = { ... }, {}, 0
+  for name in op.path:gmatch("{(%w+)}") do
+    i = i + 1
+    if type(args[i]) ~= "string" then
+      raise("bad argument #%d to '%s' (string expected for %s, got %s)", i, fname, name, type(args[i]))
+    end
+    params[i] = args[i]
+  end
+  local k, query, body = i + 1, nil, nil
+  if op.query then
+    query = build_query(fname, op.query, args[k], k)
+    k = k + 1
+  elseif op.body == "table" then
+    local b = args[k]
+    if b ~= nil and type(b) ~= "table" then
+      raise("bad argument #%d to '%s' (table expected, got %s)", k, fname, type(b))
+    end
+    body = encode(fname, b or {})
+    k = k + 1
+  elseif op.body then
+    if args[k] == nil then raise("bad argument #%d to '%s' (%s expected)", k, fname, op.body) end
+    body = encode(fname, { [op.body] = args[k] })
+    k = k + 1
+  end
+  local opts = args[k]
+  if opts ~= nil then
+    if type(opts) ~= "table" then
+      raise("bad argument #%d to '%s' (options table expected, got %s)", k, fname, type(opts))
+    end
+    core.check_call_options(opts)
+  end
+  return params, query, body, opts
+end
+
 --- The function for one operation, bound to a core handle.
 function M.make(handle, op)
-  local fname = op.name:match("[^.]+$")
-  local n_params = count_params(op.path)
-  local names = {}
-  for name in op.path:gmatch("{(%w+)}") do names[#names + 1] = name end
   return function(...)
-    local args, params = { ... }, {}
-    for i = 1, n_params do
-      local v = args[i]
-      if type(v) ~= "string" then
-        raise(2, "bad argument #%d to '%s' (string expected for %s, got %s)", i, fname, names[i], type(v))
-      end
-      params[i] = v
-    end
-    local k, query, body = n_params + 1, nil, nil
-    if op.query then
-      query = build_query(fname, op.query, args[k], k)
-      k = k + 1
-    elseif op.body == "table" then
-      local b = args[k]
-      if b ~= nil and type(b) ~= "table" then
-        raise(2, "bad argument #%d to '%s' (table expected, got %s)", k, fname, type(b))
-      end
-      body = encode(fname, b or {})
-      k = k + 1
-    elseif op.body then
-      local v = args[k]
-      if v == nil then raise(2, "bad argument #%d to '%s' (%s expected)", k, fname, op.body) end
-      body = encode(fname, { [op.body] = v })
-      k = k + 1
-    end
-    local opts = args[k]
-    if opts ~= nil and type(opts) ~= "table" then
-      raise(2, "bad argument #%d to '%s' (options table expected, got %s)", k, fname, type(opts))
-    end
+    local params, query, body, opts = checked(M.prepare, op, ...)
     local value, status, attempts, request_id = handle:request(op.method, op.path, params, query, body, opts)
     if value == nil then return nil, status end
     return shape(op, value, status, attempts, request_id)
@@ -145,7 +168,7 @@ end
 function M.each(list, fname)
   return function(query, opts)
     if query ~= nil and type(query) ~= "table" then
-      raise(2, "bad argument #1 to '%s' (table expected, got %s)", fname, type(query))
+      error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, type(query)), 2)
     end
     local q = {}
     for k, v in pairs(query or {}) do q[k] = v end
@@ -195,41 +218,48 @@ end
 --- request(method, path, { query = {...}, body = table | json, params = {...},
 -- timeout, max_retries }) -> the decoded body (true when empty) | nil, err.
 -- "{name}" parts of path take params in order, each encoded as one segment.
+function M.prepare_request(method, path, args)
+  if method ~= "GET" and method ~= "POST" and method ~= "DELETE" then
+    raise("bad argument #1 to 'request' (\"GET\", \"POST\" or \"DELETE\" expected, got %s)", tostring(method))
+  end
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+    raise("bad argument #2 to 'request' (a path starting with / expected)")
+  end
+  if args ~= nil and type(args) ~= "table" then
+    raise("bad argument #3 to 'request' (table expected, got %s)", type(args))
+  end
+  args = args or {}
+  local query
+  if args.query ~= nil then
+    if type(args.query) ~= "table" then raise("bad option 'query' (table expected)") end
+    local keys = {}
+    for key in pairs(args.query) do
+      if type(key) ~= "string" then raise("bad option 'query' (string keys expected)") end
+      keys[#keys + 1] = key
+    end
+    table.sort(keys) -- the same URL for the same table, every time
+    query = build_query("request", keys, args.query, 3)
+  end
+  local body = args.body
+  if type(body) == "table" then
+    body = encode("request", body)
+  elseif body ~= nil and type(body) ~= "string" then
+    raise("bad option 'body' (table or JSON string expected, got %s)", type(body))
+  end
+  local params = {}
+  if args.params ~= nil and type(args.params) ~= "table" then raise("bad option 'params' (table expected)") end
+  for i, v in ipairs(args.params or {}) do
+    if type(v) ~= "string" then raise("bad option 'params' (strings expected, #%d is %s)", i, type(v)) end
+    params[i] = v
+  end
+  core.check_call_options(args)
+  return params, query, body, args
+end
+
 function M.request(handle)
   return function(method, path, args)
-    if method ~= "GET" and method ~= "POST" and method ~= "DELETE" then
-      raise(2, "bad argument #1 to 'request' (\"GET\", \"POST\" or \"DELETE\" expected, got %s)", tostring(method))
-    end
-    if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
-      raise(2, "bad argument #2 to 'request' (a path starting with / expected)")
-    end
-    if args ~= nil and type(args) ~= "table" then
-      raise(2, "bad argument #3 to 'request' (table expected, got %s)", type(args))
-    end
-    args = args or {}
-    local query
-    if args.query ~= nil then
-      if type(args.query) ~= "table" then raise(2, "bad option 'query' (table expected)") end
-      local keys = {}
-      for key in pairs(args.query) do
-        if type(key) ~= "string" then raise(2, "bad option 'query' (string keys expected)") end
-        keys[#keys + 1] = key
-      end
-      table.sort(keys) -- the same URL for the same table, every time
-      query = build_query("request", keys, args.query, 3)
-    end
-    local body = args.body
-    if type(body) == "table" then
-      body = encode("request", body)
-    elseif body ~= nil and type(body) ~= "string" then
-      raise(2, "bad option 'body' (table or JSON string expected, got %s)", type(body))
-    end
-    local params = {}
-    for i, v in ipairs(args.params or {}) do
-      if type(v) ~= "string" then raise(2, "bad option 'params' (strings expected, #%d is %s)", i, type(v)) end
-      params[i] = v
-    end
-    local value, err = handle:request(method, path, params, query, body, args)
+    local params, query, body, opts = checked(M.prepare_request, method, path, args)
+    local value, err = handle:request(method, path, params, query, body, opts)
     if value == nil then return nil, err end
     return value
   end
