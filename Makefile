@@ -63,7 +63,7 @@ test: deps
 SAN_CC = clang
 SAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
-FUZZERS = headers url error_body
+FUZZERS = headers url request error_body
 FUZZ_SECONDS ?= 60
 
 build/fuzz/fuzz_headers: fuzz/fuzz_headers.c src/zavu_parse.c src/zavu_core.h
@@ -72,6 +72,9 @@ build/fuzz/fuzz_headers: fuzz/fuzz_headers.c src/zavu_parse.c src/zavu_core.h
 build/fuzz/fuzz_url: fuzz/fuzz_url.c src/zavu_parse.c src/zavu_core.h
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_url.c src/zavu_parse.c -lcurl -lm
+build/fuzz/fuzz_request: fuzz/fuzz_request.c src/zavu_parse.c src/zavu_core.h
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_request.c src/zavu_parse.c -lcurl -lm
 build/fuzz/fuzz_error_body: fuzz/fuzz_error_body.c $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(FUZZ_FLAGS) -I/usr/include/lua5.4 -o $@ fuzz/fuzz_error_body.c $(SRC) -llua5.4 -lcurl -lm -lpthread
