@@ -593,6 +593,8 @@ static int l_delete_many_inner(lua_State *L)
     zavu_result bad;
 
     lua_settop(L, 3);
+    /* Beyond LUA_MINSTACK: the copies, the arrays, the summary's tables. */
+    luaL_checkstack(L, 32, "zavu delete_many");
     luaL_checktype(L, 2, LUA_TTABLE);
     memset(&m, 0, sizeof m);
     read_call(L, 3, &call, 1, &concurrency, &m.progress);
@@ -670,6 +672,7 @@ static void drop_nulls(lua_State *L)
     int t = lua_gettop(L);
     if (lua_type(L, t) != LUA_TTABLE)
         return;
+    luaL_checkstack(L, 4, "zavu: decoded body nests too deep"); /* one level's slots */
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
         if (lua_type(L, -1) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL &&
@@ -720,6 +723,7 @@ static int l_request_inner(lua_State *L)
     zavu_result res;
 
     lua_settop(L, 7); /* fixed slots: the arrays below are pushed above them */
+    luaL_checkstack(L, 16, "zavu request");
     memset(&rq, 0, sizeof rq);
     rq.method = luaL_checkstring(L, 2);
     rq.path = luaL_checkstring(L, 3);
