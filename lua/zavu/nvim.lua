@@ -100,6 +100,7 @@ local function json_encode(value)
 end
 M._json_encode = json_encode -- for the specs
 local ENCODER = string.dump(json_encode)
+assert(debug.getupvalue(json_encode, 1) == nil, "json_encode must have no upvalues: it is dumped")
 
 -- Values (with nils) as one JSON object { n = n, ["1"] = v1, ... }, and back.
 local function pack_json(encode, n, values)
@@ -190,6 +191,8 @@ local function work(path, cpath, core_file, encoder, opts_json, name, args_json)
   return false, tostring(a)
 end
 
+assert(debug.getupvalue(work, 1) == nil, "work must have no upvalues: luv dumps it into another Lua state")
+
 -- ---- main thread -------------------------------------------------------
 
 local function internal_error(message)
@@ -247,8 +250,10 @@ local function finish(call, ok, payload)
   call.ctx = nil
   in_flight = in_flight - 1
   if exiting then return end -- Neovim is going away: nobody to call back
-  local results = ok == true and type(payload) == "string" and unpack_json(payload) or nil
-  if results then
+  local results
+  if ok == true then
+    results = type(payload) == "string" and unpack_json(payload)
+      or { n = 2, nil, internal_error("its results could not be read") }
     for i = 1, results.n do restore_errors(results[i], 0) end
   else
     results = { n = 2, nil, internal_error(payload == nil and "it returned nothing" or payload) }
