@@ -132,7 +132,7 @@ end
 -- calls, so a client - and its connection - is reused). No upvalues allowed.
 -- Returns true and the results as JSON, or false and what went wrong.
 local function work(path, cpath, core_file, encoder, opts_json, name, args_json)
-  local ok, a, b = pcall(function()
+  local ok, a = pcall(function()
     package.path, package.cpath = path, cpath
     if core_file ~= "" and not package.loaded["zavu.core"] then
       -- The very file the main thread loaded: one copy of the C library, so
@@ -179,7 +179,7 @@ local function work(path, cpath, core_file, encoder, opts_json, name, args_json)
   if ok then return true, a end
   -- A raised error table (a listing's) is an answer; anything else is a bug
   -- or a broken install, reported to the callback as internal_error.
-  if type(a) == "table" and a.code ~= nil then
+  if type(a) == "table" and type(a.code) == "string" and type(a.message) == "string" then
     local okj, text = pcall(function()
       local c = {}
       for k, v in pairs(a) do c[k] = v end
@@ -221,7 +221,7 @@ end
 local paths -- { path, cpath, core_file }, found on the first call
 local function thread_paths()
   if paths then return paths end
-  local path, cpath, core_file = package.path, package.cpath, nil
+  local path, cpath = package.path, package.cpath
   if vim.in_fast_event() then -- no runtimepath lookups here: use what Lua knows, once
     return { path, cpath, package.searchpath and package.searchpath("zavu.core", cpath) or "" }
   end
@@ -231,7 +231,7 @@ local function thread_paths()
     prefix_cpath[#prefix_cpath + 1] = dir .. "/?.so;"
   end
   -- The core file as Neovim's own loader picks it: the runtimepath first.
-  core_file = vim.api.nvim_get_runtime_file("lua/zavu/core.so", false)[1]
+  local core_file = vim.api.nvim_get_runtime_file("lua/zavu/core.so", false)[1]
     or (package.searchpath and package.searchpath("zavu.core", cpath)) or ""
   paths = { table.concat(prefix_path) .. path, table.concat(prefix_cpath) .. cpath, core_file }
   return paths
@@ -245,7 +245,7 @@ local waiting, in_flight, exiting = {}, 0, false
 local dispatch
 
 local function finish(call, ok, payload)
-  if call.done then return end -- luv calls after_work once; this is a promise, not a guess
+  if call.done then return end -- exactly once, whatever luv hands us
   call.done = true
   call.ctx = nil
   in_flight = in_flight - 1
