@@ -26,8 +26,7 @@ local uv = vim.uv or vim.loop -- vim.uv from Neovim 0.10, vim.loop before
 local M = { VERSION = zavu.VERSION, error_mt = zavu.error_mt, is_error = zavu.is_error }
 
 -- The methods, as "resource.name" (client[resource][name]) or "name" (client[name]).
--- TODO(integrator): zavu.METHODS is on main; drop the fallback list once merged.
-M.METHODS = zavu.METHODS or { "sessions.delete", "sessions.delete_many" }
+M.METHODS = zavu.METHODS
 
 local unpack_ = table.unpack or unpack
 local ERROR_MARK = "__zavu_error" -- marks an error table while it crosses as JSON
@@ -289,8 +288,7 @@ vim.api.nvim_create_autocmd("VimLeavePre", {
   callback = function()
     exiting = true
     waiting = {}
-    -- TODO(integrator): cancel_all is on main; this guard can go once merged.
-    if core.cancel_all then core.cancel_all() end
+    core.cancel_all()
   end,
 })
 
@@ -303,73 +301,14 @@ local function without_position(msg)
   return (msg:gsub("^[^\n]-:%d+: ", "", 1))
 end
 
--- BEGIN fallback checks. TODO(integrator): zavu.check_options,
--- zavu.check_call_options (and zavu.check_call) are on main; once merged this
--- block goes and check_options/check_call below call them directly.
-local fallback = {}
-do
-  local function bad(name, expected, got)
-    error(("bad option '%s' (%s expected, got %s)"):format(name, expected, got), 0)
-  end
-  local function got(v) return type(v) == "number" and ("%.14g"):format(v) or type(v) end
-  local function seconds(o, name, zero_ok)
-    local v = o[name]
-    if v == nil then return end
-    if type(v) ~= "number" or v ~= v or v == math.huge or v < 0 or (v == 0 and not zero_ok) then
-      bad(name, zero_ok and "finite number of seconds >= 0" or "finite number of seconds > 0", got(v))
-    end
-  end
-  local function count(o, name, lo, hi)
-    local v = o[name]
-    if v == nil then return end
-    if type(v) ~= "number" or not (v >= lo and v <= hi) or v ~= math.floor(v) then
-      bad(name, ("integer %d..%d"):format(lo, hi), got(v))
-    end
-  end
-  local function typed(o, name, t)
-    if o[name] ~= nil and type(o[name]) ~= t then bad(name, t, type(o[name])) end
-  end
-  function fallback.check_options(o)
-    if o == nil then return end
-    for _, k in ipairs({ "api_key", "base_url", "ca_file", "ca_path", "user_agent" }) do typed(o, k, "string") end
-    for _, k in ipairs({ "allow_insecure_http", "debug" }) do typed(o, k, "boolean") end
-    seconds(o, "timeout")
-    seconds(o, "connect_timeout")
-    seconds(o, "max_retry_wait", true) -- 0 is allowed: no waiting on the server's hint
-    count(o, "max_retries", 0, 100)
-  end
-  function fallback.check_call_options(o)
-    if o == nil then return end
-    if type(o) ~= "table" then error("bad argument #2 (options table expected, got " .. type(o) .. ")", 0) end
-    seconds(o, "timeout")
-    count(o, "max_retries", 0, 100)
-    typed(o, "missing_ok", "boolean")
-    count(o, "concurrency", 1, 64)
-  end
-  function fallback.check_call(name, ...)
-    local fname = name:match("[^.]+$")
-    local first, opts = ...
-    if name == "sessions.delete" and type(first) ~= "string" and type(first) ~= "number" then
-      error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname, type(first)), 0)
-    elseif name == "sessions.delete_many" and type(first) ~= "table" then
-      error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, type(first)), 0)
-    end
-    if opts ~= nil and type(opts) ~= "table" then
-      error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 0)
-    end
-    local check = zavu.check_call_options or fallback.check_call_options
-    check(opts)
-  end
-end
--- END fallback checks.
 
 local function check_options(opts)
-  local ok, err = pcall(zavu.check_options or fallback.check_options, opts)
+  local ok, err = pcall(zavu.check_options, opts)
   if not ok then error(without_position(err), 0) end
 end
 
 local function check_call(name, ...)
-  local ok, err = pcall(zavu.check_call or fallback.check_call, name, ...)
+  local ok, err = pcall(zavu.check_call, name, ...)
   if not ok then error(without_position(err), 0) end
 end
 
