@@ -57,6 +57,23 @@ end
 
 local WIDTH = 79
 
+-- The words of a usage line, a [bracketed group] counting as one word.
+local function units(usage)
+  local list, depth, cur = {}, 0, ""
+  for ch in usage:gmatch(".") do
+    if ch == " " and depth == 0 then
+      if cur ~= "" then list[#list + 1] = cur end
+      cur = ""
+    else
+      if ch == "[" then depth = depth + 1 elseif ch == "]" then depth = depth - 1 end
+      cur = cur .. ch
+    end
+  end
+  if cur ~= "" then list[#list + 1] = cur end
+  local i = 0
+  return function() i = i + 1; return list[i] end
+end
+
 -- "  left   text", the text wrapped at WIDTH under column `at`; a left part
 -- too long for its column gets a line of its own.
 local function entry(out, left, text, at)
@@ -90,7 +107,13 @@ function M.text(node, path)
   local name = table.concat(path, " ")
   local out = {}
   if node.leaf then
-    out[#out + 1] = ("Usage: zavu %s %s"):format(name, node.usage):gsub("%s+$", "")
+    local head, line = "Usage: zavu " .. name, nil
+    line = head
+    for word in units(node.usage) do -- wrapped under the first word
+      if #line + 1 + #word > WIDTH then out[#out + 1] = line; line = string.rep(" ", #head) end
+      line = line .. " " .. word
+    end
+    out[#out + 1] = line
     out[#out + 1] = ""
     out[#out + 1] = node.summary:sub(1, 1):upper() .. node.summary:sub(2) .. "."
     if node.flags and #node.flags > 0 then

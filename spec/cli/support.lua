@@ -1,0 +1,59 @@
+-- Shared by the spec/cli specs: run bin/zavu as a process, on the interpreter
+-- of this run (ZAVU_LUA), against the mock.
+local H = require "spec.helper"
+local cjson = require "cjson"
+
+local S = {}
+
+S.zavu = H.root .. "/bin/zavu"
+
+-- The environment of every run; env adds to it (false removes a variable).
+function S.env(env)
+  local e = { ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url, ZAVU_LUA = H.lua }
+  for k, v in pairs(env or {}) do e[k] = v or nil end
+  return e
+end
+
+-- "env -u ... K='v' ..." with the variables a developer's shell may export
+-- (and that change what the command prints) taken away first.
+function S.prefix(env)
+  return "env -u COLUMNS -u LINES -u NO_COLOR -u ZAVUDEV_LOG -u ZAVU_QRENCODE " .. H.env_prefix(S.env(env))
+end
+
+--- Run `zavu <args>` (args: shell words); returns stdout, stderr, exit status.
+function S.run(args, env)
+  return H.sh(S.prefix(env) .. S.zavu .. " " .. args)
+end
+
+--- Run it in a pseudo-terminal of cols x rows (util-linux script); returns
+-- everything the terminal got and the exit status. input: text typed.
+function S.run_tty(args, cols, rows, env, input)
+  local cmd = ("stty cols %d rows %d; exec %s %s %s"):format(cols, rows or 24, S.prefix(env), S.zavu, args)
+  local preload = os.getenv("LD_PRELOAD") -- under the asan suite, for the interpreter only
+  if preload then cmd = "LD_PRELOAD='" .. preload .. "' " .. cmd end
+  local feed = input and ("printf '%s' | "):format(input) or "</dev/null "
+  local out, _, status = H.sh(feed .. "env -u LD_PRELOAD script -qec " .. ("%q"):format(cmd) .. " /dev/null")
+  return out, status
+end
+
+--- The parsed JSON of text (raises on anything else).
+function S.json(text)
+  return cjson.decode(text)
+end
+
+--- A fresh id with a prefix ("missing-...", "slow-300-...").
+function S.id(prefix)
+  return (prefix or "cli") .. "-" .. H.nonce()
+end
+
+--- Shell-quoted.
+function S.q(s)
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- True when the mock never saw a request for id.
+function S.untouched(id)
+  return H.info(id).hits == nil
+end
+
+return S
