@@ -3,18 +3,19 @@ local args = require "zavu.cli.args"
 local json = require "zavu.cli.json"
 local output = require "zavu.cli.output"
 local term = require "zavu.cli.term"
+local minute = require("zavu.cli.sessions").minute
 
 local M = {}
 
 M.FIELDS = { "id", "label", "senderId", "exitIp", "exitCountry", "net", "lastSeenAt", "createdAt" }
 
 M.COLUMNS = {
-  { "ID", "id", flex = 1, min = 12 },
-  { "LABEL", "label", flex = 3 },
-  { "SENDER", "senderId", flex = 1 },
-  { "EXIT", function(n) return n.exitCountry or n.exitIp end, flex = 1 },
-  { "LAST SEEN", "lastSeenAt", flex = 2, min = 10 },
-  { "CREATED", "createdAt", flex = 2, min = 10 },
+  { "ID", "id", flex = 1, keep = true },
+  { "LABEL", "label", flex = 4 },
+  { "SENDER", "senderId", flex = 2, drop = 3 },
+  { "EXIT", function(n) return n.exitCountry or n.exitIp end, flex = 2, drop = 1 },
+  { "LAST SEEN", function(n) return minute(n.lastSeenAt) end, flex = 3, min = 10, cut = true },
+  { "CREATED", function(n) return minute(n.createdAt) end, flex = 3, min = 10, cut = true, drop = 2 },
 }
 
 local function show(ctx, value, order)

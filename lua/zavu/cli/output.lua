@@ -48,9 +48,48 @@ end
 local STATUS_COLOUR = { ready = "green", failed = "red", disconnected = "yellow", qr_ready = "yellow",
   authenticating = "yellow", initializing = "yellow" }
 
---- rows (tables) under columns { { title, key or function(row), flex = n } },
--- on stdout (fd 1, the default) or stderr (fd 2): on a terminal, fitted to
--- its width by cutting the flexible columns first.
+-- Widths that fit cols, and which columns are shown: the most flexible
+-- columns shrink first, to their min (a column marked keep does not); if
+-- that is not enough, the columns marked drop go (1 first) and the widths
+-- start over; at last every column may shrink to 4.
+local function fit_widths(columns, natural, cols)
+  local shown, drops = {}, {}
+  for c, col in ipairs(columns) do
+    shown[c] = true
+    if col.drop then drops[#drops + 1] = c end
+  end
+  table.sort(drops, function(a, b) return columns[a].drop < columns[b].drop end)
+  local function shrink(widths, last_resort)
+    local total = -1
+    for c = 1, #columns do
+      if shown[c] then total = total + widths[c] + 1 end
+    end
+    local e = total - (cols - 1)
+    for _, c in ipairs(M.by_flex(columns)) do
+      if e <= 0 then break end
+      if shown[c] and (last_resort or not columns[c].keep) then
+        local low = math.min(widths[c], last_resort and 4 or columns[c].min or 8)
+        local give = math.min(e, widths[c] - low)
+        widths[c], e = widths[c] - give, e - give
+      end
+    end
+    return e
+  end
+  for k = 1, #drops + 1 do
+    local widths = {}
+    for c = 1, #columns do widths[c] = natural[c] end
+    if shrink(widths) <= 0 then return widths, shown end
+    if k > #drops then
+      shrink(widths, true)
+      return widths, shown
+    end
+    shown[drops[k]] = false
+  end
+end
+
+--- rows (tables) under columns { { title, key or function(row), flex = n,
+-- min = n, drop = n, cut = bool, status = bool } }, on stdout (fd 1, the
+-- default) or stderr (fd 2); on a terminal, fitted to its width.
 function M.table(rows, columns, fd)
   fd = fd or 1
   local write = fd == 2 and M.note or M.say
@@ -66,29 +105,25 @@ function M.table(rows, columns, fd)
     end
   end
   local tty = term.isatty(fd)
-  if tty then -- shrink to the terminal: the most flexible columns give first
-    local cols = term.size()
-    local total = #columns - 1
-    for c = 1, #columns do total = total + widths[c] end
-    local excess = total - (cols - 1)
-    for _, c in ipairs(M.by_flex(columns)) do
-      if excess <= 0 then break end
-      local floor = math.min(widths[c], columns[c].min or 8)
-      local give = math.min(excess, widths[c] - floor)
-      widths[c], excess = widths[c] - give, excess - give
-    end
-  end
+  local shown = {}
+  if tty then widths, shown = fit_widths(columns, widths, (term.size())) end
   local function line(values, header)
     local out = {}
+    local last = #values
+    while tty and last > 1 and not shown[last] do last = last - 1 end
     for c, s in ipairs(values) do
-      s = tty and term.fit(s, widths[c]) or s
-      local pad = c < #values and string.rep(" ", widths[c] - term.width(s)) or ""
-      if header then
-        s = term.paint(fd, "bold", s)
-      elseif columns[c].status then
-        s = term.paint(fd, STATUS_COLOUR[values[c]] or "dim", s)
+      if not tty or shown[c] then
+        if tty then -- a "cut" column loses its end without a mark (a time: its minutes)
+          s = columns[c].cut and not header and s:sub(1, widths[c]) or term.fit(s, widths[c])
+        end
+        local pad = c < last and string.rep(" ", widths[c] - term.width(s)) or ""
+        if header then
+          s = term.paint(fd, "bold", s)
+        elseif columns[c].status then
+          s = term.paint(fd, STATUS_COLOUR[values[c]] or "dim", s)
+        end
+        out[#out + 1] = s .. pad
       end
-      out[#out + 1] = s .. pad
     end
     return (table.concat(out, " "):gsub("%s+$", ""))
   end

@@ -50,7 +50,7 @@ local function screen_lines(text, cols)
   return n
 end
 
-local HINT = "scan it with WhatsApp on the phone: Settings > Linked devices > Link a device"
+local HINT = "scan it with WhatsApp: Linked devices > Link a device"
 
 --- An on_qr function for sessions.wait, and clear() to take the last
 -- drawing away once the session is ready.
@@ -66,19 +66,19 @@ function M.display()
     count = count + 1
     local id = term.clean(session and session.id or "?")
     if not tty then
-      io.stderr:write(("QR code %d for session %s (%s): %s\n"):format(count, id, HINT, term.clean(payload)))
+      io.stderr:write(("QR code %d of session %s (%s): %s\n"):format(count, id, HINT, term.clean(payload)))
       return
     end
     local cols, rows = term.size()
     local art = prog and M.render(prog, payload, term.colour(2))
     local text
     if art and columns(art) < cols then
-      text = art .. ("QR code %d for session %s: %s\n"):format(count, id, HINT)
+      text = art .. ("QR code %d of session %s:\n%s\n"):format(count, id, HINT)
     else
       local why = not prog and "install qrencode (apt-get install qrencode) to see it as a QR code here"
         or not art and "qrencode could not draw it"
         or ("the terminal is too narrow to draw it (%d columns needed)"):format(columns(art) + 1)
-      text = ("QR code %d for session %s (%s):\n%s\n(%s)\n"):format(count, id, HINT, term.clean(payload), why)
+      text = ("QR code %d of session %s (%s):\n%s\n(%s)\n"):format(count, id, HINT, term.clean(payload), why)
     end
     local lines = screen_lines(text, cols)
     if lines >= rows then

@@ -12,12 +12,20 @@ local M = {}
 M.FIELDS = { "id", "displayName", "status", "phoneNumber", "pushName", "senderId", "egress", "createdAt",
   "updatedAt", "lastConnectedAt", "lastError", "qrCode" }
 
+-- "2026-05-01T12:34:56Z" -> "2026-05-01 12:34Z": to the minute, still UTC.
+function M.minute(t)
+  if type(t) ~= "string" then return nil end
+  local d, hm = t:match("^(%d%d%d%d%-%d%d%-%d%d)[Tt ](%d%d:%d%d)")
+  return d and t:match("[Zz]$") and (d .. " " .. hm .. "Z") or t
+end
+
+-- The table's columns; on a narrow terminal the highest flex gives way first.
 M.COLUMNS = {
-  { "ID", "id", flex = 1, min = 12 },
-  { "NAME", "displayName", flex = 3 },
+  { "ID", "id", flex = 1, keep = true },
+  { "NAME", "displayName", flex = 4 },
   { "STATUS", "status", status = true },
-  { "PHONE", "phoneNumber", flex = 1 },
-  { "CREATED", "createdAt", flex = 2, min = 10 },
+  { "PHONE", "phoneNumber", flex = 2, drop = 1 },
+  { "CREATED", function(s) return M.minute(s.createdAt) end, flex = 3, min = 10, cut = true, drop = 2 },
 }
 
 local function set_of(list)
