@@ -50,9 +50,15 @@ end
 local function context(zavu, core, r)
   local ctx = { opts = r.opts, args = r.args, path = r.path, core = core, zavu = zavu }
   local options = client_options(zavu, r.opts)
+  -- The client; after a Ctrl-C, a cancelled error raised instead: a cancel
+  -- ends only the calls in flight, and no new one may start.
   function ctx.client()
+    if core.interrupted() > 0 then error(ctx.cancelled(), 0) end
     ctx.c = ctx.c or zavu.new(options)
     return ctx.c
+  end
+  function ctx.cancelled()
+    return require("zavu.methods").failure("cancelled", "interrupted (Ctrl-C) before the call was made")
   end
   --- The exit status for err, after reporting it about `what`.
   function ctx.fail(what, err)

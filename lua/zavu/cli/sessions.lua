@@ -6,6 +6,7 @@ local output = require "zavu.cli.output"
 local qr = require "zavu.cli.qr"
 local term = require "zavu.cli.term"
 local removal = require "zavu.cli.removal"
+local lifecycle = require "zavu.lifecycle"
 
 local M = {}
 
@@ -75,10 +76,23 @@ function M.egress(opts, required)
 end
 
 -- Wait for session id to reach the statuses asked for, drawing each QR code.
+-- The library's wait, over a get that sees a Ctrl-C which came between two
+-- polls (a cancel only ends calls in flight), and an on_qr that does too
+-- (one that came while qrencode ran would otherwise wait out a whole sleep).
 local function wait_for(ctx, id, statuses)
-  local on_qr, clear = qr.display()
-  local s, err = ctx.client().sessions.wait(id, { status = statuses or "ready", on_qr = on_qr,
+  local client = ctx.client()
+  local function get(sid)
+    if ctx.interrupted() then return nil, ctx.cancelled() end
+    return client.sessions.get(sid)
+  end
+  local draw, clear = qr.display()
+  local function on_qr(payload, session)
+    draw(payload, session)
+    if ctx.interrupted() then error(ctx.cancelled(), 0) end
+  end
+  local ok, s, err = pcall(lifecycle.wait(get), id, { status = statuses or "ready", on_qr = on_qr,
     timeout = ctx.opts.wait_timeout or 300, interval = ctx.opts.interval })
+  if not ok then s, err = nil, s end
   clear()
   if s then return show(ctx, s) end
   if err.code == "cancelled" or ctx.interrupted() then
