@@ -62,6 +62,51 @@ function H.max_in_flight(tag)
   return tonumber(body)
 end
 
+-- ---- the mock's small Zavu (spec/mock/mock_state.lua) ----
+
+local function mock_post(path, body)
+  local ltn12 = require "ltn12"
+  local text = cjson.encode(body or {})
+  local out = {}
+  local _, code = http.request {
+    url = H.http_url .. path, method = "POST", source = ltn12.source.string(text),
+    headers = { ["Content-Type"] = "application/json", ["Content-Length"] = #text },
+    sink = ltn12.sink.table(out),
+  }
+  assert(code == 200, "mock control " .. path .. ": " .. tostring(code) .. " " .. table.concat(out))
+  return cjson.decode(table.concat(out))
+end
+
+--- count sessions for key, with status, createdAt and an id prefix if given.
+function H.mock_seed(key, count, opts)
+  local body = { key = key, count = count }
+  for k, v in pairs(opts or {}) do body[k] = v end
+  return mock_post("/_mock/seed", body)
+end
+
+--- Listings of key misbehave: "repeat-cursor", "broken-json", or "" to stop.
+function H.mock_misbehave(key, mode) return mock_post("/_mock/misbehave", { key = key, mode = mode }) end
+
+--- Set a session's state as given ({ status =, lastError = }): no more auto moves.
+function H.mock_set_state(id, fields) return mock_post("/_mock/state/" .. H.escape(id), fields) end
+
+--- The body of the last request about id, raw and decoded; its hit count.
+function H.mock_last_raw_body(id) return H.info(id).body end
+function H.mock_last_body(id) return cjson.decode(H.info(id).body) end
+function H.mock_hits(id) return H.info(id).hits or 0 end
+
+--- What GET /v1/whatsapp-alt/sessions answers for key, byte for byte.
+function H.mock_raw_list(key)
+  local ltn12 = require "ltn12"
+  local out = {}
+  local _, code = http.request {
+    url = H.http_url .. "/v1/whatsapp-alt/sessions", headers = { Authorization = "Bearer " .. key },
+    sink = ltn12.sink.table(out),
+  }
+  assert(code == 200, "mock list: " .. tostring(code))
+  return table.concat(out)
+end
+
 -- The percent-encoding every path segment must get.
 function H.escape(s)
   return (s:gsub("[^A-Za-z0-9%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))

@@ -429,7 +429,9 @@ static int l_delete_inner(lua_State *L)
 {
     client_ud *u = lua_touserdata(L, 1);
     size_t id_len;
-    const char *id = luaL_checklstring(L, 2, &id_len);
+    const char *id;
+    lua_settop(L, 3);
+    id = luaL_checklstring(L, 2, &id_len);
     zavu_call call;
     zavu_result res;
     read_call(L, 3, &call, 0, NULL, NULL);
@@ -590,6 +592,7 @@ static int l_delete_many_inner(lua_State *L)
     settle_ud sud;
     zavu_result bad;
 
+    lua_settop(L, 3);
     luaL_checktype(L, 2, LUA_TTABLE);
     memset(&m, 0, sizeof m);
     read_call(L, 3, &call, 1, &concurrency, &m.progress);
@@ -716,6 +719,7 @@ static int l_request_inner(lua_State *L)
     zavu_call call;
     zavu_result res;
 
+    lua_settop(L, 7); /* fixed slots: the arrays below are pushed above them */
     memset(&rq, 0, sizeof rq);
     rq.method = luaL_checkstring(L, 2);
     rq.path = luaL_checkstring(L, 3);

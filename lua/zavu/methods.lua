@@ -34,10 +34,12 @@ local function raise(fmt, ...)
 end
 
 -- f(...) with a check's error raised at the caller of our caller.
+local function pack(...) return { n = select("#", ...), ... } end
+
 local function checked(f, ...)
-  local results = { pcall(f, ...) }
+  local results = pack(pcall(f, ...))
   if not results[1] then error(M.without_position(results[2]), 3) end
-  return unpack_(results, 2, table.maxn and table.maxn(results) or #results)
+  return unpack_(results, 2, results.n)
 end
 
 -- A query value as the API reads it: integers without a ".0", no NaN.

@@ -1,10 +1,15 @@
 -- zavu_mock: a mock of the Zavu API that misbehaves on demand, served by
--- nginx with its Lua module (see mockctl). The session id picks the
--- behaviour: "<scenario>-<args...>"; any other id is deleted with a 204.
+-- nginx with its Lua module (see mockctl). The WhatsApp Alternative family
+-- is served with real state (mock_state.lua: sessions through their life
+-- cycle, listings, egress nodes, the proxy status). An id in the path that
+-- names a scenario - "<scenario>-<args...>" - picks a misbehaviour instead,
+-- on every operation of that id; DELETE of an id the mock does not know
+-- answers 204, as the API does for a session that is gone.
 --
 -- Every request is recorded per id; GET /_mock/info/<id> returns the record
 -- (hits, connection number, method, raw URI, headers) as JSON.
 local cjson = require "cjson.safe"
+local state = require "mock_state"
 
 local M = {}
 local dict = ngx.shared.mock
@@ -27,12 +32,19 @@ local function api_error(status, code, message, extra)
   return reply(status, { code = code, message = message }, extra)
 end
 
+-- A scenario's success: 204 for a DELETE, else a session as the API returns one.
+local function success()
+  if ngx.req.get_method() == "DELETE" then return reply(204) end
+  return reply(200, { session = { id = ngx.ctx.mock_id, status = "initializing",
+                                  egress = { kind = "external" }, createdAt = "2026-01-01T00:00:00Z" } })
+end
+
 -- The first `n` hits of this id fail with `status`, later ones succeed.
 local function first_hits_fail(hits, n, status, headers, body)
   if hits <= n then
     return reply(status, body or { code = "try_again", message = "failing on purpose" }, headers)
   end
-  return reply(204)
+  return success()
 end
 
 local function raw_socket()
@@ -58,7 +70,7 @@ scenarios.status = function(args) -- an empty body with any status
 end
 scenarios.slow = function(args)
   ngx.sleep(tonumber(args[1]) / 1000)
-  return reply(204)
+  return success()
 end
 scenarios.par = function(args) -- par-<ms>-<tag>-<n>: records the most in flight per tag
   local tag = args[2]
@@ -66,7 +78,7 @@ scenarios.par = function(args) -- par-<ms>-<tag>-<n>: records the most in flight
   if now > (dict:get("max:" .. tag) or 0) then dict:set("max:" .. tag, now) end
   ngx.sleep(tonumber(args[1]) / 1000)
   dict:incr("inflight:" .. tag, -1)
-  return reply(204)
+  return success()
 end
 scenarios.flaky = function(args, hits) -- flaky-<n>-<status>-<nonce>
   return first_hits_fail(hits, tonumber(args[1]), tonumber(args[2]), { ["retry-after-ms"] = "1" })
@@ -194,35 +206,167 @@ local function control(path)
   elseif what == "health" then
     return reply(200, "ok")
   end
+  local status, body = state.control(what, arg)
+  if status then return reply(status, body) end
   return reply(404, "no such control")
+end
+
+local function read_body()
+  ngx.req.read_body()
+  local text = ngx.req.get_body_data()
+  if not text or text == "" then return {} end
+  local body = cjson.decode(text)
+  if type(body) ~= "table" then
+    return nil, api_error(400, "invalid_request", "the body is not a JSON object")
+  end
+  return body
+end
+
+local function not_found(what)
+  return api_error(404, what == "s" and "session_not_found" or "egress_node_not_found",
+                   what == "s" and "Session not found" or "Egress node not found")
+end
+
+-- limit: an integer 1..100, 50 when absent (the API's rules).
+local function page_args()
+  local args = ngx.req.get_uri_args()
+  local limit = args.limit == nil and 50 or tonumber(args.limit)
+  if not limit or limit ~= math.floor(limit) or limit < 1 or limit > 100 then
+    return nil, api_error(400, "invalid_request", "limit must be an integer from 1 to 100",
+                          { details = nil })
+  end
+  return limit, args
+end
+
+local function list(kind, key, keep)
+  local limit, args = page_args()
+  if not limit then return end
+  local page, err, mode = state.list(kind, key, limit, args.cursor, keep and keep(args))
+  if not page then return api_error(400, "invalid_request", err) end
+  if mode == "broken-json" then
+    return reply(200, '{"items": [{"id": ', { ["Content-Type"] = "application/json" })
+  end
+  return reply(200, page)
+end
+
+local EGRESS_KINDS = { external = true, android = true }
+
+local function check_egress(e)
+  return type(e) == "table" and EGRESS_KINDS[e.kind] and (e.kind ~= "android" or type(e.nodeId) == "string")
+end
+
+-- /v1/whatsapp-alt/sessions and /egress-nodes, with no id.
+local function collection(coll, key, method)
+  if coll == "sessions" and method == "GET" then return list("s", key) end
+  if coll == "egress-nodes" and method == "GET" then
+    return list("n", key, function(args)
+      return args.senderId and function(n) return n.senderId == args.senderId end
+    end)
+  end
+  if method ~= "POST" then return api_error(405, "method_not_allowed", "no " .. method .. " here") end
+  local body, sent = read_body()
+  if not body then return sent end
+  if coll == "sessions" then
+    if body.egress ~= nil and not check_egress(body.egress) then
+      return reply(400, { code = "invalid_egress", message = "egress.kind must be external or android",
+                          details = { field = "egress.kind" } })
+    end
+    local s = state.new_session(key, body)
+    record_request(s.id, s.id)
+    return reply(201, { session = state.session_view(s) })
+  end
+  if type(body.senderId) ~= "string" then
+    return reply(400, { code = "invalid_request", message = "senderId is required", details = { field = "senderId" } })
+  end
+  local n = state.new_node(key, body)
+  record_request(n.id, n.id)
+  return reply(201, { node = state.node_view(n), pairing = state.pairing() })
+end
+
+-- One session or node, by its id, and the actions on it.
+local function member(coll, key, id, action, method)
+  local kind = coll == "sessions" and "s" or "n"
+  local obj = kind == "s" and state.session(key, id) or state.node(key, id)
+  if method == "DELETE" and action == "" then
+    if obj then
+      if kind == "s" then state.delete_session(key, id) else state.delete_node(key, id) end
+    end
+    return reply(204) -- a session that is gone is deleted
+  end
+  if not obj then return not_found(kind) end
+  if kind == "n" then
+    if method == "GET" and action == "" then return reply(200, { node = state.node_view(obj) }) end
+    if method == "POST" and action == "pairing-token" then
+      return reply(200, { node = state.node_view(obj), pairing = state.pairing() })
+    end
+    return api_error(404, "route_not_found", "no such route")
+  end
+  if method == "GET" and action == "" then return reply(200, { session = state.session_view(obj) }) end
+  if method ~= "POST" then return api_error(405, "method_not_allowed", "no " .. method .. " here") end
+  local body, sent = read_body()
+  if not body then return sent end
+  if action == "reconnect" then
+    return reply(202, { session = state.update_session(obj, { status = "initializing" }) })
+  elseif action == "logout" then
+    return reply(202, { session = state.update_session(obj, { status = "disconnected", phoneNumber = nil }) })
+  elseif action == "link" then
+    if type(body.senderId) ~= "string" then
+      return reply(400, { code = "invalid_request", message = "senderId is required", details = { field = "senderId" } })
+    end
+    return reply(200, { session = state.update_session(obj, { senderId = body.senderId }) })
+  elseif action == "unlink" then
+    return reply(200, { session = state.update_session(obj, { senderId = cjson.null }) })
+  elseif action == "egress" then
+    if not check_egress(body.egress) then
+      return reply(400, { code = "invalid_egress", message = "egress.kind must be external or android",
+                          details = { field = "egress.kind" } })
+    end
+    return reply(200, { session = state.update_session(obj, { egress = body.egress }) })
+  end
+  return api_error(404, "route_not_found", "no such route")
 end
 
 function M.handle()
   local uri = ngx.var.request_uri
   if uri:sub(1, 7) == "/_mock/" then return control(uri) end
-  local _, stop = uri:find(PREFIX, 1, true)
-  if not stop then
+  local path = uri:match("^[^?]*")
+  local rest = path:match("^.-/v1/whatsapp%-alt/(.*)$") -- after a base URL's own path, if any
+  if not rest then
     return api_error(404, "route_not_found", "no route for " .. uri)
   end
-  local raw = uri:sub(stop + 1)
-  if raw:find("[/?#]") then
-    return api_error(400, "bad_path", "session id is not exactly one path segment")
+  local method = ngx.req.get_method()
+  local coll, tail = rest:match("^([%w%-]+)(.*)$")
+  local raw, action = (tail or ""):match("^/([^/]*)/?(.*)$")
+  if (coll ~= "sessions" and coll ~= "egress-nodes" and coll ~= "proxy-status") or (raw and action:find("/")) then
+    if raw and coll == "sessions" and (raw:find("[?#]") or action:find("/")) then
+      return api_error(400, "bad_path", "session id is not exactly one path segment")
+    end
+    return api_error(404, "route_not_found", "no route for " .. uri)
   end
-  local id = ngx.unescape_uri(raw)
-  local hits, record = record_request(id, raw)
+  local id = raw and ngx.unescape_uri(raw)
+  local hits, record
+  if id then
+    ngx.ctx.mock_id = id
+    hits, record = record_request(id, raw)
+  end
   local auth = ngx.var.http_authorization or ""
   if not auth:find("^Bearer zv_live_") or auth == "Bearer " .. REVOKED_KEY then
     return api_error(401, "unauthorized", "Invalid API key")
   end
-  if ngx.req.get_method() ~= "DELETE" then
-    return api_error(405, "method_not_allowed", "only DELETE here")
+  local key = auth:sub(8)
+  if coll == "proxy-status" then return reply(200, { zavuProxyAvailable = true }) end
+  if not id or id == "" then
+    if id == "" then return api_error(404, "route_not_found", "no route for " .. uri) end
+    return collection(coll, key, method)
   end
-  local name, rest = id:match("^(%a+)%-?(.*)$")
+  local name, args_text = id:match("^(%a+)%-?(.*)$")
   local scenario = name and scenarios[name]
-  if not scenario then return reply(204) end
-  local args = {}
-  for a in rest:gmatch("[^-]+") do args[#args + 1] = a end
-  return scenario(args, hits, record)
+  if scenario then
+    local args = {}
+    for a in args_text:gmatch("[^-]+") do args[#args + 1] = a end
+    return scenario(args, hits, record)
+  end
+  return member(coll, key, id, action or "", method)
 end
 
 return M
