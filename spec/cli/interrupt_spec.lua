@@ -33,10 +33,15 @@ local function wait_for(cond, secs)
   end
 end
 
--- Once the mock has seen `seen_id`, SIGINT; returns out, err, status, seconds.
-local function interrupt(args, seen_id)
+-- Once ready(dir) is true (by default: the mock has seen the id `ready`),
+-- SIGINT; returns out, err, status and the seconds it took to end.
+local function interrupt(args, ready)
   local dir = start(args)
-  assert(wait_for(function() return H.info(seen_id).hits end, 10), "the request never reached the mock")
+  if type(ready) == "string" then
+    local id = ready
+    ready = function() return H.info(id).hits end
+  end
+  assert(wait_for(function() return ready(dir) end, 10), "the command never got there")
   local pid = assert(wait_for(function() return tonumber(read(dir .. "/pid") or "") end, 5))
   socket.sleep(0.05)
   local t0 = H.now()
@@ -73,4 +78,30 @@ describe("zavu and Ctrl-C", function()
     assert.matches("interrupted: 1 deleted, 2 not deleted: " .. slow[1] .. " " .. slow[2], err, 1, true)
     assert.not_matches("traceback", err)
   end)
+
+  it("ends create --wait within 0.5 s, naming the session that is not ready", function()
+    local out, err, status, took = interrupt("sessions create --name auto-100000 --wait --interval 0.2", function(dir)
+      local text = read(dir .. "/err") or ""
+      local id = text:match("created session (%S+);")
+      return id and (H.info(id).hits or 0) >= 2 -- created, and polled once
+    end)
+    assert.are.equal(130, status, err)
+    assert.is_true(took < 0.5, ("took %.3f s"):format(took))
+    assert.are.equal("", out)
+    local id = err:match("created session (%S+);")
+    assert.matches("interrupted: session " .. id .. " is not ready", err, 1, true)
+    assert.matches("zavu sessions delete " .. id, err, 1, true)
+    assert.not_matches("traceback", err)
+  end)
+
+  it("ends any call in flight within 0.5 s: a slow get", function()
+    local id = S.id("slow-8000")
+    local out, err, status, took = interrupt("sessions get " .. id, id)
+    assert.are.equal(130, status, err)
+    assert.is_true(took < 0.5, ("took %.3f s"):format(took))
+    assert.are.equal("", out)
+    assert.matches("^zavu: session " .. id:gsub("%p", "%%%0") .. ": cancelled: ", err)
+    assert.not_matches("traceback", err)
+  end)
+
 end)

@@ -51,6 +51,25 @@ function S.q(s)
   return "'" .. s:gsub("'", "'\\''") .. "'"
 end
 
+--- A fresh API key: the mock keeps each key's sessions apart.
+function S.key()
+  return "zv_live_cli_" .. H.nonce()
+end
+
+--- Run `zavu <args>` with API key `key`.
+function S.run_as(key, args, env)
+  local e = { ZAVUDEV_API_KEY = key }
+  for k, v in pairs(env or {}) do e[k] = v end
+  return S.run(args, e)
+end
+
+--- The sessions of key, as `zavu sessions list --json` prints them.
+function S.sessions(key)
+  local out, err, status = S.run_as(key, "sessions list --json")
+  assert(status == 0, err)
+  return S.json(out)
+end
+
 --- True when the mock never saw a request for id.
 function S.untouched(id)
   return H.info(id).hits == nil

@@ -9,6 +9,11 @@ local term = require "zavu.cli.term"
 
 local M = {}
 
+-- "1 session", "4 sessions".
+local function sessions_n(n)
+  return n == 1 and "1 session" or (n .. " sessions")
+end
+
 local function readable(path)
   return require("zavu.cli").readable("--from-file", path)
 end
@@ -52,7 +57,7 @@ function M.report(ctx, summary, extra)
   elseif summary.total == 1 then
     if #summary.deleted == 1 then output.say("deleted session ", term.clean(summary.deleted[1])) end
   else
-    output.say(("deleted %d of %d sessions"):format(#summary.deleted, summary.total))
+    output.say(("deleted %d of %s"):format(#summary.deleted, sessions_n(summary.total)))
   end
   if #cancelled > 0 or ctx.interrupted() then
     local shown = {}
@@ -108,7 +113,7 @@ function M.delete(ctx)
 end
 
 local function confirm(n)
-  io.stderr:write(("Delete these %d sessions? [y/N] "):format(n))
+  io.stderr:write(n == 1 and "Delete this session? [y/N] " or ("Delete these %d sessions? [y/N] "):format(n))
   io.stderr:flush()
   local answer = io.stdin:read("*l")
   return answer ~= nil and (answer:match("^%s*[yY]%s*$") or answer:match("^%s*[yY][eE][sS]%s*$")) ~= nil
@@ -138,7 +143,7 @@ function M.prune(ctx)
   end
   if o.dry_run then
     if not ctx.opts.json then output.table(matched, sessions.COLUMNS) end
-    output.note(("zavu: --dry-run: %d sessions would be deleted"):format(#matched))
+    output.note(("zavu: --dry-run: %s would be deleted"):format(sessions_n(#matched)))
     return done { ok = true, total = #matched, deleted = {}, failed = {} }
   end
   if ask then
