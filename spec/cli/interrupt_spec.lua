@@ -14,12 +14,12 @@ end
 
 -- Start `zavu <args>` in the background with SIGINT at its default (as
 -- from a terminal: a shell's & would ignore it); returns its files.
-local function start(args)
+local function start(args, env)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir " .. dir))
   local cmd = ("env --default-signal=INT %s %s %s >%s/out 2>%s/err & echo $! >%s/pid; wait $!; echo $? >%s/rc")
-    :format(S.prefix(), S.zavu, args, dir, dir, dir, dir)
+    :format(S.prefix(env), S.zavu, args, dir, dir, dir, dir)
   os.execute("sh -c " .. S.q(cmd) .. " >/dev/null 2>&1 &")
   return dir
 end
@@ -35,8 +35,8 @@ end
 
 -- Once ready(dir) is true (by default: the mock has seen the id `ready`),
 -- SIGINT; returns out, err, status and the seconds it took to end.
-local function interrupt(args, ready)
-  local dir = start(args)
+local function interrupt(args, ready, env)
+  local dir = start(args, env)
   if type(ready) == "string" then
     local id = ready
     ready = function() return H.info(id).hits end
@@ -84,7 +84,7 @@ describe("zavu and Ctrl-C", function()
       local text = read(dir .. "/err") or ""
       local id = text:match("created session (%S+);")
       return id and (H.info(id).hits or 0) >= 2 -- created, and polled once
-    end)
+    end, { ZAVUDEV_API_KEY = S.key() })
     assert.are.equal(130, status, err)
     assert.is_true(took < 0.5, ("took %.3f s"):format(took))
     assert.are.equal("", out)

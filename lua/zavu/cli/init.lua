@@ -98,7 +98,10 @@ end
 local function run(argv)
   local okz, zavu = pcall(require, "zavu")
   if not okz then
-    output.note("zavu: cannot load the zavu library for ", _VERSION, ": ", tostring(zavu))
+    local build = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+    output.note("zavu: cannot load the zavu library with ", _VERSION, ": ",
+      (tostring(zavu):match("module '[^']*' not found") or tostring(zavu):match("^[^\n]*")),
+      " (in a checkout: make LUA=", build, ")")
     return 2
   end
   local core = require "zavu.core"

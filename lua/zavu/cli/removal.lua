@@ -134,7 +134,9 @@ function M.prune(ctx)
   local matched = json.array(found.matched)
   local sessions = require "zavu.cli.sessions"
   local function done(summary)
-    if ctx.opts.json then output.print_json(plain_summary(summary, { matched = matched, dry_run = o.dry_run == true })) end
+    if ctx.opts.json then
+      output.print_json(plain_summary(summary, { matched = matched, dry_run = o.dry_run == true }))
+    end
     return 0
   end
   if #matched == 0 then
