@@ -70,6 +70,37 @@ function S.sessions(key)
   return S.json(out)
 end
 
+-- A POST of JSON to a control of the mock; returns the status and body.
+local function control(path, body)
+  local http, ltn12 = require "socket.http", require "ltn12"
+  local text, out = cjson.encode(body), {}
+  local _, code = http.request {
+    url = H.http_url .. path, method = "POST", source = ltn12.source.string(text),
+    headers = { ["Content-Type"] = "application/json", ["Content-Length"] = #text },
+    sink = ltn12.sink.table(out),
+  }
+  return code, table.concat(out)
+end
+
+--- count sessions for key ({ status, createdAt }), through the mock's seed
+-- control (200 or 201, whichever the mock answers).
+function S.seed(key, count, opts)
+  local body = { key = key, count = count }
+  for k, v in pairs(opts or {}) do body[k] = v end
+  local code, text = control("/_mock/seed", body)
+  assert(code == 200 or code == 201, "mock seed: " .. tostring(code) .. " " .. text)
+end
+
+--- Set a session's state ({ status, lastError }) through the mock's control
+-- (/_mock/sessions/<id>/state, or /_mock/state/<id> on an older mock).
+function S.set_state(id, fields)
+  local code, text = control("/_mock/sessions/" .. H.escape(id) .. "/state", fields)
+  if code == 404 and not text:find("session_not_found", 1, true) then
+    code, text = control("/_mock/state/" .. H.escape(id), fields)
+  end
+  assert(code == 200, "mock state: " .. tostring(code) .. " " .. text)
+end
+
 --- True when the mock never saw a request for id.
 function S.untouched(id)
   return H.info(id).hits == nil
