@@ -392,6 +392,21 @@ static int push_busy(lua_State *L)
 
 /* ---- calls ---- */
 
+/* A number given as an id, as a string in place at index i: whole numbers
+ * exactly ("123456789012345", where LuaJIT's tostring would keep 14 digits),
+ * others with every significant digit. */
+static void number_id_to_string(lua_State *L, int i)
+{
+    double d = (double)lua_tonumber(L, i);
+    char buf[64];
+    if (d == floor(d) && fabs(d) < 9.2e18)
+        snprintf(buf, sizeof buf, "%lld", (long long)d);
+    else
+        snprintf(buf, sizeof buf, "%.17g", d);
+    lua_pushstring(L, buf);
+    lua_replace(L, i);
+}
+
 /* Runs a call that may run user code (options with metamethods, on_progress,
  * finalizers) with the client marked busy, in protected mode, so the mark
  * is cleared and a deferred close() done whatever happens; an error is raised
@@ -431,6 +446,8 @@ static int l_delete_inner(lua_State *L)
     size_t id_len;
     const char *id;
     lua_settop(L, 3);
+    if (lua_type(L, 2) == LUA_TNUMBER)
+        number_id_to_string(L, 2);
     id = luaL_checklstring(L, 2, &id_len);
     zavu_call call;
     zavu_result res;
@@ -593,6 +610,8 @@ static int l_delete_many_inner(lua_State *L)
     zavu_result bad;
 
     lua_settop(L, 3);
+    /* Beyond LUA_MINSTACK: the copies, the arrays, the summary's tables. */
+    luaL_checkstack(L, 32, "zavu delete_many");
     luaL_checktype(L, 2, LUA_TTABLE);
     memset(&m, 0, sizeof m);
     read_call(L, 3, &call, 1, &concurrency, &m.progress);
@@ -618,7 +637,7 @@ static int l_delete_many_inner(lua_State *L)
         lua_pushvalue(L, -1);
         lua_rawseti(L, ids, i);
         if (lua_type(L, -1) == LUA_TNUMBER)
-            lua_tostring(L, -1); /* converted in place, on the stack only */
+            number_id_to_string(L, lua_gettop(L)); /* on the stack only */
         lua_rawseti(L, send, i);
     }
     for (i = 1; i <= n; i++) {
@@ -670,6 +689,7 @@ static void drop_nulls(lua_State *L)
     int t = lua_gettop(L);
     if (lua_type(L, t) != LUA_TTABLE)
         return;
+    luaL_checkstack(L, 4, "zavu: decoded body nests too deep"); /* one level's slots */
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
         if (lua_type(L, -1) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL &&
@@ -720,6 +740,7 @@ static int l_request_inner(lua_State *L)
     zavu_result res;
 
     lua_settop(L, 7); /* fixed slots: the arrays below are pushed above them */
+    luaL_checkstack(L, 16, "zavu request");
     memset(&rq, 0, sizeof rq);
     rq.method = luaL_checkstring(L, 2);
     rq.path = luaL_checkstring(L, 3);

@@ -162,6 +162,9 @@ describe("a POST", function()
     local id = "flaky-1-429-" .. H.nonce()
     assert.is_table(c.sessions.reconnect(id))
     assert.are.equal(2, H.info(id).hits)
+    local asked = "forceretry-" .. H.nonce() -- a 400 with x-should-retry: true
+    assert.is_table(c.sessions.logout(asked))
+    assert.are.equal(2, H.info(asked).hits)
   end)
 
   it("that never reached a server (connection refused) is sent again", function()

@@ -85,4 +85,13 @@ describe("the request", function()
     assert.are.equal("echo", err.code)
     assert.are.equal(id, err.details.id)
   end)
+
+  it("sends a numeric id with every digit, on every interpreter (LuaJIT's tostring keeps 14)", function()
+    local n = 123456789000000 + math.random(1, 999999) * 2
+    assert.is_true(client.sessions.delete(n))
+    assert.is_true((H.info(("%d"):format(n)).hits or 0) >= 1)
+    local s = client.sessions.delete_many({ n + 1 })
+    assert.is_true(s.ok)
+    assert.is_true((H.info(("%d"):format(n + 1)).hits or 0) >= 1)
+  end)
 end)
