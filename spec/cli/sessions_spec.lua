@@ -133,6 +133,14 @@ describe("zavu sessions create", function()
     assert.matches("status: +ready", out)
   end)
 
+  it("--wait with NO_COLOR: the QR code drawn without a colour escape", function()
+    local out, status = S.run_tty("sessions create --name auto-200 --wait --interval 0.1", 100, 60,
+      { ZAVUDEV_API_KEY = S.key(), NO_COLOR = "1" })
+    assert.are.equal(0, status, out)
+    assert.matches("▄", out, 1, true)
+    assert.not_matches("\27%[[%d;]*m", out)
+  end)
+
   it("--wait without a renderer: the raw payload and a hint", function()
     local out, status = S.run_tty("sessions create --name auto-200 --wait --interval 0.1", 100, 60,
       { ZAVUDEV_API_KEY = S.key(), ZAVU_QRENCODE = "" })
