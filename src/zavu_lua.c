@@ -690,15 +690,25 @@ static void drop_nulls(lua_State *L)
     if (lua_type(L, t) != LUA_TTABLE)
         return;
     luaL_checkstack(L, 4, "zavu: decoded body nests too deep"); /* one level's slots */
+    if (zavu_rawlen(L, t) > 0) { /* a JSON array: keep its nulls, walk its tables */
+        size_t i, n = zavu_rawlen(L, t);
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, t, (int)i);
+            drop_nulls(L);
+            lua_pop(L, 1);
+        }
+        return;
+    }
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
-        if (lua_type(L, -1) == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL &&
-            lua_type(L, -2) == LUA_TSTRING) {
+        int type = lua_type(L, -1);
+        if (type == LUA_TTABLE) {
+            drop_nulls(L);
+        } else if (type == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL &&
+                   lua_type(L, -2) == LUA_TSTRING) {
             lua_pushvalue(L, -2);
             lua_pushnil(L);
             lua_rawset(L, t); /* clearing a field during traversal is allowed */
-        } else {
-            drop_nulls(L);
         }
         lua_pop(L, 1);
     }

@@ -98,7 +98,7 @@ function M.new(opts)
     if op.returns == "page" then
       local resource = client[op.name:match("^(.-)%.")]
       resource.each = methods.each(resource.list, "each")
-      resource.all = methods.all(resource.each)
+      resource.all = methods.all(resource.list, "all")
     end
   end
   client.sessions.wait = lifecycle.wait(client.sessions.get)

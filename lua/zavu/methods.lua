@@ -164,52 +164,77 @@ function M.make(handle, op)
   end
 end
 
+-- The pages of a listing, one call at a time: next_page() -> page, or nil
+-- at the end; raises the error table of a failed page. It ends: a cursor
+-- the server already gave, or more than max_pages pages, is invalid_response.
+local function pages(list, query, opts)
+  local q = {}
+  for k, v in pairs(query or {}) do q[k] = v end
+  if q.limit == nil then q.limit = 100 end -- the API's largest page: fewest round trips
+  local max_pages = opts and opts.max_pages or M.DEFAULT_MAX_PAGES
+  local seen, count, done = {}, 0, false
+  if q.cursor then seen[q.cursor] = true end
+  return function()
+    if done then return nil end
+    if count >= max_pages then
+      error(M.failure("invalid_response", ("the listing did not end within %d pages"):format(max_pages)), 0)
+    end
+    local p, err = list(q, opts)
+    if not p then error(err, 0) end
+    count = count + 1
+    local cursor = p.nextCursor
+    if cursor then
+      if seen[cursor] then
+        error(M.failure("invalid_response", "the API gave a cursor it had already given: the listing would not end"), 0)
+      end
+      seen[cursor] = true
+      q.cursor = cursor
+    else
+      done = true
+    end
+    return p
+  end
+end
+
+local function check_listing_args(fname, query)
+  if query ~= nil and type(query) ~= "table" then
+    error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, type(query)), 3)
+  end
+end
+
 --- each(query, opts): every item of every page, fetched as the loop needs
 -- it. An error in the middle of the listing is raised (the error table), so
 -- a loop never ends as if the listing were complete; all() returns it.
 function M.each(list, fname)
   return function(query, opts)
-    if query ~= nil and type(query) ~= "table" then
-      error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, type(query)), 2)
-    end
-    local q = {}
-    for k, v in pairs(query or {}) do q[k] = v end
-    if q.limit == nil then q.limit = 100 end -- the API's largest page: fewest round trips
-    local max_pages = opts and opts.max_pages or M.DEFAULT_MAX_PAGES
-    local seen, pages, page, i = {}, 0, nil, 0
-    if q.cursor then seen[q.cursor] = true end
+    check_listing_args(fname, query)
+    local next_page = pages(list, query, opts)
+    local page, i = nil, 0
     return function()
       while true do
         if page and i < #page.items then
           i = i + 1
           return page.items[i]
         end
-        if page and not page.nextCursor then return nil end
-        if pages >= max_pages then
-          error(M.failure("invalid_response", ("the listing did not end within %d pages"):format(max_pages)), 0)
-        end
-        local p, err = list(q, opts)
-        if not p then error(err, 0) end
-        pages = pages + 1
-        if p.nextCursor then
-          if seen[p.nextCursor] then
-            error(M.failure("invalid_response", "the API gave a cursor it had already given: the listing would not end"), 0)
-          end
-          seen[p.nextCursor] = true
-          q.cursor = p.nextCursor
-        end
-        page, i = p, 0
+        page, i = next_page(), 0
+        if not page then return nil end
       end
     end
   end
 end
 
 --- all(query, opts) -> every item in one array, or nil and the error.
-function M.all(each)
+function M.all(list, fname)
   return function(query, opts)
-    local items = {}
+    check_listing_args(fname, query)
+    local next_page = pages(list, query, opts)
+    local items, n = {}, 0
     local ok, err = pcall(function()
-      for item in each(query, opts) do items[#items + 1] = item end
+      for page in next_page do
+        local page_items = page.items
+        for i = 1, #page_items do items[n + i] = page_items[i] end
+        n = n + #page_items
+      end
     end)
     if ok then return items end
     if type(err) == "table" and getmetatable(err) == core.error_mt then return nil, err end
