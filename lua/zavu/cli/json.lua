@@ -1,0 +1,84 @@
+-- zavu.cli.json: values as JSON for --json. lua-cjson escapes strings and
+-- writes numbers; the walk is ours so that keys come out sorted (the same
+-- data prints the same) and an empty list prints as [] (cjson 2.1 has no
+-- empty_array), marked with M.array.
+local cjson = require("cjson.safe").new()
+
+local M = {}
+
+local ARRAY = {}
+
+--- t marked as a JSON array, even when empty.
+function M.array(t)
+  return setmetatable(t or {}, ARRAY)
+end
+
+local function is_array(t)
+  if getmetatable(t) == ARRAY then return true end
+  local n = 0
+  for k in pairs(t) do
+    if type(k) ~= "number" or k < 1 or k % 1 ~= 0 then return false end
+    n = n + 1
+  end
+  return n > 0 and n == #t
+end
+
+local function encode(v, out, depth)
+  local t = type(v)
+  if t == "table" then
+    if depth > 64 then out[#out + 1] = "null"; return end
+    if is_array(v) then
+      out[#out + 1] = "["
+      for i = 1, #v do
+        if i > 1 then out[#out + 1] = "," end
+        encode(v[i], out, depth + 1)
+      end
+      out[#out + 1] = "]"
+      return
+    end
+    local keys = {}
+    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    table.sort(keys)
+    out[#out + 1] = "{"
+    for i, k in ipairs(keys) do
+      if i > 1 then out[#out + 1] = "," end
+      local value = v[k]
+      if value == nil then value = v[tonumber(k)] end
+      out[#out + 1] = cjson.encode(k)
+      out[#out + 1] = ":"
+      encode(value, out, depth + 1)
+    end
+    out[#out + 1] = "}"
+  elseif t == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then
+      out[#out + 1] = "null"
+    elseif v % 1 == 0 and math.abs(v) < 2 ^ 53 then
+      out[#out + 1] = ("%d"):format(v)
+    else
+      out[#out + 1] = ("%.17g"):format(v)
+    end
+  elseif t == "string" or t == "boolean" then
+    out[#out + 1] = cjson.encode(v)
+  else
+    out[#out + 1] = "null"
+  end
+end
+
+--- v as one line of JSON.
+function M.encode(v)
+  local out = {}
+  encode(v, out, 0)
+  return table.concat(out)
+end
+
+--- The plain fields of an error table (no metatable, no functions).
+function M.error_fields(err)
+  local e = {}
+  for _, k in ipairs { "status", "code", "message", "details", "request_id", "retryable", "retry_after",
+    "attempts", "lastError", "session" } do
+    e[k] = err[k]
+  end
+  return e
+end
+
+return M
