@@ -23,6 +23,7 @@ external_dependencies = {
 }
 build = {
   type = "builtin",
+  install = { bin = { zavu = "bin/zavu" } },
   modules = {
     ["zavu"] = "lua/zavu/init.lua",
     ["zavu.openresty"] = "lua/zavu/openresty.lua",
