@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#define ZAVU_VERSION "0.1.0"
+#define ZAVU_VERSION "0.2.0"
 #define ZAVU_MAX_ERROR_BODY (64 * 1024) /* error bodies beyond this are cut */
 #define ZAVU_MAX_ID_LEN 1024
 #define ZAVU_MAX_RETRY_WAIT 60.0 /* seconds: default cap on a server-requested wait */
