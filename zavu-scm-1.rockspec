@@ -1,3 +1,6 @@
+-- The rock from a checkout: `luarocks make` (see README, "Install").
+-- rockspecs/zavu-<version>-1.rockspec is made from this file by
+-- `make rockspec` (only version and source differ); make dist packs it.
 rockspec_format = "3.0"
 package = "zavu"
 version = "scm-1"
@@ -5,12 +8,18 @@ source = {
   url = "git+https://github.com/zavudev/zavu-lua.git",
 }
 description = {
-  summary = "Zavu messaging API for Lua: delete WhatsApp Alternative sessions, in C over libcurl",
+  summary = "The Zavu messaging API for Lua: WhatsApp Alternative sessions and egress nodes, in C over libcurl",
   detailed = [[
-    zavu.sessions.delete(id) calls DELETE /v1/whatsapp-alt/sessions/{id} through a small
-    libcurl core, with the official SDKs' retries and timeouts, on Lua 5.1-5.4 and LuaJIT.
+    Every operation of Zavu's WhatsApp Alternative API (sessions: list, get, create, wait for
+    the QR code and readiness, delete, delete_many, prune; egress nodes; proxy status; any
+    endpoint through request) from a small C core over libcurl, with the official SDKs'
+    retries and timeouts, on Lua 5.1-5.4 and LuaJIT. Host modules run calls off the event
+    loop in OpenResty (zavu.openresty) and Neovim (zavu.nvim); the zavu command drives it
+    from a shell. LuaLS type definitions are installed in the rock's types/ directory.
   ]],
+  homepage = "https://zavu.dev",
   license = "MIT",
+  labels = { "api", "http", "curl", "openresty", "neovim", "whatsapp" },
 }
 dependencies = {
   "lua >= 5.1",
@@ -21,9 +30,18 @@ external_dependencies = {
   -- that the compiler searches by itself but luarocks' header probe does not.
   CURL = { library = "curl" },
 }
+-- The whole suite (it builds the module for every interpreter, starts the
+-- mock API and needs Debian's busted, nginx and Neovim): see README, "Tests".
+test = {
+  type = "command",
+  command = "make test",
+}
 build = {
   type = "builtin",
   install = { bin = { zavu = "bin/zavu" } },
+  -- doc/zavu.txt (:help zavu) and types/ (LuaLS definitions) land in the
+  -- rock's directory: luarocks show --rock-dir zavu
+  copy_directories = { "doc", "types" },
   modules = {
     ["zavu"] = "lua/zavu/init.lua",
     ["zavu.openresty"] = "lua/zavu/openresty.lua",
