@@ -22,7 +22,7 @@ HDR = src/zavu_core.h src/zavu_internal.h src/compat.h
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
-.PHONY: all deps demo test bench testkit nvim fuzz asan valgrind threads clean
+.PHONY: all deps demo test bench testkit nvim fuzz asan valgrind threads clean lint format types rockspec dist
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
@@ -50,7 +50,7 @@ demo: deps
 	@$(MAKE) -s --no-print-directory LUA=lua5.4 all
 	@scripts/demo
 
-# Everything: the suite on every interpreter, the hosts, the rock, then the
+# Everything: the suite on every interpreter, the hosts, the rock, the lint, then the
 # hardening checks (a short fuzz, ASan+UBSan, valgrind, ThreadSanitizer).
 test: deps
 	@for l in $(LUAS); do $(MAKE) -B -s --no-print-directory LUA=$$l CFLAGS="-O2 -g -Werror" all testkit || exit 1; done
@@ -111,3 +111,25 @@ clean:
 # Speed and memory against raw libcurl and the usual alternatives; see bench/README.md.
 bench: deps
 	@bench/run
+
+# ---- the house style and the release (see README, "Install", and CHANGELOG.md) ----
+
+# luacheck, StyLua, clang-format, cppcheck and luarocks lint (scripts/lint); make test runs it.
+lint: deps
+	@scripts/lint
+
+# Rewrite the Lua and C files as StyLua and clang-format want them, then lint.
+format: deps
+	@scripts/lint --fix
+
+# types/ (LuaLS definitions) from doc/api.lua and lua/zavu/operations.lua.
+types:
+	@$(LUA) scripts/gen-types
+
+# rockspecs/zavu-<ZAVU_VERSION>-1.rockspec from zavu-scm-1.rockspec.
+rockspec:
+	@scripts/rockspec
+
+# build/dist: the source tarball and the .src.rock of HEAD, made offline.
+dist:
+	@scripts/dist
