@@ -110,12 +110,6 @@ local function shape(op, value, status, attempts, request_id)
   return inner
 end
 
-local function count_params(path)
-  local n = 0
-  for name in path:gmatch("{(%w+)}") do n = n + 1 end
-  return n
-end
-
 --- The arguments of a call of op, checked: params, query, body, opts.
 -- Raises (without a position) on misuse.
 function M.prepare(op, ...)

@@ -124,7 +124,7 @@ describe("listings", function()
   end)
 
   it("refuse a success body over max_response_bytes and keep one at the cap", function()
-    local c, key = fresh()
+    local _, key = fresh()
     H.mock_seed(key, 3, {})
     local body = H.mock_raw_list(key)
     local exact = fresh { api_key = key, max_response_bytes = #body }
