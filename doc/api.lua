@@ -13,32 +13,70 @@ local D = {}
 -- ---- values of the API (field names as the API sends them) -----------------
 
 D.aliases = {
-  { "zavu.SessionStatus", { '"initializing"', '"qr_ready"', '"authenticating"', '"ready"', '"disconnected"', '"failed"' },
+  {
+    "zavu.SessionStatus",
+    { '"initializing"', '"qr_ready"', '"authenticating"', '"ready"', '"disconnected"', '"failed"' },
     "A session's connection state: initializing (the bridge is starting), qr_ready (`qrCode` is there: scan it), "
-      .. "authenticating (scanned, handshaking), ready, disconnected, failed (see `lastError`)." },
-  { "zavu.EgressNodeStatus", { '"pending"', '"online"', '"offline"' },
-    "pending: paired but never connected; online: the tunnel is live; offline: the last tunnel dropped." },
-  { "zavu.EgressKind", { '"external"', '"android"', '"direct"' },
+      .. "authenticating (scanned, handshaking), ready, disconnected, failed (see `lastError`).",
+  },
+  {
+    "zavu.EgressNodeStatus",
+    { '"pending"', '"online"', '"offline"' },
+    "pending: paired but never connected; online: the tunnel is live; offline: the last tunnel dropped.",
+  },
+  {
+    "zavu.EgressKind",
+    { '"external"', '"android"', '"direct"' },
     "How a session reaches WhatsApp: external (the managed Zavu proxy), android (an egress node; needs `nodeId`), "
-      .. "direct (legacy sessions only)." },
-  { "zavu.ErrorCode", {
-      '"invalid_argument"', '"missing_api_key"', '"test_mode_key"', '"insecure_transport"', '"client_busy"',
-      '"cancelled"', '"response_too_large"', '"session_failed"', '"timeout"', '"connection_error"', '"tls_error"',
-      '"invalid_response"', '"bad_request"', '"unauthorized"', '"forbidden"', '"not_found"', '"conflict"',
-      '"unprocessable_entity"', '"rate_limited"', '"server_error"', '"http_error"', '"worker_thread_unavailable"',
-      '"internal_error"', "string" },
-    "An error's code: one of the library's (README, \"The error table\"), or the `code` the API's body gave." },
+      .. "direct (legacy sessions only).",
+  },
+  {
+    "zavu.ErrorCode",
+    {
+      '"invalid_argument"',
+      '"missing_api_key"',
+      '"test_mode_key"',
+      '"insecure_transport"',
+      '"client_busy"',
+      '"cancelled"',
+      '"response_too_large"',
+      '"session_failed"',
+      '"timeout"',
+      '"connection_error"',
+      '"tls_error"',
+      '"invalid_response"',
+      '"bad_request"',
+      '"unauthorized"',
+      '"forbidden"',
+      '"not_found"',
+      '"conflict"',
+      '"unprocessable_entity"',
+      '"rate_limited"',
+      '"server_error"',
+      '"http_error"',
+      '"worker_thread_unavailable"',
+      '"internal_error"',
+      "string",
+    },
+    "An error's code: one of the library's (README, \"The error table\"), or the `code` the API's body gave.",
+  },
   { "zavu.HttpMethod", { '"GET"', '"POST"', '"DELETE"' }, "The methods `request` sends." },
 }
 
 D.classes = {
-  { name = "zavu.Session", doc = "A WhatsApp Alternative session, as the API describes it (absent fields were JSON null).",
+  {
+    name = "zavu.Session",
+    doc = "A WhatsApp Alternative session, as the API describes it (absent fields were JSON null).",
     fields = {
       { "id", "string", "the session's id" },
       { "displayName", "string?", "the label given at creation" },
       { "status", "zavu.SessionStatus", "its connection state" },
-      { "qrCode", "string?", "the QR payload to scan from WhatsApp (Linked devices); only while status is qr_ready, "
-          .. "and it rotates until scanned" },
+      {
+        "qrCode",
+        "string?",
+        "the QR payload to scan from WhatsApp (Linked devices); only while status is qr_ready, "
+          .. "and it rotates until scanned",
+      },
       { "phoneNumber", "string?", "the linked number (E.164), once ready" },
       { "pushName", "string?", "the WhatsApp profile name of the linked account" },
       { "egress", "zavu.EgressSpec", "how the session reaches WhatsApp" },
@@ -47,26 +85,38 @@ D.classes = {
       { "lastConnectedAt", "string?", "RFC 3339 time" },
       { "createdAt", "string", "RFC 3339 time" },
       { "updatedAt", "string?", "RFC 3339 time" },
-    } },
-  { name = "zavu.EgressSpec", doc = "A session's egress routing.",
+    },
+  },
+  {
+    name = "zavu.EgressSpec",
+    doc = "A session's egress routing.",
     fields = {
       { "kind", "zavu.EgressKind", "" },
       { "nodeId", "string?", "the egress node, when kind is android" },
       { "country", "string?", "ISO 3166-1 alpha-2 code (lowercase) the proxy exit is matched to" },
-    } },
-  { name = "zavu.EgressInput", doc = "The egress to set on a session: external (the managed Zavu proxy) or android "
+    },
+  },
+  {
+    name = "zavu.EgressInput",
+    doc = "The egress to set on a session: external (the managed Zavu proxy) or android "
       .. "(an egress node); direct is refused by the API.",
     fields = {
       { "kind", '"external"|"android"', "" },
       { "nodeId", "string?", "required when kind is android" },
       { "country", "string?", "ISO 3166-1 alpha-2 code; derived from the number when absent" },
-    } },
-  { name = "zavu.SessionCreateBody", doc = "The body of `sessions.create`.",
+    },
+  },
+  {
+    name = "zavu.SessionCreateBody",
+    doc = "The body of `sessions.create`.",
     fields = {
       { "displayName", "string?", "a label, up to 200 characters" },
       { "egress", "zavu.EgressInput?", "default: the managed proxy" },
-    } },
-  { name = "zavu.EgressNode", doc = "An Android device that lends its IP to sessions (an egress node).",
+    },
+  },
+  {
+    name = "zavu.EgressNode",
+    doc = "An Android device that lends its IP to sessions (an egress node).",
     fields = {
       { "id", "string", "the node's id: a session's `egress.nodeId`" },
       { "senderId", "string", "the sender it belongs to" },
@@ -77,53 +127,84 @@ D.classes = {
       { "net", "string?", "network type the device reports (wifi, cell, other)" },
       { "lastSeenAt", "string?", "RFC 3339 time" },
       { "createdAt", "string", "RFC 3339 time" },
-    } },
-  { name = "zavu.EgressNodeCreateBody", doc = "The body of `egress_nodes.create`.",
+    },
+  },
+  {
+    name = "zavu.EgressNodeCreateBody",
+    doc = "The body of `egress_nodes.create`.",
     fields = {
       { "senderId", "string", "the sender the device belongs to" },
       { "label", "string?", "up to 100 characters" },
-    } },
-  { name = "zavu.Pairing", doc = "What the Zavu Egress Node app scans to pair a device.",
+    },
+  },
+  {
+    name = "zavu.Pairing",
+    doc = "What the Zavu Egress Node app scans to pair a device.",
     fields = {
       { "token", "string", "short-lived pairing token (not stored: reissue with `pairing_token`)" },
       { "gatewayUrl", "string", "the WSS gateway the device dials" },
       { "wsPath", "string", "" },
       { "expiresAt", "string?", "RFC 3339 time the token expires" },
-    } },
-  { name = "zavu.EgressNodePairing", doc = "A node and a fresh pairing token (`egress_nodes.create`, `pairing_token`).",
+    },
+  },
+  {
+    name = "zavu.EgressNodePairing",
+    doc = "A node and a fresh pairing token (`egress_nodes.create`, `pairing_token`).",
     fields = {
       { "node", "zavu.EgressNode", "" },
       { "pairing", "zavu.Pairing", "" },
-    } },
-  { name = "zavu.ProxyStatus", doc = "`proxy_status()`.",
+    },
+  },
+  {
+    name = "zavu.ProxyStatus",
+    doc = "`proxy_status()`.",
     fields = {
-      { "zavuProxyAvailable", "boolean", "whether the managed proxy egress (kind external) is offered now; "
-          .. "when false, pair an Android egress node" },
-    } },
-  { name = "zavu.SessionPage", doc = "One page of `sessions.list`.",
+      {
+        "zavuProxyAvailable",
+        "boolean",
+        "whether the managed proxy egress (kind external) is offered now; "
+          .. "when false, pair an Android egress node",
+      },
+    },
+  },
+  {
+    name = "zavu.SessionPage",
+    doc = "One page of `sessions.list`.",
     fields = {
       { "items", "zavu.Session[]", "" },
       { "nextCursor", "string?", "the next page's `cursor`; absent on the last page" },
-    } },
-  { name = "zavu.EgressNodePage", doc = "One page of `egress_nodes.list`.",
+    },
+  },
+  {
+    name = "zavu.EgressNodePage",
+    doc = "One page of `egress_nodes.list`.",
     fields = {
       { "items", "zavu.EgressNode[]", "" },
       { "nextCursor", "string?", "the next page's `cursor`; absent on the last page" },
-    } },
-  { name = "zavu.SessionListQuery", doc = "The query of `sessions.list` (`each` and `all` ask for 100 a page).",
+    },
+  },
+  {
+    name = "zavu.SessionListQuery",
+    doc = "The query of `sessions.list` (`each` and `all` ask for 100 a page).",
     fields = {
       { "limit", "integer?", "sessions a page, at most 100 (the API's default: 50)" },
       { "cursor", "string?", "a page's `nextCursor`" },
-    } },
-  { name = "zavu.EgressNodeListQuery", doc = "The query of `egress_nodes.list`.",
+    },
+  },
+  {
+    name = "zavu.EgressNodeListQuery",
+    doc = "The query of `egress_nodes.list`.",
     fields = {
       { "senderId", "string", "the sender whose nodes to list (the API requires it)" },
       { "limit", "integer?", "nodes a page, at most 100" },
       { "cursor", "string?", "a page's `nextCursor`" },
-    } },
+    },
+  },
 
   -- ---- the library's own tables ----
-  { name = "zavu.Error", doc = "What every call returns as its second value when it fails: a plain table (it "
+  {
+    name = "zavu.Error",
+    doc = "What every call returns as its second value when it fails: a plain table (it "
       .. "crosses OpenResty's and libuv's threads) whose `tostring` is one sentence. `zavu.is_error` recognises one; "
       .. "`setmetatable(err, zavu.error_mt)` gives a copied one its `tostring` back.",
     fields = {
@@ -137,8 +218,11 @@ D.classes = {
       { "attempts", "integer", "requests sent (0 for local errors)" },
       { "lastError", "string?", "session_failed (`sessions.wait`): the session's lastError" },
       { "session", "zavu.Session?", "session_failed and timeout of `sessions.wait`: the session as last seen" },
-    } },
-  { name = "zavu.Options", doc = "Options of `zavu.new`; unset ones come from the environment "
+    },
+  },
+  {
+    name = "zavu.Options",
+    doc = "Options of `zavu.new`; unset ones come from the environment "
       .. "(ZAVUDEV_API_KEY, ZAVUDEV_BASE_URL, ZAVUDEV_LOG=debug), then the defaults. A wrong type or an impossible "
       .. "value raises at the call site.",
     fields = {
@@ -152,43 +236,74 @@ D.classes = {
       { "ca_path", "string?", "a private CA directory" },
       { "user_agent", "string?", "appended to zavu-lua/<version> (<Lua>; libcurl/<version>)" },
       { "allow_insecure_http", "boolean?", "permit http:// to a host that is not loopback" },
-      { "debug", "boolean?", "one stderr line per attempt (default: $ZAVUDEV_LOG == \"debug\")" },
+      { "debug", "boolean?", 'one stderr line per attempt (default: $ZAVUDEV_LOG == "debug")' },
       { "max_response_bytes", "integer?", "cap on a success body (default 8 MiB)" },
-    } },
-  { name = "zavu.openresty.Options", parent = "zavu.Options", doc = "Options of `zavu.openresty.new`: zavu's, plus "
-      .. "where the calls run.",
+    },
+  },
+  {
+    name = "zavu.openresty.Options",
+    parent = "zavu.Options",
+    doc = "Options of `zavu.openresty.new`: zavu's, plus " .. "where the calls run.",
     fields = {
-      { "thread_pool", "string?", "the nginx thread_pool to run calls in (default \"default\")" },
-      { "blocking", "boolean?", "run in the calling coroutine instead (for phases that cannot yield): new() then "
-          .. "returns a plain zavu client" },
-    } },
-  { name = "zavu.CallOptions", doc = "Per-call options of every method.",
+      { "thread_pool", "string?", 'the nginx thread_pool to run calls in (default "default")' },
+      {
+        "blocking",
+        "boolean?",
+        "run in the calling coroutine instead (for phases that cannot yield): new() then "
+          .. "returns a plain zavu client",
+      },
+    },
+  },
+  {
+    name = "zavu.CallOptions",
+    doc = "Per-call options of every method.",
     fields = {
       { "timeout", "number?", "seconds per attempt, for this call" },
       { "max_retries", "integer?", "extra attempts, for this call" },
-    } },
-  { name = "zavu.DeleteOptions", parent = "zavu.CallOptions", doc = "Options of `sessions.delete`.",
+    },
+  },
+  {
+    name = "zavu.DeleteOptions",
+    parent = "zavu.CallOptions",
+    doc = "Options of `sessions.delete`.",
     fields = {
       { "missing_ok", "boolean?", "count a 404 (already gone) as done" },
-    } },
-  { name = "zavu.DeleteManyOptions", parent = "zavu.DeleteOptions", doc = "Options of `sessions.delete_many`.",
+    },
+  },
+  {
+    name = "zavu.DeleteManyOptions",
+    parent = "zavu.DeleteOptions",
+    doc = "Options of `sessions.delete_many`.",
     fields = {
       { "concurrency", "integer?", "transfers at once, 1..64 (default 8)" },
-      { "on_progress", "fun(done: integer, total: integer)?", "after each id settles (not across threads: "
-          .. "zavu.openresty and zavu.nvim refuse it)" },
-    } },
-  { name = "zavu.ListOptions", parent = "zavu.CallOptions", doc = "Options of `each` and `all`.",
+      {
+        "on_progress",
+        "fun(done: integer, total: integer)?",
+        "after each id settles (not across threads: " .. "zavu.openresty and zavu.nvim refuse it)",
+      },
+    },
+  },
+  {
+    name = "zavu.ListOptions",
+    parent = "zavu.CallOptions",
+    doc = "Options of `each` and `all`.",
     fields = {
       { "max_pages", "integer?", "more pages than this is invalid_response (default 10000)" },
-    } },
-  { name = "zavu.WaitOptions", doc = "Options of `sessions.wait`.",
+    },
+  },
+  {
+    name = "zavu.WaitOptions",
+    doc = "Options of `sessions.wait`.",
     fields = {
       { "status", "zavu.SessionStatus|zavu.SessionStatus[]?", "the status (or statuses) to wait for (default ready)" },
       { "timeout", "number?", "seconds in all (default 180)" },
       { "interval", "number?", "seconds between polls, at least (default 2)" },
       { "on_qr", "fun(qr: string, session: zavu.Session)?", "each time a new QR code appears (plain Lua only)" },
-    } },
-  { name = "zavu.PruneOptions", doc = "What `sessions.prune` deletes: the sessions matching all of status, "
+    },
+  },
+  {
+    name = "zavu.PruneOptions",
+    doc = "What `sessions.prune` deletes: the sessions matching all of status, "
       .. "older_than and filter (at least one is required).",
     fields = {
       { "status", "zavu.SessionStatus|zavu.SessionStatus[]?", "" },
@@ -198,43 +313,64 @@ D.classes = {
       { "concurrency", "integer?", "as delete_many's" },
       { "timeout", "number?", "seconds per attempt" },
       { "max_retries", "integer?", "extra attempts" },
-    } },
-  { name = "zavu.RequestArgs", parent = "zavu.CallOptions", doc = "Arguments of `request`.",
+    },
+  },
+  {
+    name = "zavu.RequestArgs",
+    parent = "zavu.CallOptions",
+    doc = "Arguments of `request`.",
     fields = {
       { "params", "string[]?", "the values of the path's {name} parts, in order (each one encoded segment)" },
       { "query", "table<string, string|number|boolean>?", "encoded in key order" },
       { "body", "table|string?", "a table is sent as JSON; a string as it is" },
-    } },
-  { name = "zavu.DeleteFailure", doc = "One id `delete_many` could not delete.",
+    },
+  },
+  {
+    name = "zavu.DeleteFailure",
+    doc = "One id `delete_many` could not delete.",
     fields = {
       { "id", "string", "" },
       { "error", "zavu.Error", "" },
-    } },
-  { name = "zavu.DeleteSummary", doc = "What `sessions.delete_many` returns.",
+    },
+  },
+  {
+    name = "zavu.DeleteSummary",
+    doc = "What `sessions.delete_many` returns.",
     fields = {
       { "ok", "boolean", "every id deleted?" },
       { "total", "integer", "#ids" },
       { "deleted", "string[]", "in the order of ids" },
       { "failed", "zavu.DeleteFailure[]", "in the order of ids" },
-    } },
-  { name = "zavu.PruneSummary", parent = "zavu.DeleteSummary", doc = "What `sessions.prune` returns.",
+    },
+  },
+  {
+    name = "zavu.PruneSummary",
+    parent = "zavu.DeleteSummary",
+    doc = "What `sessions.prune` returns.",
     fields = {
       { "matched", "zavu.Session[]", "the sessions chosen" },
       { "dry_run", "boolean", "" },
-    } },
-  { name = "zavu.CurlInfo", doc = "`zavu.core.curl_info()`.",
+    },
+  },
+  {
+    name = "zavu.CurlInfo",
+    doc = "`zavu.core.curl_info()`.",
     fields = {
       { "version", "string", "libcurl's version" },
       { "ssl_version", "string", "its TLS library (empty without one)" },
       { "http2", "boolean", "" },
       { "tls", "boolean", "" },
-    } },
-  { name = "zavu.nvim.ProbeInfo", doc = "What `zavu.nvim.probe` reports a worker thread loaded.",
+    },
+  },
+  {
+    name = "zavu.nvim.ProbeInfo",
+    doc = "What `zavu.nvim.probe` reports a worker thread loaded.",
     fields = {
       { "version", "string", "zavu.VERSION" },
       { "curl_version", "string", "" },
       { "lua", "string", "the worker's Lua" },
-    } },
+    },
+  },
 }
 
 -- ---- the methods of a client -----------------------------------------------
@@ -242,24 +378,45 @@ D.classes = {
 -- Each operation of lua/zavu/operations.lua: its doc, and the types its
 -- arguments and result take. (The arguments themselves come from the operation.)
 D.operations = {
-  ["sessions.list"] = { doc = "One page of sessions.", query = "zavu.SessionListQuery", returns = "zavu.SessionPage",
-    item = "zavu.Session" },
-  ["sessions.create"] = { doc = "Create a session; `sessions.wait` then follows it to ready.",
-    body = "zavu.SessionCreateBody", returns = "zavu.Session" },
+  ["sessions.list"] = {
+    doc = "One page of sessions.",
+    query = "zavu.SessionListQuery",
+    returns = "zavu.SessionPage",
+    item = "zavu.Session",
+  },
+  ["sessions.create"] = {
+    doc = "Create a session; `sessions.wait` then follows it to ready.",
+    body = "zavu.SessionCreateBody",
+    returns = "zavu.Session",
+  },
   ["sessions.get"] = { doc = "A session.", returns = "zavu.Session" },
-  ["sessions.delete"] = { doc = "Delete a session, unlink its senders and log the device out of WhatsApp. "
-      .. "`true` on any 2xx.", opts = "zavu.DeleteOptions" },
-  ["sessions.set_egress"] = { doc = "Set how the session reaches WhatsApp.", body = "zavu.EgressInput",
-    returns = "zavu.Session" },
-  ["sessions.reconnect"] = { doc = "Reconnect the session (a POST: sent again only when surely unsent).",
-    returns = "zavu.Session" },
+  ["sessions.delete"] = {
+    doc = "Delete a session, unlink its senders and log the device out of WhatsApp. " .. "`true` on any 2xx.",
+    opts = "zavu.DeleteOptions",
+  },
+  ["sessions.set_egress"] = {
+    doc = "Set how the session reaches WhatsApp.",
+    body = "zavu.EgressInput",
+    returns = "zavu.Session",
+  },
+  ["sessions.reconnect"] = {
+    doc = "Reconnect the session (a POST: sent again only when surely unsent).",
+    returns = "zavu.Session",
+  },
   ["sessions.logout"] = { doc = "Log the device out of WhatsApp; the session stays.", returns = "zavu.Session" },
   ["sessions.link"] = { doc = "Attach the session to a sender.", body = "string", returns = "zavu.Session" },
   ["sessions.unlink"] = { doc = "Detach the session from its sender.", returns = "zavu.Session" },
-  ["egress_nodes.list"] = { doc = "One page of a sender's egress nodes.", query = "zavu.EgressNodeListQuery",
-    returns = "zavu.EgressNodePage", item = "zavu.EgressNode" },
-  ["egress_nodes.create"] = { doc = "Register an egress node; show `pairing` to the device as a QR code.",
-    body = "zavu.EgressNodeCreateBody", returns = "zavu.EgressNodePairing" },
+  ["egress_nodes.list"] = {
+    doc = "One page of a sender's egress nodes.",
+    query = "zavu.EgressNodeListQuery",
+    returns = "zavu.EgressNodePage",
+    item = "zavu.EgressNode",
+  },
+  ["egress_nodes.create"] = {
+    doc = "Register an egress node; show `pairing` to the device as a QR code.",
+    body = "zavu.EgressNodeCreateBody",
+    returns = "zavu.EgressNodePairing",
+  },
   ["egress_nodes.get"] = { doc = "An egress node.", returns = "zavu.EgressNode" },
   ["egress_nodes.delete"] = { doc = "Revoke an egress node. `true` on any 2xx." },
   ["egress_nodes.pairing_token"] = { doc = "A fresh pairing token for a node.", returns = "zavu.EgressNodePairing" },
@@ -288,8 +445,11 @@ D.methods = {
   },
   ["request"] = {
     doc = "Any endpoint, through the same engine as every method: the decoded body (true for an empty one).",
-    params = { { "method", "zavu.HttpMethod", "" }, { "path", "string", "starts with /; {name} parts take params" },
-      { "args?", "zavu.RequestArgs", "" } },
+    params = {
+      { "method", "zavu.HttpMethod", "" },
+      { "path", "string", "starts with /; {name} parts take params" },
+      { "args?", "zavu.RequestArgs", "" },
+    },
     returns = { { "any", "body", "" }, { "zavu.Error?", "err", "" } },
   },
 }
@@ -306,31 +466,59 @@ D.modules = {
       { "VERSION", "string", "this library's version" },
       { "curl_version", "string", "libcurl's version" },
       { "error_mt", "metatable", "the error tables' metatable: gives a copied error its tostring back" },
-      { "METHODS", "string[]", "every method of a client, as \"resource.name\" or \"name\"" },
+      { "METHODS", "string[]", 'every method of a client, as "resource.name" or "name"' },
     },
     functions = {
-      new = { doc = "A client: one connection kept alive across its calls.",
-        params = { { "opts?", "zavu.Options", "" } }, returns = { { "zavu.Client", "client", "" } } },
-      check_options = { doc = "Raise, as new() would, when an option has a wrong type or an impossible value.",
-        params = { { "opts?", "zavu.Options", "" } }, returns = {} },
-      check_call_options = { doc = "Raise, as a call would, on a bad per-call option.",
-        params = { { "opts", "zavu.CallOptions", "" } }, returns = {} },
-      check_call = { doc = "Raise, as client[name](...) would, when the arguments are misuse; sends nothing.",
-        params = { { "name", "string", "a name of zavu.METHODS" }, { "...", "any", "" } }, returns = {} },
-      cancel_all = { doc = "End every call in flight in this process (every thread, every client) with the code "
-        .. "cancelled.", params = {}, returns = {} },
-      error_from_response = { doc = "The error table an HTTP response turns into, for HTTP done by other means.",
+      new = {
+        doc = "A client: one connection kept alive across its calls.",
+        params = { { "opts?", "zavu.Options", "" } },
+        returns = { { "zavu.Client", "client", "" } },
+      },
+      check_options = {
+        doc = "Raise, as new() would, when an option has a wrong type or an impossible value.",
+        params = { { "opts?", "zavu.Options", "" } },
+        returns = {},
+      },
+      check_call_options = {
+        doc = "Raise, as a call would, on a bad per-call option.",
+        params = { { "opts", "zavu.CallOptions", "" } },
+        returns = {},
+      },
+      check_call = {
+        doc = "Raise, as client[name](...) would, when the arguments are misuse; sends nothing.",
+        params = { { "name", "string", "a name of zavu.METHODS" }, { "...", "any", "" } },
+        returns = {},
+      },
+      cancel_all = {
+        doc = "End every call in flight in this process (every thread, every client) with the code " .. "cancelled.",
+        params = {},
+        returns = {},
+      },
+      error_from_response = {
+        doc = "The error table an HTTP response turns into, for HTTP done by other means.",
         params = { { "status", "integer", "" }, { "body?", "string", "" }, { "request_id?", "string", "" } },
-        returns = { { "zavu.Error", "err", "" } } },
-      is_error = { doc = "Whether v is an error table of this library (even a copied one).",
-        params = { { "v", "any", "" } }, returns = { { "boolean", "", "" } } },
-      plain_options = { doc = "The options with plain values only: what can cross into another thread.",
-        params = { { "opts?", "table", "" } }, returns = { { "table", "", "" } } },
-      lazy_client = { doc = "A client-shaped table whose calls go to a client new() makes on first use.",
+        returns = { { "zavu.Error", "err", "" } },
+      },
+      is_error = {
+        doc = "Whether v is an error table of this library (even a copied one).",
+        params = { { "v", "any", "" } },
+        returns = { { "boolean", "", "" } },
+      },
+      plain_options = {
+        doc = "The options with plain values only: what can cross into another thread.",
+        params = { { "opts?", "table", "" } },
+        returns = { { "table", "", "" } },
+      },
+      lazy_client = {
+        doc = "A client-shaped table whose calls go to a client new() makes on first use.",
         params = { { "new", "fun(): zavu.Client", "" }, { "names?", "string[]", "default zavu.METHODS" } },
-        returns = { { "table", "", "" } } },
-      lazy_sessions = { doc = "lazy_client(new).sessions",
-        params = { { "new", "fun(): zavu.Client", "" } }, returns = { { "zavu.Sessions", "", "" } } },
+        returns = { { "table", "", "" } },
+      },
+      lazy_sessions = {
+        doc = "lazy_client(new).sessions",
+        params = { { "new", "fun(): zavu.Client", "" } },
+        returns = { { "zavu.Sessions", "", "" } },
+      },
     },
   },
   ["zavu.openresty"] = {
@@ -341,15 +529,22 @@ D.modules = {
       { "error_mt", "metatable", "" },
     },
     functions = {
-      new = { doc = "A client whose calls run in the thread pool (or block, with blocking = true).",
+      new = {
+        doc = "A client whose calls run in the thread pool (or block, with blocking = true).",
         params = { { "opts?", "zavu.openresty.Options", "" } },
-        returns = { { "zavu.openresty.Client", "client", "" } } },
-      is_error = { doc = "Whether v is an error table of zavu.", params = { { "v", "any", "" } },
-        returns = { { "boolean", "", "" } } },
+        returns = { { "zavu.openresty.Client", "client", "" } },
+      },
+      is_error = {
+        doc = "Whether v is an error table of zavu.",
+        params = { { "v", "any", "" } },
+        returns = { { "boolean", "", "" } },
+      },
     },
-    internal = { thread_call = "run in the pool's Lua VM by ngx.run_worker_thread",
+    internal = {
+      thread_call = "run in the pool's Lua VM by ngx.run_worker_thread",
       thread_delete = "run in the pool's Lua VM by ngx.run_worker_thread",
-      thread_delete_many = "run in the pool's Lua VM by ngx.run_worker_thread" },
+      thread_delete_many = "run in the pool's Lua VM by ngx.run_worker_thread",
+    },
   },
   ["zavu.nvim"] = {
     doc = "zavu for Neovim: every method of zavu.METHODS with a callback last; the call runs on libuv's thread "
@@ -360,12 +555,21 @@ D.modules = {
       { "METHODS", "string[]", "zavu.METHODS" },
     },
     functions = {
-      new = { doc = "A client; its options are checked now (a bad one raises here).",
-        params = { { "opts?", "zavu.Options", "" } }, returns = { { "zavu.nvim.Client", "client", "" } } },
-      is_error = { doc = "Whether v is an error table of zavu.", params = { { "v", "any", "" } },
-        returns = { { "boolean", "", "" } } },
-      probe = { doc = "Run nothing in a worker thread: what the thread loaded, for :checkhealth zavu.",
-        params = { { "callback", "fun(info: zavu.nvim.ProbeInfo?, err: zavu.Error?)", "" } }, returns = {} },
+      new = {
+        doc = "A client; its options are checked now (a bad one raises here).",
+        params = { { "opts?", "zavu.Options", "" } },
+        returns = { { "zavu.nvim.Client", "client", "" } },
+      },
+      is_error = {
+        doc = "Whether v is an error table of zavu.",
+        params = { { "v", "any", "" } },
+        returns = { { "boolean", "", "" } },
+      },
+      probe = {
+        doc = "Run nothing in a worker thread: what the thread loaded, for :checkhealth zavu.",
+        params = { { "callback", "fun(info: zavu.nvim.ProbeInfo?, err: zavu.Error?)", "" } },
+        returns = {},
+      },
     },
     internal = { _json_encode = "for the specs" },
   },
@@ -377,10 +581,16 @@ D.modules = {
       { "error_mt", "metatable", "" },
     },
     functions = {
-      catch_interrupt = { doc = "Make Ctrl-C (SIGINT) cancel the calls in flight, as zavu.cancel_all() does.",
-        params = {}, returns = { { "boolean", "ok", "" } } },
-      interrupted = { doc = "How many times Ctrl-C was pressed since catch_interrupt().", params = {},
-        returns = { { "integer", "", "" } } },
+      catch_interrupt = {
+        doc = "Make Ctrl-C (SIGINT) cancel the calls in flight, as zavu.cancel_all() does.",
+        params = {},
+        returns = { { "boolean", "ok", "" } },
+      },
+      interrupted = {
+        doc = "How many times Ctrl-C was pressed since catch_interrupt().",
+        params = {},
+        returns = { { "integer", "", "" } },
+      },
       cancel_all = { doc = "zavu.cancel_all()", params = {}, returns = {} },
       curl_info = { doc = "What libcurl offers.", params = {}, returns = { { "zavu.CurlInfo", "", "" } } },
     },

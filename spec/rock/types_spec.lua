@@ -21,7 +21,8 @@ describe("the LuaLS definitions", function()
       assert.are.equal("---@meta " .. module, f:read("*l"))
       f:close()
       for _, lua in ipairs { "lua5.1", "lua5.4" } do
-        local out, err, status = H.sh(("%s -e 'assert(type(dofile(%q)) == \"table\")'"):format(lua, H.root .. "/" .. path))
+        local out, err, status =
+          H.sh(("%s -e 'assert(type(dofile(%q)) == \"table\")'"):format(lua, H.root .. "/" .. path))
         assert.are.equal(0, status, path .. " on " .. lua .. ": " .. out .. err)
       end
     end
@@ -39,15 +40,20 @@ describe("the LuaLS definitions", function()
     none(reverse(defs, "zavu.Sessions", client.sessions), "defined but not on client.sessions")
     none(reverse(defs, "zavu.EgressNodes", client.egress_nodes), "defined but not on client.egress_nodes")
     local module_functions = {}
-    for k, v in pairs(zavu) do module_functions[k] = v end
+    for k, v in pairs(zavu) do
+      module_functions[k] = v
+    end
     none(reverse(defs, "zavu", module_functions), "defined but not in the module")
     client.close()
   end)
 
   it("name every method of zavu.METHODS on each host's client", function()
     local zavu = require "zavu"
-    for _, host in ipairs { { "types/zavu.lua", "zavu" }, { "types/zavu/openresty.lua", "zavu.openresty" },
-                            { "types/zavu/nvim.lua", "zavu.nvim" } } do
+    for _, host in ipairs {
+      { "types/zavu.lua", "zavu" },
+      { "types/zavu/openresty.lua", "zavu.openresty" },
+      { "types/zavu/nvim.lua", "zavu.nvim" },
+    } do
       local defs = members_of(host[1])
       for _, name in ipairs(zavu.METHODS) do
         local resource, method = name:match("^(.-)%.?([^.]+)$")
@@ -88,9 +94,12 @@ describe("the LuaLS definitions", function()
       print("walked")
     ]==]
     local file = H.write_tmp(script)
-    local out, err, status = H.sh(("cd %q && LUA_PATH='%s/?.lua;%s/lua/?.lua;%s/lua/?/init.lua;;' "
-      .. "LUA_CPATH='%s/build/luajit/?.so;;' luajit %s %q %q"):format(H.root, H.root, H.root, H.root, H.root, file,
-      H.key, H.http_url))
+    local out, err, status = H.sh(
+      (
+        "cd %q && LUA_PATH='%s/?.lua;%s/lua/?.lua;%s/lua/?/init.lua;;' "
+        .. "LUA_CPATH='%s/build/luajit/?.so;;' luajit %s %q %q"
+      ):format(H.root, H.root, H.root, H.root, H.root, file, H.key, H.http_url)
+    )
     os.remove(file)
     assert.are.equal(0, status, out .. err)
     assert.matches("walked", out, 1, true)

@@ -41,10 +41,9 @@ end
 -- checked against <prefix>.<Resource>. Names in `internal` are skipped.
 function W.walk(defs, t, class, prefix, internal, missing)
   assert(defs[class], "no class " .. class)
-  for k, v in pairs(t) do
+  local function entry(k, v)
     local resource = type(k) == "string" and defs[prefix .. "." .. W.camel(k)]
-    if internal[k] then -- not for users (doc/api.lua says why)
-    elseif type(v) == "table" and resource then
+    if type(v) == "table" and resource then
       for name, f in pairs(v) do
         if type(f) == "function" and resource[name] ~= "function" then
           missing[#missing + 1] = ("%s.%s.%s"):format(class, k, name)
@@ -56,6 +55,9 @@ function W.walk(defs, t, class, prefix, internal, missing)
     elseif not defs[class][k] then
       missing[#missing + 1] = class .. "." .. tostring(k) .. " (field)"
     end
+  end
+  for k, v in pairs(t) do
+    if not internal[k] then entry(k, v) end -- internal: not for users (doc/api.lua says why)
   end
   return missing
 end
