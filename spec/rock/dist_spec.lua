@@ -83,8 +83,8 @@ describe("make dist", function()
         assert.are.equal(0, status2, out2 .. err2)
         assert.matches("ok with Lua " .. v, out2, 1, true)
 
-        -- the command, through luarocks' wrapper
-        local out3, err3, status3 = H.sh(("cd / && %s/bin/zavu --version"):format(tree))
+        -- the command, through luarocks' wrapper, with the tree's paths (as `luarocks path --tree` gives them)
+        local out3, err3, status3 = H.sh(("cd / && %s %s/bin/zavu --version"):format(paths, tree))
         assert.are.equal(0, status3, out3 .. err3)
         assert.matches("zavu " .. version .. " (zavu-lua; Lua " .. v, out3, 1, true)
       end
