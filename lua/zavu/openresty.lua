@@ -15,8 +15,8 @@
 -- names, arguments and returns. What the worker side adds:
 --   * misuse raises here, at the caller's line: wrong option types, and
 --     values that cannot cross into the pool (functions, userdata);
---   * a call finds no free Lua VM (lua_worker_thread_vm_pool_size) or a full
---     thread pool queue: it waits its turn, up to its timeout;
+--   * a call that finds no free Lua VM (lua_worker_thread_vm_pool_size)
+--     waits its turn, up to its timeout;
 --   * a reload or quit (`nginx -s reload|quit`) lets calls in flight finish
 --     and answer before the old worker exits (see "the keeper" below).
 local zavu = require "zavu"
@@ -172,24 +172,28 @@ end
 -- The keeper. A shutting-down worker (`nginx -s reload`, `-s quit`) exits as
 -- soon as only cancelable timers are left, and a request waiting for a worker
 -- thread holds no timer: without help, every answer in flight is lost.
--- The help costs each call two writes to a weak table and a flag test: one
--- Lua timer per worker (the watcher) waits an hour at a time; when the worker
--- starts shutting down, lua-nginx-module fires pending timers at once
--- ("premature"), and the watcher then sleeps in short steps - a sleep is a
--- timer nginx waits for - while calls are in flight. A call whose request
--- went away (its coroutine discarded, never resumed) leaves no entry behind
--- for long: the table is weak, and the keeper collects garbage every second.
+-- The help costs a call one small table and two writes to a weak table (about
+-- 40-90 ns; a light thread per call would cost 2.6 us and a wake-up every
+-- step). One Lua timer per worker, the watcher, waits an hour at a time; when
+-- the worker starts shutting down, lua-nginx-module runs pending timers at
+-- once ("premature"), and the watcher becomes the keeper: it sleeps in 10 ms
+-- steps - a sleep is a timer nginx waits for - while calls are in flight.
+-- A call whose request went away (its coroutine dropped, never resumed)
+-- does not hold the worker: the table is weak, and the keeper collects
+-- garbage once a second.
 local inflight = setmetatable({}, { __mode = "k" }) -- call token -> true
 local watching, keeping = false, false
-local WATCH_SECONDS, KEEP_STEP, COLLECT_EVERY = 3600, 0.01, 100
+local WATCH_SECONDS, KEEP_STEP, COLLECT_SECONDS = 3600, 0.01, 1
 
 local function keep()
   keeping = true
-  local steps = 0
+  local collected = ngx.now()
   while next(inflight) ~= nil do
     ngx.sleep(KEEP_STEP)
-    steps = steps + 1
-    if steps % COLLECT_EVERY == 0 then collectgarbage() end
+    if ngx.now() - collected >= COLLECT_SECONDS then
+      collectgarbage()
+      collected = ngx.now()
+    end
   end
   keeping = false
 end
@@ -224,11 +228,15 @@ end
 
 -- Waiting for a Lua VM. Each ngx.run_worker_thread takes a VM from the
 -- worker's pool (lua_worker_thread_vm_pool_size) and a place in the thread
--- pool's queue; with neither free it fails at once. Such a call waits on a
+-- pool's queue; without either it fails at once. Such a call waits on a
 -- semaphore that each finishing call posts (the VM it held is free by then),
 -- up to POLL seconds at a time (VMs held by other modules are not posted),
 -- and then tries again, until its timeout. While any call waits, a new call
--- queues behind it instead of taking the VM first.
+-- queues behind it instead of taking the VM first. No size to configure, and
+-- nothing on the way of a call that finds a VM: a comparison.
+-- (A full queue only comes back from lua-nginx-module 0.10.32 on: earlier
+-- ones free a wrong pointer then and the worker dies - keep max_queue above
+-- lua_worker_thread_vm_pool_size.)
 local waiting, vm_freed = 0, nil
 local POLL = 0.05
 
@@ -267,6 +275,9 @@ local function failure(pool, ran, msg, waited)
         .. "(lua-nginx-module >= 0.10.21 built with thread support is needed); opt in to blocking "
         .. "calls with " .. CREATE .. " { blocking = true }", { reason = msg })
     end
+    if not (msg:find("API disabled in the context of", 1, true) or msg:find("no request found", 1, true)) then
+      return unavailable("thread_failed", "ngx.run_worker_thread failed: " .. msg, { reason = msg })
+    end
     local p = phase()
     return unavailable("phase", ("worker threads cannot be used in the %s phase, which cannot yield (%s); "
       .. "call from a rewrite, access, content or timer handler (ngx.timer.at), or opt in to blocking "
@@ -281,10 +292,10 @@ local function failure(pool, ran, msg, waited)
   local cause = busy(msg)
   if cause == "no_vm" then
     return unavailable(cause, ("no Lua VM for a worker thread came free within %.3g s: every VM of "
-      .. "this worker's lua_worker_thread_vm_pool_size is busy (100 unless set in http {} in "
-      .. "lua-nginx-module 0.10.23, 10 in later releases), or a new one could not be made; set "
-      .. "lua_worker_thread_vm_pool_size to the thread pool's threads, or give the call a longer "
-      .. "timeout"):format(waited), { thread_pool = pool, reason = msg })
+      .. "this worker's lua_worker_thread_vm_pool_size is busy (unset, 100 up to lua-nginx-module "
+      .. "0.10.26, 10 from 0.10.27), or a new one could not be made; set "
+      .. "lua_worker_thread_vm_pool_size in http {} to the thread pool's threads, or give the call a "
+      .. "longer timeout"):format(waited), { thread_pool = pool, reason = msg })
   elseif cause == "queue_full" then
     return unavailable(cause, ('thread pool "%s" kept its queue full for %.3g s: raise its threads '
       .. "or max_queue in `thread_pool %s threads=... max_queue=...;`, or give the call a longer "
@@ -315,37 +326,60 @@ end
 
 local function pack(...) return { n = select("#", ...), ... } end
 
--- Raise when a value cannot be copied into another Lua VM (a function,
--- userdata, a coroutine, cdata, a table that contains itself); returns the
--- largest `timeout` of the top-level tables, for the wait for a VM.
+-- Whether v can be copied into another Lua VM: not a function, userdata, a
+-- coroutine or cdata, nor a table that contains itself (lua-nginx-module's
+-- copy would fail in the worker thread, or loop).
 local CROSSABLE = { string = true, number = true, boolean = true, ["nil"] = true }
 
-local function check_crossable(v, where, seen, depth)
+local function crossable(v, on_path)
   local t = type(v)
-  if CROSSABLE[t] then return end
-  if t ~= "table" then
-    error(("%s (a %s) cannot cross into nginx's thread pool"):format(where, t), 0)
+  if CROSSABLE[t] then return true end
+  if t ~= "table" then return false end
+  on_path = on_path or {}
+  if on_path[v] then return false end
+  on_path[v] = true
+  for k, x in next, v do
+    if not (crossable(k, on_path) and crossable(x, on_path)) then return false end
   end
-  if seen[v] or depth > 90 then
-    error(("%s (a table that contains itself) cannot cross into nginx's thread pool"):format(where), 0)
-  end
-  seen[v] = true
-  for k, x in pairs(v) do
-    local name = type(k) == "string" and k:match("^[%a_][%w_]*$") and
-      (depth == 0 and k or where .. "." .. k) or ("%s[%s]"):format(where, tostring(k))
-    if not CROSSABLE[type(k)] then check_crossable(k, name .. " (a key)", seen, depth + 1) end
-    check_crossable(x, name, seen, depth + 1)
-  end
-  seen[v] = nil
+  on_path[v] = nil
+  return true
 end
 
-local function check_arguments(name, ...)
-  local _, method = split(name)
+-- The message for the first part of v that cannot cross, named from `where`.
+local function not_crossable(v, where, on_path)
+  local t = type(v)
+  if CROSSABLE[t] then return nil end
+  if t ~= "table" then return ("%s (a %s) cannot cross into nginx's thread pool"):format(where, t) end
+  if on_path[v] then
+    return ("%s (a table that contains itself) cannot cross into nginx's thread pool"):format(where)
+  end
+  on_path[v] = true
+  for k, x in next, v do
+    local name = type(k) == "string" and k:match("^[%a_][%w_]*$") and
+      (where:find("^argument #") and k or where .. "." .. k) or ("%s[%s]"):format(where, tostring(k))
+    local msg = not_crossable(k, name .. " (a key)", on_path) or not_crossable(x, name, on_path)
+    if msg then return msg end
+  end
+  on_path[v] = nil
+end
+
+-- Raise, at the level given, for an argument that cannot cross; returns the
+-- `timeout` of the last table argument that has one, to bound the wait for
+-- a VM.
+local function check_arguments(level, name, ...)
   local timeout
   for i = 1, select("#", ...) do
     local v = select(i, ...)
-    check_crossable(v, ("argument #%d to '%s'"):format(i, method), {}, 0)
-    if type(v) == "table" and type(v.timeout) == "number" then timeout = v.timeout end
+    if type(v) == "table" then
+      if not crossable(v) then
+        local _, method = split(name)
+        error(not_crossable(v, ("argument #%d to '%s'"):format(i, method), {}), level + 1)
+      end
+      if type(v.timeout) == "number" then timeout = v.timeout end
+    elseif not CROSSABLE[type(v)] then
+      local _, method = split(name)
+      error(not_crossable(v, ("argument #%d to '%s'"):format(i, method), {}), level + 1)
+    end
   end
   return timeout
 end
@@ -372,8 +406,7 @@ function M.new(opts)
     return zavu.new(thread_opts)
   end
   for k, v in pairs(thread_opts) do
-    local ok, err = pcall(check_crossable, v, "option '" .. tostring(k) .. "'", {}, 1)
-    if not ok then error(err, 2) end
+    if not crossable(v) then error(not_crossable(v, "option '" .. tostring(k) .. "'", {}), 2) end
   end
   local pool = opts.thread_pool or "default"
   local client_timeout = thread_opts.timeout or 60
@@ -384,9 +417,7 @@ function M.new(opts)
   local function in_thread(name, ...)
     -- (in_thread is tail-called: level 2 is the code that called the method)
     raise_at(2, check_call, name, ...)
-    local ok, timeout = pcall(check_arguments, name, ...)
-    if not ok then error(timeout, 2) end
-    local limit = timeout or client_timeout -- how long to wait for a VM
+    local limit = check_arguments(2, name, ...) or client_timeout -- how long to wait for a VM
 
     local token = {}
     inflight[token] = true

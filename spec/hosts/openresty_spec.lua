@@ -144,6 +144,15 @@ local SPEC_SERVER = [[
                     code = err.code, cause = err.details.cause, retryable = err.retryable, text = tostring(err) })
             }
         }
+        # A call whose request goes away: ngx.exit kills the light thread that
+        # waits for it, whose coroutine is then dropped, never resumed.
+        location = /t/abandon {
+            content_by_lua_block {
+                ngx.thread.spawn(function() require("zavu.openresty").sessions.delete(ngx.var.arg_id) end)
+                ngx.say("{}")
+                ngx.exit(200)
+            }
+        }
         location = /t/paths {
             content_by_lua_block {
                 ngx.say(require("cjson").encode { path = package.path, cpath = package.cpath })
@@ -498,6 +507,19 @@ describe("zavu.openresty in nginx", function()
     assert.is_nil(r.path:find("inherited", 1, true), r.path)
     assert.is_nil(r.cpath:find("inherited", 1, true), r.cpath)
     assert.matches(H.root .. "/build/luajit/?.so", r.cpath, 1, true)
+  end)
+
+  it("lets a shutting-down worker exit when a request left its call behind", function()
+    local old = ngx_.workers()
+    local id = "slow-1500-" .. H.nonce()
+    ngx_.spec("/t/abandon?id=" .. id)
+    wait_seen({ id })
+    local t = H.now()
+    ngx_.signal("reload")
+    -- the worker waits for the thread still running the call (its own
+    -- timeout bounds it), not for an answer nobody will take
+    assert.is_true(gone(old, 5), "the old worker is still running")
+    assert.is_true(H.now() - t < 3.5, "took " .. (H.now() - t) .. " s")
   end)
 
   it("answers every request in flight across a reload, and the old worker then exits", function()
