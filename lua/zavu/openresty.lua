@@ -172,9 +172,10 @@ end
 -- The keeper. A shutting-down worker (`nginx -s reload`, `-s quit`) exits as
 -- soon as only cancelable timers are left, and a request waiting for a worker
 -- thread holds no timer: without help, every answer in flight is lost.
--- The help costs a call one small table and two writes to a weak table (about
--- 40-90 ns; a light thread per call would cost 2.6 us and a wake-up every
--- step). One Lua timer per worker, the watcher, waits an hour at a time; when
+-- The help costs a call two writes to a weak table, of a token taken from a
+-- free list (tens of ns: spec/support/openresty_keeper_bench; a light thread
+-- per call would cost microseconds, and a wake-up every step). One Lua timer
+-- per worker, the watcher, waits an hour at a time; when
 -- the worker starts shutting down, lua-nginx-module runs pending timers at
 -- once ("premature"), and the watcher becomes the keeper: it sleeps in 10 ms
 -- steps - a sleep is a timer nginx waits for - while calls are in flight.
@@ -182,6 +183,7 @@ end
 -- does not hold the worker: the table is weak, and the keeper collects
 -- garbage once a second.
 local inflight = setmetatable({}, { __mode = "k" }) -- call token -> true
+local spare, nspare = {}, 0 -- tokens of calls that returned, for the next ones
 local watching, keeping = false, false
 local WATCH_SECONDS, KEEP_STEP, COLLECT_SECONDS = 3600, 0.01, 1
 
@@ -419,7 +421,12 @@ function M.new(opts)
     raise_at(2, check_call, name, ...)
     local limit = check_arguments(2, name, ...) or client_timeout -- how long to wait for a VM
 
-    local token = {}
+    local token
+    if nspare > 0 then
+      token, spare[nspare], nspare = spare[nspare], nil, nspare - 1
+    else
+      token = {}
+    end
     inflight[token] = true
     local keeper
     if not watching then
@@ -447,6 +454,8 @@ function M.new(opts)
     end
 
     inflight[token] = nil
+    nspare = nspare + 1
+    spare[nspare] = token -- (a fresh key each time would make the table rehash)
     if keeper then ngx.thread.kill(keeper) end
     if waiting > 0 and not (r[1] and r[2] == false and busy(r[3])) then
       vm_freed:post(1) -- the VM this call held is free again
