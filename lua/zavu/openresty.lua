@@ -175,10 +175,10 @@ end
 -- The help costs a call two writes to a weak table, of a token taken from a
 -- free list (tens of ns: spec/support/openresty_keeper_bench; a light thread
 -- per call would cost microseconds, and a wake-up every step). One Lua timer
--- per worker, the watcher, waits an hour at a time; when
--- the worker starts shutting down, lua-nginx-module runs pending timers at
--- once ("premature"), and the watcher becomes the keeper: it sleeps in 10 ms
--- steps - a sleep is a timer nginx waits for - while calls are in flight.
+-- per worker, the watcher, waits an hour at a time; when the worker starts
+-- shutting down, lua-nginx-module runs pending timers at once ("premature"),
+-- and the watcher becomes the keeper: it sleeps in 10 ms steps - a sleep is
+-- a timer nginx waits for - while calls are in flight.
 -- A call whose request went away (its coroutine dropped, never resumed)
 -- does not hold the worker: the table is weak, and the keeper collects
 -- garbage once a second.

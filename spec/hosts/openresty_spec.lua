@@ -153,6 +153,12 @@ local SPEC_SERVER = [[
                 ngx.exit(200)
             }
         }
+        location = /t/timer {
+            content_by_lua_block {
+                local ok, err = ngx.timer.at(3600, function() end)
+                ngx.say(require("cjson").encode { ok = ok, err = err })
+            }
+        }
         location = /t/paths {
             content_by_lua_block {
                 ngx.say(require("cjson").encode { path = package.path, cpath = package.cpath })
@@ -558,12 +564,17 @@ describe("zavu.openresty in nginx", function()
   end)
 end)
 
-describe("zavu.openresty with a pool of 2 Lua VMs", function()
+-- Two Lua VMs per worker; and no Lua timer to spare (one pending timer
+-- allowed, taken at start), so the keeper's watcher cannot be made and each
+-- call keeps the worker with a light thread of its own.
+describe("zavu.openresty with a pool of 2 Lua VMs and no timer to spare", function()
   local ngx_
 
   setup(function()
     ngx_ = start_nginx(function(conf)
-      local out, n = conf:gsub("lua_worker_thread_vm_pool_size 32;", "lua_worker_thread_vm_pool_size 2;")
+      local out, n = conf:gsub("lua_worker_thread_vm_pool_size 32;", "lua_worker_thread_vm_pool_size 2;\n"
+        .. "    lua_max_pending_timers 1;\n"
+        .. "    init_worker_by_lua_block { assert(ngx.timer.at(86400, function() end)) }")
       assert(n == 1)
       return out
     end)
@@ -598,5 +609,16 @@ describe("zavu.openresty with a pool of 2 Lua VMs", function()
     assert.is_nil(r.text:find("add `thread_pool", 1, true)) -- not the advice for a missing pool
     assert.is_true(r.waited >= 0.18 and r.waited < 0.5, "waited " .. r.waited)
     assert.is_nil(H.info(c).hits)
+  end)
+
+  it("answers every request in flight across a reload all the same", function()
+    local old = ngx_.workers()
+    local ids = { "slow-1000-" .. H.nonce(), "slow-1000-" .. H.nonce() }
+    local wait = delete_in_background(ngx_.base, ids)
+    wait_seen(ids)
+    ngx_.signal("reload")
+    assert_all_answered(ids, wait())
+    assert.is_true(gone(old, 3), "the old worker is still running")
+    assert.matches("too many pending timers", ngx_.spec("/t/timer").err, 1, true) -- the watcher could not be made
   end)
 end)
