@@ -31,74 +31,11 @@ local unpack = rawget(table, "unpack") or unpack
 
 -- The methods to offer: "resource.name" is client[resource][name], "name"
 -- is client[name].
-local METHODS = zavu.METHODS or { "sessions.delete", "sessions.delete_many" }
+local METHODS = zavu.METHODS
 
--- ==== FALLBACK: checks that main's lua/zavu/init.lua exports =================
--- main has zavu.check_options(opts), zavu.check_call_options(opts) and
--- zavu.check_call(name, ...); this branch's wrapper predates them. Integrator:
--- once main is merged, delete this block and use
---   local check_options, check_call = zavu.check_options, zavu.check_call
-local check_options, check_call
-do
-  local function bad(name, expected, v)
-    local got = type(v) == "number" and tostring(v) or type(v)
-    error(("bad option '%s' (%s expected, got %s)"):format(name, expected, got), 0)
-  end
-  local function seconds(o, name)
-    local v = o[name]
-    if v ~= nil and (type(v) ~= "number" or v ~= v or v <= 0 or v == math.huge) then
-      bad(name, "finite number of seconds > 0", v)
-    end
-  end
-  local function count(o, name, lo, hi)
-    local v = o[name]
-    if v ~= nil and (type(v) ~= "number" or v < lo or v > hi or v ~= math.floor(v)) then
-      bad(name, ("integer %d..%d"):format(lo, hi), v)
-    end
-  end
-  local function typed(o, name, t)
-    local v = o[name]
-    if v ~= nil and type(v) ~= t then bad(name, t, v) end
-  end
-  local function fallback_check_options(opts)
-    if opts == nil then return end
-    if type(opts) ~= "table" then error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 0) end
-    for _, k in ipairs { "api_key", "base_url", "ca_file", "ca_path", "user_agent" } do typed(opts, k, "string") end
-    for _, k in ipairs { "timeout", "connect_timeout", "max_retry_wait" } do seconds(opts, k) end
-    count(opts, "max_retries", 0, 100)
-    for _, k in ipairs { "allow_insecure_http", "debug" } do typed(opts, k, "boolean") end
-  end
-  local function fallback_check_call_options(opts)
-    if opts == nil then return end
-    if type(opts) ~= "table" then error("bad argument #2 (table expected, got " .. type(opts) .. ")", 0) end
-    seconds(opts, "timeout")
-    count(opts, "max_retries", 0, 100)
-    typed(opts, "missing_ok", "boolean")
-    count(opts, "concurrency", 1, 64)
-    typed(opts, "on_progress", "function")
-  end
-  local call_options = zavu.check_call_options or fallback_check_call_options
-  local fallback_checks = {
-    ["sessions.delete"] = function(id, opts)
-      if type(id) ~= "string" and type(id) ~= "number" then
-        error("bad argument #1 to 'delete' (string expected, got " .. type(id) .. ")", 0)
-      end
-      call_options(opts)
-    end,
-    ["sessions.delete_many"] = function(ids, opts)
-      if type(ids) ~= "table" then
-        error("bad argument #1 to 'delete_many' (table expected, got " .. type(ids) .. ")", 0)
-      end
-      call_options(opts)
-    end,
-  }
-  check_options = zavu.check_options or fallback_check_options
-  check_call = zavu.check_call or function(name, ...)
-    local check = fallback_checks[name]
-    if check then check(...) end
-  end
-end
--- ==== END FALLBACK ===========================================================
+-- Misuse raises here, in the nginx worker, before anything crosses into
+-- the pool: the same checks a client and each method make.
+local check_options, check_call = zavu.check_options, zavu.check_call
 
 -- f(...), with an error it raises reported at the line of our caller's
 -- caller (`level` frames up from the function calling this), without the
