@@ -165,7 +165,7 @@ static int cancel_rest(batch *b)
 
 static int run(batch *b)
 {
-    int i, running = 0, abort = 0, idle, finished;
+    int i, running = 0, abort = 0, idle, finished, started;
     size_t item;
     CURLMsg *msg;
 
@@ -174,6 +174,7 @@ static int run(batch *b)
         if (zavu_cancelled_since(b->cancel_gen))
             return cancel_rest(b) ? -1 : 0;
         idle = 0;
+        started = 0;
         for (i = 0; i < b->n_slots; i++) {
             if (b->slots[i].busy)
                 continue;
@@ -181,6 +182,7 @@ static int run(batch *b)
                 break;
             if (start(b, &b->slots[i], item) != 0)
                 return -1;
+            started++;
         }
         if (abort)
             return -1;
@@ -201,6 +203,12 @@ static int run(batch *b)
         /* A slot came free: fill it now. Polling first would sleep with
          * nothing in flight (on a fast server, a second per id). */
         if (finished)
+            continue;
+        /* libcurl 7.88 drops its run-now timers (HTTP/2 responses already
+         * read for other streams) in a perform pass that starts a transfer:
+         * perform once more before sleeping, or those streams wait for the
+         * poll's timeout. */
+        if (started)
             continue;
         /* Sleep until a socket is ready or a parked retry is due; nothing
          * sleeps while another transfer could make progress. */

@@ -864,6 +864,14 @@ static int l_cancel_all(lua_State *L)
     return 0;
 }
 
+/* zavu.core.cancel_count() -> how many times cancel_all ran: Lua code made
+ * of several calls (wait, prune) notes it and stops when it changes. */
+static int l_cancel_count(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)zavu_cancel_count());
+    return 1;
+}
+
 /* zavu.core.now() -> seconds on a monotonic clock */
 static int l_now(lua_State *L)
 {
@@ -932,6 +940,7 @@ static const luaL_Reg module_functions[] = {
     {"cancel_all", l_cancel_all},
     {"sleep", l_sleep},
     {"now", l_now},
+    {"cancel_count", l_cancel_count},
     {"catch_interrupt", l_catch_interrupt},
     {"interrupted", l_interrupted},
     {"curl_info", l_curl_info},

@@ -41,6 +41,10 @@ local function status_set(fname, v, dflt)
   return set
 end
 
+local function cancelled()
+  return methods.failure("cancelled", "the call was cancelled before it finished")
+end
+
 --- Check wait's arguments; raises on misuse. Returns the settings.
 function M.check_wait(id, opts)
   if type(id) ~= "string" then raise("bad argument #1 to 'wait' (string expected, got %s)", type(id)) end
@@ -67,6 +71,7 @@ function M.wait(get)
   return function(id, opts)
     local w = at_caller(M.check_wait, id, opts)
     local deadline = core.now() + w.timeout
+    local cancels = core.cancel_count() -- a cancel_all between two polls ends the wait too
     local last_qr
     while true do
       local started = core.now()
@@ -76,6 +81,7 @@ function M.wait(get)
         last_qr = s.qrCode
         if w.on_qr then w.on_qr(s.qrCode, s) end
       end
+      if core.cancel_count() ~= cancels then return nil, cancelled() end
       if w.want[s.status] then return s end
       if s.status == "failed" then
         return nil, methods.failure("session_failed",
@@ -83,14 +89,13 @@ function M.wait(get)
           { lastError = s.lastError, session = s })
       end
       local next_poll = started + w.interval
-      if next_poll > deadline then
+      if next_poll > deadline then -- no poll fits before the deadline: wait it out
+        if not core.sleep(math.max(0, deadline - core.now())) then return nil, cancelled() end
         return nil, methods.failure("timeout",
           ("the session did not reach the status asked for within %g s (it is %s)"):format(w.timeout,
             tostring(s.status)), { session = s })
       end
-      if not core.sleep(math.max(0, next_poll - core.now())) then
-        return nil, methods.failure("cancelled", "the call was cancelled before it finished")
-      end
+      if not core.sleep(math.max(0, next_poll - core.now())) then return nil, cancelled() end
     end
   end
 end
@@ -147,6 +152,7 @@ end
 function M.prune(all, delete_many)
   return function(opts)
     local statuses = at_caller(M.check_prune, opts)
+    local cancels = core.cancel_count() -- a cancel_all while choosing stops before deleting
     local sessions, err = all(nil, { timeout = opts.timeout, max_retries = opts.max_retries })
     if not sessions then return nil, err end
     local now, matched, ids = os.time(), {}, {}
@@ -162,6 +168,7 @@ function M.prune(all, delete_many)
         ids[#ids + 1] = s.id
       end
     end
+    if core.cancel_count() ~= cancels then return nil, cancelled() end
     local summary
     if opts.dry_run then
       summary = { ok = true, total = #ids, deleted = {}, failed = {} }

@@ -1,20 +1,28 @@
 -- zavu.openresty in a real nginx: examples/openresty/nginx.conf, pointed at
--- the mock API, plus a few spec-only locations for the edge cases.
+-- the mock API, plus a few spec-only locations for the edge cases. Every
+-- request is bounded (curl --max-time), so a hang fails in seconds.
 local H = require "spec.helper"
 local cjson = require "cjson"
 
-local SPEC_ONLY = [[
-    init_by_lua_block {
+local MAX_TIME = 8 -- seconds any one request of these specs may take
+local KEY_ONE, KEY_TWO = "zv_live_spec_one_1111", "zv_live_spec_two_2222"
+
+-- Run in the master by the example's init_by_lua_block, before its own code.
+local SPEC_INIT = [[
         -- init_by_lua cannot yield: the default client must say so, and the
         -- blocking opt-in must work (its client is then used by forked workers).
         local zavu = require "zavu.openresty"
         local _, err = zavu.sessions.delete("init-nonblocking")
-        init_results = { nonblocking_code = err and err.code, nonblocking_text = tostring(err) }
+        init_results = { nonblocking_code = err and err.code, nonblocking_text = tostring(err),
+                         nonblocking_cause = err and err.details.cause, nonblocking_phase = err and err.details.phase }
         init_client = zavu.new { blocking = true }
         init_results.blocking_ok = init_client.sessions.delete("init-blocking") == true
-    }
+]]
+
+local SPEC_SERVER = [[
     server {
         listen 127.0.0.1:SPEC_PORT;
+        default_type application/json;
         location = /t/init {
             content_by_lua_block {
                 init_results.forked_ok = init_client.sessions.delete("init-forked") == true
@@ -25,15 +33,15 @@ local SPEC_ONLY = [[
             content_by_lua_block {
                 local c = require("zavu.openresty").new { thread_pool = "no_such_pool" }
                 local _, err = c.sessions.delete("x")
-                ngx.say(require("cjson").encode { code = err.code, text = tostring(err) })
+                ngx.say(require("cjson").encode { code = err.code, cause = err.details.cause, text = tostring(err) })
             }
         }
         location = /t/set {
-            set_by_lua_block $code {
+            set_by_lua_block $cause {
                 local _, err = require("zavu.openresty").sessions.delete("x")
-                return err and err.code or "none"
+                return err and err.code .. " " .. err.details.cause .. " " .. err.details.phase or "none"
             }
-            return 200 $code;
+            return 200 $cause;
         }
         location = /t/many {
             content_by_lua_block {
@@ -50,44 +58,276 @@ local SPEC_ONLY = [[
                 ngx.say(ok and "no error" or msg)
             }
         }
+        # Misuse raises at the caller's line, before anything is sent.
+        location = /t/misuse {
+            content_by_lua_block {
+                local zavu = require "zavu.openresty"
+                local id = ngx.var.arg_id
+                local c = zavu.new()
+                local out = {}
+                -- (each f calls in a statement, not a tail call, so that the
+                -- error's position is its line)
+                local function try(name, f)
+                    local ok, msg = pcall(f)
+                    out[name] = ok and "no error" or tostring(msg)
+                end
+                try("new_timeout", function() local _ = zavu.new { timeout = "5" } end)
+                try("new_blocking", function() local _ = zavu.new { blocking = "yes" } end)
+                try("new_pool", function() local _ = zavu.new { thread_pool = 5 } end)
+                try("new_key", function() local _ = zavu.new { api_key = function() end } end)
+                try("new_not_table", function() local _ = zavu.new("zv_live_x") end)
+                try("call_timeout", function() local _ = c.sessions.delete(id, { timeout = "5" }) end)
+                try("call_retries", function() local _ = c.sessions.delete(id, { max_retries = -1 }) end)
+                try("default_timeout", function() local _ = zavu.sessions.delete(id, { timeout = "5" }) end)
+                try("many_concurrency", function() local _ = c.sessions.delete_many({ id }, { concurrency = 0 }) end)
+                try("many_progress", function()
+                    local _ = c.sessions.delete_many({ id }, { on_progress = function() end })
+                end)
+                try("many_function_id", function() local _ = c.sessions.delete_many({ id, print }) end)
+                try("many_coroutine", function()
+                    local _ = c.sessions.delete_many({ id }, { timeout = 1, extra = { coroutine.create(function() end) } })
+                end)
+                ngx.say(require("cjson").encode(out))
+            }
+        }
+        # Every method the wrapper lists is there, on new() and the default client.
+        location = /t/methods {
+            content_by_lua_block {
+                local zavu, ngxzavu = require "zavu", require "zavu.openresty"
+                local names = zavu.METHODS or { "sessions.delete", "sessions.delete_many" }
+                local c, missing = ngxzavu.new(), {}
+                for _, name in ipairs(names) do
+                    local resource, method = name:match("^(.-)%.?([^.]+)$")
+                    for _, where in ipairs { c, ngxzavu } do
+                        local t = resource == "" and where or where[resource]
+                        if type(t) ~= "table" or type(t[method]) ~= "function" then
+                            missing[#missing + 1] = name
+                        end
+                    end
+                end
+                ngx.say(require("cjson").encode { count = #names, missing = missing })
+            }
+        }
+        # Two configurations, one after the other in the same worker (and so
+        # the same pool VM, taken last-in first-out).
+        location = /t/twokeys {
+            content_by_lua_block {
+                local zavu = require "zavu.openresty"
+                local one, two = zavu.new { api_key = "KEY_ONE" }, zavu.new { api_key = "KEY_TWO" }
+                local a = one.sessions.delete(ngx.var.arg_a)
+                local b = two.sessions.delete(ngx.var.arg_b)
+                local c = one.sessions.delete(ngx.var.arg_c)
+                local d = two.sessions.delete(ngx.var.arg_d)
+                ngx.say(require("cjson").encode { a == true, b == true, c == true, d == true })
+            }
+        }
+        # Three calls at once, the third with a timeout of 0.2 s: with two Lua
+        # VMs, it finds none free, waits its timeout for one, then says so. (Not
+        # tried: a full thread pool queue - lua-nginx-module before 0.10.32
+        # frees a wrong pointer then, and the worker dies.)
+        location = /t/crowd {
+            content_by_lua_block {
+                local c = require("zavu.openresty").new { thread_pool = ngx.var.arg_pool }
+                local function call(id, timeout)
+                    local ok, err = c.sessions.delete(id, { timeout = timeout, max_retries = 0 })
+                    return ok and "ok" or err
+                end
+                local t1 = ngx.thread.spawn(call, ngx.var.arg_a, 5)
+                local t2 = ngx.thread.spawn(call, ngx.var.arg_b, 5)
+                local started = ngx.now()
+                local _, err = ngx.thread.wait(ngx.thread.spawn(call, ngx.var.arg_c, 0.2))
+                ngx.update_time()
+                local waited = ngx.now() - started
+                local _, r1 = ngx.thread.wait(t1)
+                local _, r2 = ngx.thread.wait(t2)
+                ngx.say(require("cjson").encode { first = r1, second = r2, waited = waited,
+                    code = err.code, cause = err.details.cause, retryable = err.retryable, text = tostring(err) })
+            }
+        }
+        # A call whose request goes away: ngx.exit kills the light thread that
+        # waits for it, whose coroutine is then dropped, never resumed.
+        location = /t/abandon {
+            content_by_lua_block {
+                ngx.thread.spawn(function() require("zavu.openresty").sessions.delete(ngx.var.arg_id) end)
+                ngx.say("{}")
+                ngx.exit(200)
+            }
+        }
+        location = /t/timer {
+            content_by_lua_block {
+                local ok, err = ngx.timer.at(3600, function() end)
+                ngx.say(require("cjson").encode { ok = ok, err = err })
+            }
+        }
+        location = /t/paths {
+            content_by_lua_block {
+                ngx.say(require("cjson").encode { path = package.path, cpath = package.cpath })
+            }
+        }
     }
 ]]
 
-describe("zavu.openresty in nginx", function()
-  local dir, port, spec_port, base
+-- The example's configuration with the spec's additions, in a fresh prefix;
+-- `edit(conf)` may change it further. Started with `env` in its environment.
+local function start_nginx(edit, env)
+  local self = { port = H.free_port(), spec_port = H.free_port() }
+  self.dir = os.tmpname()
+  os.remove(self.dir)
+  assert(os.execute("mkdir -p " .. self.dir .. "/logs"))
+  local f = assert(io.open(H.root .. "/examples/openresty/nginx.conf"))
+  local conf = f:read("*a")
+  f:close()
+  local server = SPEC_SERVER:gsub("SPEC_PORT", self.spec_port):gsub("KEY_ONE", KEY_ONE):gsub("KEY_TWO", KEY_TWO)
+  local n
+  conf, n = conf:gsub("%$prefix/%.%./%.%.", H.root)
+  assert(n == 3, "the example's paths changed")
+  conf, n = conf:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. self.port .. ";")
+  assert(n == 1)
+  conf, n = conf:gsub("\n    init_by_lua_block {\n", function(s) return s .. SPEC_INIT end, 1)
+  assert(n == 1, "the example has no init_by_lua_block")
+  conf, n = conf:gsub("\nhttp {\n", function(s) return s .. server .. "\n" end, 1)
+  assert(n == 1)
+  if edit then conf = edit(conf) end
+  local user = H.sh("id -u") == "0\n" and "user root;\n" or ""
+  f = assert(io.open(self.dir .. "/nginx.conf", "w"))
+  f:write(user, conf)
+  f:close()
+  local _, err, status = H.sh(("%sZAVUDEV_API_KEY=%s ZAVUDEV_BASE_URL=%s timeout 10 nginx -p %s -c nginx.conf")
+    :format(H.env_prefix(env), H.key, H.http_url, self.dir))
+  assert(status == 0, "nginx did not start: " .. err)
+  self.base = "http://127.0.0.1:" .. self.port
 
-  setup(function()
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir -p " .. dir .. "/logs"))
-    port, spec_port = H.free_port(), H.free_port()
-    local f = assert(io.open(H.root .. "/examples/openresty/nginx.conf"))
-    local conf = f:read("*a")
-    f:close()
-    conf = conf:gsub("%$prefix/%.%./%.%.", H.root)
-      :gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. port .. ";")
-      :gsub("\nhttp {\n", "\nhttp {\n" .. SPEC_ONLY:gsub("SPEC_PORT", spec_port) .. "\n", 1)
-    local user = H.sh("id -u") == "0\n" and "user root;\n" or ""
-    f = assert(io.open(dir .. "/nginx.conf", "w"))
-    f:write(user, conf)
-    f:close()
-    local _, err, status = H.sh(("ZAVUDEV_API_KEY=%s ZAVUDEV_BASE_URL=%s nginx -p %s -c nginx.conf")
-      :format(H.key, H.http_url, dir))
-    assert(status == 0, "nginx did not start: " .. err)
-    base = "http://127.0.0.1:" .. port
-  end)
-
-  teardown(function()
-    H.sh("kill $(cat " .. dir .. "/logs/nginx.pid); sleep 0.2; rm -rf " .. dir)
-  end)
-
-  local function request(method, path, on_port)
-    local url = "http://127.0.0.1:" .. (on_port or port) .. path
-    local out, err, status = H.sh(("curl -s -X %s -w '\\n%%{http_code}' '%s'"):format(method, url))
+  function self.signal(sig) -- reload, quit
+    local _, e, s = H.sh(("timeout 10 nginx -p %s -c nginx.conf -s %s"):format(self.dir, sig))
+    assert(s == 0, "nginx -s " .. sig .. ": " .. e)
+  end
+  function self.master()
+    local pf = io.open(self.dir .. "/logs/nginx.pid")
+    local pid = pf and pf:read("*l")
+    if pf then pf:close() end
+    return pid
+  end
+  function self.workers()
+    local out = H.sh("ps -o pid= --ppid " .. (self.master() or "0"))
+    local pids = {}
+    for pid in out:gmatch("%d+") do pids[#pids + 1] = pid end
+    return pids
+  end
+  function self.log()
+    local lf = io.open(self.dir .. "/logs/error.log")
+    local text = lf and lf:read("*a") or ""
+    if lf then lf:close() end
+    return text
+  end
+  function self.stop()
+    local pid = self.master()
+    if pid then H.sh("kill " .. pid .. "; for i in $(seq 50); do kill -0 " .. pid .. " 2>/dev/null || break; sleep 0.1; done") end
+    -- ZAVU_SPEC_KEEP=1 keeps the prefix (conf, error.log) for a look
+    if os.getenv("ZAVU_SPEC_KEEP") then print("kept " .. self.dir) else H.sh("rm -rf " .. self.dir) end
+  end
+  -- method path [port] -> status, body
+  function self.request(method, path, on_port)
+    local url = "http://127.0.0.1:" .. (on_port or self.port) .. path
+    local out, err, status = H.sh(("curl -s --max-time %d -X %s -w '\\n%%{http_code}' '%s'")
+      :format(MAX_TIME, method, url))
     assert.are.equal(0, status, err)
     local body, code = out:match("^(.*)\n(%d+)$")
     return tonumber(code), body
   end
+  function self.spec(path) -- GET on the spec-only server -> decoded JSON
+    local code, body = self.request("GET", path, self.spec_port)
+    assert.are.equal(200, code, body)
+    return cjson.decode(body)
+  end
+  return self
+end
+
+-- DELETE each id at once (one curl, all in parallel, one connection each:
+-- curl would silently send a request again on a reused connection that
+-- closes) in the background; returns a function that waits and gives
+-- { [id] = { code, body } }.
+local function delete_in_background(base, ids)
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. dir))
+  local args = {}
+  for i, id in ipairs(ids) do
+    args[#args + 1] = ("-s --max-time %d -H 'Connection: close' -X DELETE -o %s/body.%d -w '%s %%{http_code}\\n' "
+      .. "'%s/sessions/%s'"):format(MAX_TIME, dir, i, id, base, id)
+  end
+  local out = dir .. "/codes"
+  H.sh(("curl -s -Z --parallel-immediate --parallel-max 64 %s > %s 2>/dev/null &"):format(table.concat(args, " --next "), out))
+  return function()
+    local deadline = H.now() + MAX_TIME + 2
+    local text
+    repeat
+      local f = io.open(out)
+      text = f and f:read("*a") or ""
+      if f then f:close() end
+      local _, n = text:gsub("\n", "")
+      if n >= #ids then break end
+      H.sh("sleep 0.05")
+    until H.now() > deadline
+    local results = {}
+    for i, id in ipairs(ids) do
+      local f = io.open(dir .. "/body." .. i)
+      local body = f and f:read("*a") or ""
+      if f then f:close() end
+      results[id] = { code = tonumber(text:match(id:gsub("%-", "%%-") .. " (%d+)")), body = body }
+    end
+    H.sh("rm -rf " .. dir)
+    return results
+  end
+end
+
+-- Wait (bounded) until the mock has seen every id: the calls are in flight.
+local function wait_seen(ids)
+  local deadline = H.now() + 5
+  for _, id in ipairs(ids) do
+    while (H.info(id).hits or 0) < 1 do
+      assert(H.now() < deadline, "the mock never saw " .. id)
+      H.sh("sleep 0.02")
+    end
+  end
+end
+
+local function assert_all_answered(ids, results)
+  for _, id in ipairs(ids) do
+    local r = results[id]
+    assert.are.equal(200, r.code, id .. ": " .. tostring(r.code) .. " " .. r.body)
+    assert.are.same({ deleted = id }, cjson.decode(r.body))
+    assert.are.equal(1, H.info(id).hits)
+  end
+end
+
+-- Wait (bounded) until none of pids runs any more.
+local function gone(pids, seconds)
+  local deadline = H.now() + seconds
+  repeat
+    local alive = false
+    for _, pid in ipairs(pids) do
+      local _, _, s = H.sh("kill -0 " .. pid)
+      if s == 0 then alive = true end
+    end
+    if not alive then return true end
+    H.sh("sleep 0.05")
+  until H.now() > deadline
+  return false
+end
+
+describe("zavu.openresty in nginx", function()
+  local ngx_, request
+
+  setup(function()
+    -- A LUA_PATH and LUA_CPATH in nginx's environment (another Lua's modules)
+    -- must not reach its Lua.
+    ngx_ = start_nginx(nil, { LUA_PATH = "/inherited-lua-path/?.lua;;", LUA_CPATH = "/inherited-lua-cpath/?.so;;" })
+    request = ngx_.request
+  end)
+
+  teardown(function()
+    if ngx_ then ngx_.stop() end
+  end)
 
   it("deletes a session through the thread pool and answers JSON", function()
     local id = "nginx-" .. H.nonce()
@@ -97,7 +337,7 @@ describe("zavu.openresty in nginx", function()
     assert.are.equal(1, H.info(id).hits)
   end)
 
-  it("brings error tables back intact, with their tostring", function()
+  it("brings error tables back intact, with their tostring, logged as a warning", function()
     local code, body = request("DELETE", "/sessions/details-" .. H.nonce())
     assert.are.equal(422, code)
     local r = cjson.decode(body)
@@ -110,27 +350,52 @@ describe("zavu.openresty in nginx", function()
     assert.are.equal(1, r.error.attempts)
     assert.are.equal("zavu: session_busy (HTTP 422): Session is linking [request_id=" ..
       r.error.request_id .. "]", r.text)
-    local log = io.open(dir .. "/logs/error.log"):read("*a")
-    assert.matches("zavu: session_busy (HTTP 422)", log, 1, true) -- ngx.log(ngx.ERR, err)
+    -- ngx.log(level, err) prints the sentence; a 4xx is below error
+    assert.matches("%[warn%][^\n]*zavu: session_busy %(HTTP 422%)", ngx_.log())
   end)
 
-  it("reports transport errors the same way", function()
+  it("answers a missing session 404, logged below warn", function()
+    local id = "missing-" .. H.nonce()
+    local code, body = request("DELETE", "/sessions/" .. id)
+    assert.are.equal(404, code)
+    assert.are.equal("session_not_found", cjson.decode(body).error.code)
+    assert.is_nil(ngx_.log():find(id, 1, true)) -- logged at info; error_log says warn
+  end)
+
+  it("reports transport errors the same way, logged as errors", function()
     local code, body = request("DELETE", "/sessions/garbage-" .. H.nonce())
     assert.are.equal(502, code)
     local r = cjson.decode(body)
     assert.are.equal("invalid_response", r.error.code)
     assert.is_nil(r.error.status)
+    assert.matches("%[error%][^\n]*zavu: invalid_response", ngx_.log())
+  end)
+
+  it("answers JSON for an empty id, an encoded slash and another method, and decodes an id once", function()
+    for _, path in ipairs { "/sessions/", "/sessions/a%2Fb", "/sessions/a/b" } do
+      local code, body = request("DELETE", path)
+      assert.are.equal(400, code, path)
+      assert.are.equal("invalid_argument", cjson.decode(body).error.code, path)
+    end
+    local code, body = request("GET", "/sessions/x")
+    assert.are.equal(405, code)
+    assert.are.equal("method_not_allowed", cjson.decode(body).error.code)
+    local id = "once-" .. H.nonce()
+    code, body = request("DELETE", "/sessions/" .. id .. "%2541%20b") -- id .. "%41 b"
+    assert.are.equal(200, code, body)
+    assert.are.same({ deleted = id .. "%41 b" }, cjson.decode(body))
+    assert.are.equal(1, H.info(id .. "%41 b").hits)
   end)
 
   it("runs 20 concurrent 200 ms deletes side by side, not one after another", function()
     local urls, ids = {}, {}
     for i = 1, 20 do
       ids[i] = "slow-200-" .. H.nonce()
-      urls[i] = "'" .. base .. "/sessions/" .. ids[i] .. "'"
+      urls[i] = "'" .. ngx_.base .. "/sessions/" .. ids[i] .. "'"
     end
     local t = H.now()
-    local out, err, status = H.sh("curl -s -Z --parallel-max 20 -X DELETE -o /dev/null -w '%{http_code}\\n' "
-      .. table.concat(urls, " "))
+    local out, err, status = H.sh("curl -s -Z --parallel-max 20 --max-time 8 -X DELETE -o /dev/null "
+      .. "-w '%{http_code}\\n' " .. table.concat(urls, " "))
     local took = H.now() - t
     assert.are.equal(0, status, err)
     local _, n200 = out:gsub("200\n", "")
@@ -142,14 +407,14 @@ describe("zavu.openresty in nginx", function()
 
   it("keeps answering other requests while deletes are in flight", function()
     local urls = {}
-    for i = 1, 5 do urls[i] = "'" .. base .. "/sessions/slow-1500-" .. H.nonce() .. "'" end
+    for i = 1, 5 do urls[i] = "'" .. ngx_.base .. "/sessions/slow-1500-" .. H.nonce() .. "'" end
     local out = H.sh(([[
-      curl -s -Z -X DELETE -o /dev/null -w 'delete %%{http_code} %%{time_total}\n' %s > %s/deletes & pid=$!
+      curl -s -Z --max-time 8 -X DELETE -o /dev/null -w 'delete %%{http_code} %%{time_total}\n' %s > %s/deletes & pid=$!
       sleep 0.3
-      curl -s -o /dev/null -w 'health %%{http_code} %%{time_total}\n' '%s/health'
+      curl -s --max-time 8 -o /dev/null -w 'health %%{http_code} %%{time_total}\n' '%s/health'
       wait $pid
       cat %s/deletes
-    ]]):format(table.concat(urls, " "), dir, base, dir))
+    ]]):format(table.concat(urls, " "), ngx_.dir, ngx_.base, ngx_.dir))
     local health_code, health_time = out:match("health (%d+) ([%d.]+)")
     assert.are.equal("200", health_code, out)
     assert.is_true(tonumber(health_time) < 0.5, out)
@@ -162,27 +427,29 @@ describe("zavu.openresty in nginx", function()
     assert.are.equal(5, n, out)
   end)
 
-  it("says clearly when no thread pool is there", function()
-    local _, body = request("GET", "/t/nopool", spec_port)
-    local r = cjson.decode(body)
+  it("says which cause when no thread pool is there, with the advice for it", function()
+    local r = ngx_.spec("/t/nopool")
     assert.are.equal("worker_thread_unavailable", r.code)
-    assert.matches("thread_pool", r.text)
-    assert.matches("blocking = true", r.text, 1, true)
+    assert.are.equal("no_pool", r.cause)
+    assert.matches('no thread pool named "no_such_pool"', r.text, 1, true)
+    assert.matches("thread_pool no_such_pool threads=", r.text, 1, true)
   end)
 
-  it("says clearly when the phase cannot yield, and blocking mode works there", function()
-    local _, code = request("GET", "/t/set", spec_port)
-    assert.are.equal("worker_thread_unavailable", code)
-    local _, body = request("GET", "/t/init", spec_port)
-    local r = cjson.decode(body)
+  it("says which cause when the phase cannot yield, and blocking mode works there", function()
+    local _, text = request("GET", "/t/set", ngx_.spec_port)
+    assert.are.equal("worker_thread_unavailable phase set", text)
+    local r = ngx_.spec("/t/init")
     assert.are.equal("worker_thread_unavailable", r.nonblocking_code)
+    assert.are.equal("phase", r.nonblocking_cause)
+    assert.are.equal("init", r.nonblocking_phase)
+    assert.matches("init phase, which cannot yield", r.nonblocking_text, 1, true)
+    assert.matches("blocking = true", r.nonblocking_text, 1, true)
     assert.is_true(r.blocking_ok)
     assert.is_true(r.forked_ok) -- the master's client, used in a forked worker
   end)
 
   it("runs delete_many in the thread pool, error tables restored", function()
-    local _, body = request("GET", "/t/many", spec_port)
-    local r = cjson.decode(body)
+    local r = ngx_.spec("/t/many")
     assert.are.same({ "many-a", "many-b" }, r.deleted)
     assert.are.equal(false, r.ok)
     assert.are.equal(4, r.total)
@@ -192,7 +459,166 @@ describe("zavu.openresty in nginx", function()
   end)
 
   it("raises for a wrong id type, like the plain module", function()
-    local _, body = request("GET", "/t/badid", spec_port)
+    local _, body = request("GET", "/t/badid", ngx_.spec_port)
     assert.matches("bad argument #1 to 'delete'", body, 1, true)
+  end)
+
+  it("raises misuse at the caller's line, sending nothing", function()
+    local id = "misuse-" .. H.nonce()
+    local r = ngx_.spec("/t/misuse?id=" .. id)
+    local expect = {
+      new_timeout = "bad option 'timeout'",
+      new_blocking = "bad option 'blocking' (boolean expected, got string)",
+      new_pool = "bad option 'thread_pool'",
+      new_key = "bad option 'api_key' (string expected, got function)",
+      new_not_table = "bad argument #1 to 'new' (table expected, got string)",
+      call_timeout = "bad option 'timeout'",
+      call_retries = "bad option 'max_retries'",
+      default_timeout = "bad option 'timeout'",
+      many_concurrency = "bad option 'concurrency'",
+      many_progress = "on_progress (a function) cannot cross into nginx's thread pool",
+      many_function_id = "argument #1 to 'delete_many'[2] (a function) cannot cross into nginx's thread pool",
+      many_coroutine = "extra[1] (a thread) cannot cross into nginx's thread pool",
+    }
+    for name, text in pairs(expect) do
+      local msg = r[name]
+      assert.is_string(msg, name)
+      assert.matches(text, msg, 1, true)
+      -- at the line in the handler that made the call, not inside zavu
+      assert.matches("^content_by_lua%(nginx%.conf:%d+%):%d+: ", msg, nil, false, name .. ": " .. msg)
+      assert.is_nil(msg:find("worker_thread_unavailable", 1, true), name)
+    end
+    assert.is_nil(H.info(id).hits)
+  end)
+
+  it("offers every method the wrapper lists, on new() and the default client", function()
+    local r = ngx_.spec("/t/methods")
+    assert.is_true(r.count >= 2)
+    assert.are.same({}, r.missing)
+  end)
+
+  it("keeps two configurations apart in one worker thread", function()
+    local ids = {}
+    for i = 1, 4 do ids[i] = "key" .. i .. "-" .. H.nonce() end
+    local r = ngx_.spec(("/t/twokeys?a=%s&b=%s&c=%s&d=%s"):format(ids[1], ids[2], ids[3], ids[4]))
+    assert.are.same({ true, true, true, true }, r)
+    local keys = { KEY_ONE, KEY_TWO, KEY_ONE, KEY_TWO }
+    for i = 1, 4 do
+      assert.are.equal("Bearer " .. keys[i], H.info(ids[i]).headers.authorization)
+    end
+  end)
+
+  it("takes no module from the LUA_PATH or LUA_CPATH nginx was started with", function()
+    local r = ngx_.spec("/t/paths")
+    assert.is_nil(r.path:find("inherited", 1, true), r.path)
+    assert.is_nil(r.cpath:find("inherited", 1, true), r.cpath)
+    assert.matches(H.root .. "/build/luajit/?.so", r.cpath, 1, true)
+  end)
+
+  it("lets a shutting-down worker exit when a request left its call behind", function()
+    local old = ngx_.workers()
+    local id = "slow-1500-" .. H.nonce()
+    ngx_.spec("/t/abandon?id=" .. id)
+    wait_seen({ id })
+    local t = H.now()
+    ngx_.signal("reload")
+    -- the worker waits for the thread still running the call (its own
+    -- timeout bounds it), not for an answer nobody will take
+    assert.is_true(gone(old, 5), "the old worker is still running")
+    assert.is_true(H.now() - t < 3.5, "took " .. (H.now() - t) .. " s")
+  end)
+
+  it("answers every request in flight across a reload, and the old worker then exits", function()
+    local old = ngx_.workers()
+    assert.are.equal(1, #old)
+    local ids = {}
+    for i = 1, 10 do ids[i] = "slow-1200-" .. H.nonce() end
+    local wait = delete_in_background(ngx_.base, ids)
+    wait_seen(ids)
+    ngx_.signal("reload")
+    local results = wait()
+    assert_all_answered(ids, results)
+    assert.is_true(gone(old, 3), "the old worker is still running")
+    local log = ngx_.log()
+    assert.is_nil(log:find("open socket", 1, true), log)
+    assert.is_nil(log:find("aborting", 1, true), log)
+    -- and the new worker serves
+    local id = "after-reload-" .. H.nonce()
+    local code, body = request("DELETE", "/sessions/" .. id)
+    assert.are.equal(200, code, body)
+  end)
+
+  it("answers every request in flight when nginx quits, then exits", function()
+    local master = ngx_.master()
+    local ids = {}
+    for i = 1, 10 do ids[i] = "slow-1200-" .. H.nonce() end
+    local wait = delete_in_background(ngx_.base, ids)
+    wait_seen(ids)
+    ngx_.signal("quit")
+    local results = wait()
+    assert_all_answered(ids, results)
+    assert.is_true(gone({ master }, 3), "nginx did not exit")
+    local log = ngx_.log()
+    assert.is_nil(log:find("open socket", 1, true), log)
+    assert.is_nil(log:find("aborting", 1, true), log)
+  end)
+end)
+
+-- Two Lua VMs per worker; and no Lua timer to spare (one pending timer
+-- allowed, taken at start), so the keeper's watcher cannot be made and each
+-- call keeps the worker with a light thread of its own.
+describe("zavu.openresty with a pool of 2 Lua VMs and no timer to spare", function()
+  local ngx_
+
+  setup(function()
+    ngx_ = start_nginx(function(conf)
+      local out, n = conf:gsub("lua_worker_thread_vm_pool_size 32;", "lua_worker_thread_vm_pool_size 2;\n"
+        .. "    lua_max_pending_timers 1;\n"
+        .. "    init_worker_by_lua_block { assert(ngx.timer.at(86400, function() end)) }")
+      assert(n == 1)
+      return out
+    end)
+  end)
+
+  teardown(function()
+    if ngx_ then ngx_.stop() end
+  end)
+
+  it("runs 20 concurrent deletes two at a time, each waiting its turn: all succeed", function()
+    local tag = "vm" .. H.nonce():gsub("%W", "")
+    local ids = {}
+    for i = 1, 20 do ids[i] = ("par-100-%s-%d"):format(tag, i) end
+    local t = H.now()
+    local results = delete_in_background(ngx_.base, ids)()
+    local took = H.now() - t
+    assert_all_answered(ids, results)
+    assert.are.equal(2, H.max_in_flight(tag)) -- no more than the VMs at once
+    assert.is_true(took >= 0.9 and took < 4, "took " .. took .. " s") -- 10 rounds of 100 ms
+    assert.is_nil(ngx_.log():find("no available Lua vm", 1, true))
+  end)
+
+  it("says which cause when no VM comes free within the call's timeout", function()
+    local a, b, c = "slow-600-" .. H.nonce(), "slow-600-" .. H.nonce(), "novm-" .. H.nonce()
+    local r = ngx_.spec(("/t/crowd?pool=default&a=%s&b=%s&c=%s"):format(a, b, c))
+    assert.are.same({ "ok", "ok" }, { r.first, r.second })
+    assert.are.equal("worker_thread_unavailable", r.code)
+    assert.are.equal("no_vm", r.cause)
+    assert.is_true(r.retryable)
+    assert.matches("no Lua VM for a worker thread came free within", r.text, 1, true)
+    assert.matches("lua_worker_thread_vm_pool_size", r.text, 1, true)
+    assert.is_nil(r.text:find("add `thread_pool", 1, true)) -- not the advice for a missing pool
+    assert.is_true(r.waited >= 0.18 and r.waited < 0.5, "waited " .. r.waited)
+    assert.is_nil(H.info(c).hits)
+  end)
+
+  it("answers every request in flight across a reload all the same", function()
+    local old = ngx_.workers()
+    local ids = { "slow-1000-" .. H.nonce(), "slow-1000-" .. H.nonce() }
+    local wait = delete_in_background(ngx_.base, ids)
+    wait_seen(ids)
+    ngx_.signal("reload")
+    assert_all_answered(ids, wait())
+    assert.is_true(gone(old, 3), "the old worker is still running")
+    assert.matches("too many pending timers", ngx_.spec("/t/timer").err, 1, true) -- the watcher could not be made
   end)
 end)
