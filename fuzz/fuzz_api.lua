@@ -750,7 +750,7 @@ local function delete_call(rec, depth)
   if mode <= 3 then
     opts = nil -- the hot path
   elseif mode == 4 then
-    opts = R.pick { "opts", 5, true, function() end }
+    opts = R.pick { "opts", 5, true, function() end, rec.handle }
     ctx.misuse = true
     must_raise = true
   else
@@ -1388,6 +1388,54 @@ run_hostile = function(ctx, depth, in_meta)
   end
 end
 
+-- Recursion through on_progress: each level a fresh client whose batch's
+-- callback starts the next level. It must end in summaries or, deep enough,
+-- in the interpreter's own "stack overflow" error: never in a crash.
+local function deep_action(depth)
+  local target = R.weighted { { 6, R.int(2, 12) }, { 3, R.int(13, 60) }, { 1, R.int(61, 250) } }
+  local opts_new = { api_key = KEY, base_url = HTTP_URL, timeout = 10, max_retries = 0 }
+  local reached, levels, c0 = 0, {}, cancels
+  local function level(k)
+    reached = k
+    local c = zavu.new(opts_new)
+    levels[k] = c
+    local s, err = c.sessions.delete_many({ "p" .. k, "p" .. k .. "b" }, { concurrency = 2, on_progress = function(done)
+      if done == 1 and k < target then level(k + 1) end
+      if done == 2 and R.chance(0.3) then c.close() end -- deferred
+    end })
+    if not s then fail("deep level %d: %s", k, tostring(err)) end
+    local all_cancelled = #s.failed > 0
+    for _, f in ipairs(s.failed) do
+      check_error("deep level " .. k, f.error)
+      if f.error.code ~= "cancelled" then all_cancelled = false end
+    end
+    if s.total ~= 2 or #s.deleted + #s.failed ~= 2 or (not s.ok and not (all_cancelled and cancels ~= c0)) then
+      fail("deep level %d of %d: %s", k, target, s.failed[1] and (show(s.failed[1].id) .. ": " .. tostring(s.failed[1].error)) or show(s))
+    end
+    return s
+  end
+  log(depth, "deep recursion through on_progress, %d levels", target)
+  local ok, e = pcall(level, 1)
+  if not ok then
+    if e == FAIL_MARK then error(FAIL_MARK, 0) end
+    propagate_failure()
+    local msg = tostring(e)
+    if not (msg:find("stack overflow", 1, true) or msg:find("error in error handling", 1, true)) then
+      fail("deep recursion (%d of %d levels) raised %s", reached, target, show(e))
+    end
+    log(depth, "-> stack overflow at level %d of %d", reached, target)
+  else
+    log(depth, "-> all %d levels done", target)
+  end
+  -- every level's client is free again (or closed by its own callback)
+  for k, c in pairs(levels) do
+    local okc, r = pcall(c.sessions.delete, "after" .. k)
+    if okc and r ~= true and cancels == c0 then fail("deep: level %d client after the recursion: %s", k, show(r)) end
+    if not okc and not tostring(r):find("client is closed", 1, true) then fail("deep: level %d: %s", k, show(r)) end
+    c.close()
+  end
+end
+
 local function probe(rec)
   if rec.closed or rec.busy > 0 then return end
   -- after a call returns the client is usable again: no client_busy, ever
@@ -1397,7 +1445,7 @@ end
 local function top_action()
   local act = R.weighted {
     { 6, "new" }, { 26, "delete" }, { 20, "many" }, { 3, "close" }, { 8, "efr" }, { 3, "tostring" }, { 5, "gc" },
-    { 5, "coroutine" }, { 5, "resume" }, { 1, "cancel" }, { 2, "check_options" }, { 0.2, "new_default" }, { 3, "garbage" }, { 0.5, "gcmode" },
+    { 5, "coroutine" }, { 5, "resume" }, { 1, "cancel" }, { 2, "check_options" }, { 0.2, "new_default" }, { 0.5, "deep" }, { 3, "garbage" }, { 0.5, "gcmode" },
     { 1, "drop" },
   }
   if STEP == pressure_until then set_pressure(false) end
@@ -1458,6 +1506,8 @@ local function top_action()
     log(1, "check_options(%s)", show(cfg))
     ok, e = pcall(zavu.check_options, cfg)
     check_raise("check_options", ctx, ok, e, must_raise)
+  elseif act == "deep" then
+    deep_action(1)
   elseif act == "new_default" then
     -- no options at all: no key, so every call is refused before connecting
     local ok, h = pcall(core.new)
