@@ -1226,6 +1226,8 @@ end
 -- A coroutine that makes calls and yields between them (at its own level,
 -- where yielding is fine); it may be resumed later from anywhere, even from
 -- inside another call's on_progress, or never.
+local CO_RAISE = setmetatable({}, { __tostring = function() return "fuzz coroutine error" end })
+
 local function spawn_coroutine(depth)
   stats.coroutines = stats.coroutines + 1
   local steps = R.int(1, 4)
@@ -1239,6 +1241,10 @@ local function spawn_coroutine(depth)
         if R.chance(0.6) then delete_call(rec, depth + 1) else many_call(rec, depth + 1) end
       else
         new_client(depth + 1)
+      end
+      if R.chance(0.08) then
+        log(depth + 1, "coroutine raises (between calls)")
+        error(CO_RAISE, 0) -- dies; a <close> client is closed on the way out
       end
       if i < steps then coroutine.yield("between calls") end
     end
@@ -1305,7 +1311,9 @@ local function resume_saved(depth)
   if not ok then
     if e == FAIL_MARK then error(FAIL_MARK, 0) end
     propagate_failure()
-    fail("a coroutine died: %s", show(e))
+    if e ~= CO_RAISE then fail("a coroutine died: %s", show(e)) end
+    local rec = entry.tbc and entry.tbc()
+    if rec then model_close(rec) end -- its <close> variable was closed by the error
   end
   if coroutine.status(co) ~= "suspended" then table.remove(saved_cos, i) end
 end
