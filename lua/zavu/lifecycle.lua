@@ -63,18 +63,37 @@ end
 -- -> the session once its status is one asked for, or nil and an error:
 -- the get's own (404...), "session_failed" (with lastError and the
 -- session), "timeout", or "cancelled". Polls no faster than interval.
-function M.wait(get)
+-- get_timeout: the client's own per-attempt timeout (seconds); a get is never
+-- given longer than that, nor longer than what is left of wait's timeout.
+local MAX_SLEEP = 2147483 -- what zavu.core.sleep takes (libcurl's INT_MAX ms)
+
+local function cancelled()
+  return nil, methods.failure("cancelled", "the call was cancelled before it finished")
+end
+
+function M.wait(get, get_timeout)
+  get_timeout = get_timeout or 60
   return function(id, opts)
     local w = at_caller(M.check_wait, id, opts)
+    local since = core.cancel_count() -- a cancel_all from now on ends the wait
     local deadline = core.now() + w.timeout
     local last_qr
     while true do
       local started = core.now()
-      local s, err = get(id)
+      local left = deadline - started
+      if left <= 0 then
+        return nil, methods.failure("timeout",
+          ("the session did not reach the status asked for within %g s"):format(w.timeout))
+      end
+      -- never longer than what is left: a last get that would outlive the
+      -- wait gets that much time and no retries
+      local s, err = get(id, left < get_timeout and { timeout = left, max_retries = 0 } or nil)
       if not s then return nil, err end
+      if core.cancel_count() ~= since then return cancelled() end
       if s.qrCode and s.qrCode ~= last_qr then
         last_qr = s.qrCode
         if w.on_qr then w.on_qr(s.qrCode, s) end
+        if core.cancel_count() ~= since then return cancelled() end
       end
       if w.want[s.status] then return s end
       if s.status == "failed" then
@@ -88,8 +107,8 @@ function M.wait(get)
           ("the session did not reach the status asked for within %g s (it is %s)"):format(w.timeout,
             tostring(s.status)), { session = s })
       end
-      if not core.sleep(math.max(0, next_poll - core.now())) then
-        return nil, methods.failure("cancelled", "the call was cancelled before it finished")
+      if not core.sleep(math.min(MAX_SLEEP, math.max(0, next_poll - core.now())), since) then
+        return cancelled()
       end
     end
   end
@@ -138,6 +157,9 @@ function M.check_prune(opts)
     raise("bad option 'older_than' to 'prune' (finite number of seconds >= 0 expected, got %s)",
       tostring(opts.older_than))
   end
+  -- What the listing and delete_many will be given, checked before either runs.
+  core.check_call_options { concurrency = opts.concurrency, timeout = opts.timeout,
+    max_retries = opts.max_retries }
   return opts.status ~= nil and status_set("prune", opts.status) or nil
 end
 

@@ -48,6 +48,7 @@ local function query_value(fname, key, v)
   if t == "string" then return v end
   if t == "boolean" then return tostring(v) end
   if t == "number" then
+    if math.type and math.type(v) == "integer" then return tostring(v) end -- 5.3+: every digit
     if v ~= v or v == math.huge or v == -math.huge then
       raise("bad query parameter '%s' to '%s' (finite number expected, got %s)", key, fname, tostring(v))
     end
@@ -175,7 +176,17 @@ function M.each(list, fname)
     local q = {}
     for k, v in pairs(query or {}) do q[k] = v end
     if q.limit == nil then q.limit = 100 end -- the API's largest page: fewest round trips
-    local max_pages = opts and opts.max_pages or M.DEFAULT_MAX_PAGES
+    if opts ~= nil and type(opts) ~= "table" then
+      error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 2)
+    end
+    local max_pages = opts and opts.max_pages
+    if max_pages == nil then
+      max_pages = M.DEFAULT_MAX_PAGES
+    elseif type(max_pages) ~= "number" or max_pages ~= max_pages or max_pages < 1
+        or max_pages ~= math.floor(max_pages) or max_pages == math.huge then
+      error(("bad option 'max_pages' to '%s' (whole number >= 1 expected, got %s)"):format(fname,
+        tostring(max_pages)), 2)
+    end
     local seen, pages, page, i = {}, 0, nil, 0
     if q.cursor then seen[q.cursor] = true end
     return function()
@@ -208,8 +219,10 @@ end
 function M.all(each)
   return function(query, opts)
     local items = {}
+    local made, iter = pcall(each, query, opts) -- misuse raises here, at our caller
+    if not made then error(M.without_position(iter), 2) end
     local ok, err = pcall(function()
-      for item in each(query, opts) do items[#items + 1] = item end
+      for item in iter do items[#items + 1] = item end
     end)
     if ok then return items end
     if type(err) == "table" and getmetatable(err) == core.error_mt then return nil, err end
@@ -243,6 +256,7 @@ function M.prepare_request(method, path, args)
     query = build_query("request", keys, args.query, 3)
   end
   local body = args.body
+  if body ~= nil and method == "GET" then raise("bad option 'body' (a GET sends no body)") end
   if type(body) == "table" then
     body = encode("request", body)
   elseif body ~= nil and type(body) ~= "string" then
