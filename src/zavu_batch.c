@@ -70,6 +70,8 @@ static int next_item(batch *b, double now, size_t *item, int *abort)
             *abort = 1;
             return 0;
         }
+        if (zavu_forked(b->c))
+            return 0; /* on_progress forked: run() lets go of the parent's transfers first */
     }
     return 0;
 }
@@ -163,6 +165,46 @@ static int cancel_rest(batch *b)
     return 0;
 }
 
+static int setup_multi(batch *b);
+static int setup_slot(batch *b, slot *s);
+
+/* fork() ran inside settled() (on_progress), and this is the child. The
+ * transfers in flight are the parent's, on sockets it shares: let go of them
+ * without reading or writing a byte (zavu_adopt points them at /dev/null and
+ * drops the handles), settle them here as failed - the parent carries them
+ * on - and send what was never sent on fresh connections. Returns non-zero
+ * when settled() asked to abort or libcurl cannot go on. */
+static int forked(batch *b)
+{
+    zavu_result res;
+    int k;
+    zavu_adopt(b->c); /* c->multi and its connections are gone */
+    for (k = 0; k < b->n_slots; k++) {
+        slot *s = &b->slots[k];
+        curl_easy_cleanup(s->easy); /* detached from the parent's multi by now */
+        s->easy = NULL;
+    }
+    if (setup_multi(b) != 0)
+        return 1;
+    for (k = 0; k < b->n_slots; k++) {
+        slot *s = &b->slots[k];
+        int was_busy = s->busy;
+        s->busy = 0;
+        if (setup_slot(b, s) != 0)
+            return 1;
+        if (!was_busy)
+            continue;
+        memset(&res, 0, sizeof res);
+        res.retry_after = -1;
+        zavu_set_error(&res, "connection_error",
+                       "the process forked while this delete was in flight; the parent carries it on");
+        res.attempts = ++b->attempts[s->item];
+        if (settle(b, s->item, &res))
+            return 1;
+    }
+    return 0;
+}
+
 static int run(batch *b)
 {
     int i, running = 0, abort = 0, idle, finished, started;
@@ -171,6 +213,11 @@ static int run(batch *b)
 
     while (b->settled_count < b->n) {
         double now = zavu_now();
+        if (zavu_forked(b->c)) {
+            if (forked(b))
+                return -1;
+            continue;
+        }
         if (zavu_cancelled_since(b->cancel_gen))
             return cancel_rest(b) ? -1 : 0;
         idle = 0;
@@ -188,6 +235,8 @@ static int run(batch *b)
             return -1;
         if (b->settled_count >= b->n)
             break;
+        if (zavu_forked(b->c))
+            continue;
         if (curl_multi_perform(b->c->multi, &running) != CURLM_OK)
             return -1;
         finished = 0;
@@ -199,6 +248,8 @@ static int run(batch *b)
             finished++;
             if (finish(b, s, msg->data.result))
                 return -1;
+            if (zavu_forked(b->c))
+                break; /* on_progress forked: not another call on the parent's handles */
         }
         /* A slot came free: fill it now. Polling first would sleep with
          * nothing in flight (on a fast server, a second per id). */
@@ -234,11 +285,35 @@ static void release(batch *b)
     free(b->attempts);
 }
 
+static int setup_multi(batch *b)
+{
+    zavu_client *c = b->c;
+    if (!c->multi) {
+        if (!(c->multi = curl_multi_init()))
+            return -1;
+        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)ZAVU_MAX_CONCURRENCY);
+    }
+    curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)b->n_slots);
+    return 0;
+}
+
+static int setup_slot(batch *b, slot *s)
+{
+    if (!(s->easy = zavu_new_easy(b->c, &s->body, s->errbuf)))
+        return -1;
+    curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
+    /* Over TLS, wait to share an HTTP/2 connection rather than open more
+     * (plain http is HTTP/1.1 here: one transfer per connection). */
+    if (strncmp(b->c->base_url, "https:", 6) == 0)
+        curl_easy_setopt(s->easy, CURLOPT_PIPEWAIT, 1L);
+    return 0;
+}
+
 int zavu_delete_many(zavu_client *c, const char *const *ids, const size_t *id_lens, size_t n,
                      const zavu_call *call, int concurrency, zavu_settled_fn settled, void *ud)
 {
     batch b;
-    int i, rc = -1, https = strncmp(c->base_url, "https:", 6) == 0;
+    int i, rc = -1;
 
     memset(&b, 0, sizeof b);
     b.c = c;
@@ -265,22 +340,11 @@ int zavu_delete_many(zavu_client *c, const char *const *ids, const size_t *id_le
     b.slots = calloc((size_t)b.n_slots, sizeof *b.slots);
     if (!b.attempts || !b.waiting || !b.slots)
         goto done;
-    if (!c->multi) {
-        if (!(c->multi = curl_multi_init()))
+    if (setup_multi(&b) != 0)
+        goto done;
+    for (i = 0; i < b.n_slots; i++)
+        if (setup_slot(&b, &b.slots[i]) != 0)
             goto done;
-        curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)ZAVU_MAX_CONCURRENCY);
-    }
-    curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)b.n_slots);
-    for (i = 0; i < b.n_slots; i++) {
-        slot *s = &b.slots[i];
-        if (!(s->easy = zavu_new_easy(c, &s->body, s->errbuf)))
-            goto done;
-        curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
-        /* Over TLS, wait to share an HTTP/2 connection rather than open more
-         * (plain http is HTTP/1.1 here: one transfer per connection). */
-        if (https)
-            curl_easy_setopt(s->easy, CURLOPT_PIPEWAIT, 1L);
-    }
     rc = run(&b);
 done:
     release(&b);

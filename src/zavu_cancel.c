@@ -21,17 +21,21 @@
 
 #define MAX_SOCKETS 4096 /* beyond it, a socket is only seen at libcurl's next progress call */
 
-static volatile sig_atomic_t cancel_count;
-static volatile sig_atomic_t interrupts;
+/* Read and bumped from any thread and from a signal handler: atomics (lock
+ * free on every platform libcurl threads run on), not volatile
+ * sig_atomic_t, which is safe against a signal handler but is a data race
+ * between threads (ThreadSanitizer says so for cancel_all from a thread). */
+static unsigned long cancel_count;
+static int interrupts;
 static curl_socket_t sockets[MAX_SOCKETS];
 static int n_sockets;
 /* Held while a socket is added, removed or closed, so a shutdown never hits
  * a descriptor number that was closed and handed to someone else. */
 static pthread_mutex_t sockets_lock = PTHREAD_MUTEX_INITIALIZER;
 
-unsigned long zavu_cancel_count(void) { return (unsigned long)cancel_count; }
+unsigned long zavu_cancel_count(void) { return __atomic_load_n(&cancel_count, __ATOMIC_ACQUIRE); }
 
-int zavu_cancelled_since(unsigned long count) { return (unsigned long)cancel_count != count; }
+int zavu_cancelled_since(unsigned long count) { return zavu_cancel_count() != count; }
 
 void zavu_set_cancelled(zavu_result *res)
 {
@@ -67,7 +71,7 @@ void zavu_untrack_socket_and_close(curl_socket_t fd)
 void zavu_cancel_all(void)
 {
     int i;
-    cancel_count++;
+    __atomic_add_fetch(&cancel_count, 1, __ATOMIC_ACQ_REL);
     /* From a signal handler the lock may be held by the thread we
      * interrupted: then skip the wake-up, the progress callback still sees
      * the count within a second. */
@@ -82,7 +86,7 @@ static void on_sigint(int sig)
 {
     int saved = errno;
     (void)sig;
-    interrupts++;
+    __atomic_add_fetch(&interrupts, 1, __ATOMIC_ACQ_REL);
     zavu_cancel_all();
     errno = saved;
 }
@@ -96,7 +100,7 @@ int zavu_catch_interrupt(void)
     return sigaction(SIGINT, &sa, NULL);
 }
 
-int zavu_interrupted(void) { return (int)interrupts; }
+int zavu_interrupted(void) { return __atomic_load_n(&interrupts, __ATOMIC_ACQUIRE); }
 
 /* fork() with the lock free and, in the child, no socket of the parent's:
  * shutting one down there would cut the parent's connection too. */
@@ -108,9 +112,13 @@ void zavu_cancel_after_fork_child(void)
     pthread_mutex_unlock(&sockets_lock);
 }
 
-void zavu_sleep(double seconds)
+void zavu_sleep(double seconds) { zavu_sleep_since(seconds, zavu_cancel_count()); }
+
+/* Sleep, waking early once zavu_cancel_all has run since `count` (a call's
+ * own count: a cancel between its transfer and its retry wait still ends
+ * the wait at once). */
+void zavu_sleep_since(double seconds, unsigned long count)
 {
-    unsigned long count = zavu_cancel_count();
     double until = zavu_now() + seconds;
     for (;;) {
         struct timespec ts;

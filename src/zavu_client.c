@@ -301,6 +301,8 @@ int zavu_prepare_call(zavu_client *c, const char *id, size_t id_len, zavu_result
     return 1;
 }
 
+int zavu_forked(const zavu_client *c) { return c->generation != fork_generation; }
+
 void zavu_adopt(zavu_client *c)
 {
     if (c->generation != fork_generation) {
@@ -332,6 +334,8 @@ static const char *code_for_curl(CURLcode rc)
     case CURLE_SSL_INVALIDCERTSTATUS:
     case CURLE_SSL_CRL_BADFILE:
         return "tls_error";
+    case CURLE_URL_MALFORMAT: /* a URL libcurl refuses: nothing was sent */
+        return "invalid_argument";
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_UNSUPPORTED_PROTOCOL: /* an HTTP/0.9-looking reply */
     case CURLE_BAD_CONTENT_ENCODING:
@@ -348,6 +352,18 @@ static const char *header_value(CURL *e, const char *name)
     if (curl_easy_header(e, name, 0, CURLH_HEADER, -1, &h) != CURLHE_OK)
         return NULL;
     return h->value;
+}
+
+int zavu_transport_error(CURLcode rc, const char *errbuf, zavu_result *res)
+{
+    res->ok = 0;
+    res->status = 0;
+    res->body = NULL;
+    res->body_len = 0;
+    res->retry_after = -1;
+    zavu_set_error(res, code_for_curl(rc), errbuf[0] ? errbuf : curl_easy_strerror(rc));
+    res->retryable = rc == CURLE_OPERATION_TIMEDOUT || strcmp(res->code, "connection_error") == 0;
+    return res->retryable;
 }
 
 int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *errbuf,
@@ -373,12 +389,8 @@ int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *err
     /* A response cut short by us (a huge body) still answered the call, and a
      * 2xx is a deletion whatever happened to its body. */
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && body->cut) &&
-        !(status >= 200 && status <= 299)) {
-        res->ok = 0;
-        zavu_set_error(res, code_for_curl(rc), errbuf[0] ? errbuf : curl_easy_strerror(rc));
-        res->retryable = rc == CURLE_OPERATION_TIMEDOUT || strcmp(res->code, "connection_error") == 0;
-        return res->retryable;
-    }
+        !(status >= 200 && status <= 299))
+        return zavu_transport_error(rc, errbuf, res);
 
     res->status = status;
     if ((status >= 200 && status <= 299) || (status == 404 && missing_ok)) {

@@ -84,6 +84,9 @@ double zavu_now(void);
 
 /* Sleep, waking early when zavu_cancel_all runs. */
 void zavu_sleep(double seconds);
+/* The same, waking at once if zavu_cancel_all ran since `count` (a
+ * zavu_cancel_count() taken when the work began). */
+void zavu_sleep_since(double seconds, unsigned long count);
 
 /* Install a SIGINT handler that calls zavu_cancel_all (for command-line
  * programs: Ctrl-C stops whatever is in flight at once). */

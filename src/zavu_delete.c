@@ -48,7 +48,7 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
                              wait);
         if (wait < 0)
             break;
-        zavu_sleep(wait);
+        zavu_sleep_since(wait, c->body.cancel_gen);
         if (zavu_cancelled_since(c->body.cancel_gen)) {
             zavu_set_cancelled(res);
             break;

@@ -57,6 +57,8 @@ CURL *zavu_new_easy(zavu_client *c, zavu_buffer *body, char *errbuf);
 /* Make the client's connections this process's: in a forked child, let go of
  * the parent's (without writing to them) so fresh ones are opened. */
 void zavu_adopt(zavu_client *c);
+/* 1 when this process is a fork of the one that opened c's connections. */
+int zavu_forked(const zavu_client *c);
 
 /* Check an id and the configuration, then zavu_adopt. Fills res and returns
  * 0 when the call cannot go ahead. */
@@ -66,6 +68,10 @@ int zavu_prepare_call(zavu_client *c, const char *id, size_t id_len, zavu_result
  * Returns 1 when it is worth another attempt. */
 int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *errbuf,
                   int missing_ok, zavu_result *res);
+
+/* res as the transport failure rc (status 0). Returns 1 when it is worth
+ * another attempt. */
+int zavu_transport_error(CURLcode rc, const char *errbuf, zavu_result *res);
 
 /* res->request_id from the response's X-Request-Id. */
 void zavu_note_request_id(CURL *e, zavu_result *res);

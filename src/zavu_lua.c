@@ -48,12 +48,19 @@ static int bad_value(lua_State *L, const char *name, const char *expected, int t
  * collected while the core still reads it. */
 static const char *opt_string(lua_State *L, int t, const char *name)
 {
+    size_t len;
+    const char *s;
     lua_getfield(L, t, name);
     if (lua_isnil(L, -1))
         return NULL;
     if (lua_type(L, -1) != LUA_TSTRING)
         bad_type(L, name, "string");
-    return lua_tostring(L, -1);
+    s = lua_tolstring(L, -1, &len);
+    /* The core reads C strings: a NUL would silently cut the value (an API
+     * key, a base URL past its "?" check, a User-Agent) short. */
+    if (memchr(s, '\0', len) != NULL)
+        luaL_error(L, "bad option '%s' (string without NUL bytes expected)", name);
+    return s;
 }
 
 /* Seconds: a finite number above `min_exclusive`, (a number of seconds
@@ -392,21 +399,6 @@ static int push_busy(lua_State *L)
 
 /* ---- calls ---- */
 
-/* A number given as an id, as a string in place at index i: whole numbers
- * exactly ("123456789012345", where LuaJIT's tostring would keep 14 digits),
- * others with every significant digit. */
-static void number_id_to_string(lua_State *L, int i)
-{
-    double d = (double)lua_tonumber(L, i);
-    char buf[64];
-    if (d == floor(d) && fabs(d) < 9.2e18)
-        snprintf(buf, sizeof buf, "%lld", (long long)d);
-    else
-        snprintf(buf, sizeof buf, "%.17g", d);
-    lua_pushstring(L, buf);
-    lua_replace(L, i);
-}
-
 /* Runs a call that may run user code (options with metamethods, on_progress,
  * finalizers) with the client marked busy, in protected mode, so the mark
  * is cleared and a deferred close() done whatever happens; an error is raised
@@ -421,11 +413,19 @@ static int guarded(lua_State *L, client_ud *u, int at, lua_CFunction inner)
         nargs = 0;
         lua_settop(L, at - 1);
     }
-    u->busy = 1;
+    /* On 5.1 and LuaJIT lua_pushcfunction allocates: a collection step may
+     * run a finalizer there, which may close the client or raise. So push
+     * first, look at the client again, and only then mark it busy: nothing
+     * between busy = 1 and the protected call may raise. */
     lua_pushcfunction(L, inner);
     lua_insert(L, at);
     lua_pushlightuserdata(L, u);
     lua_insert(L, at + 1);
+    if (!u->core)
+        return luaL_error(L, "zavu: client is closed");
+    if (u->busy) /* a finalizer's call is still running? cannot be, but never nest */
+        return push_busy(L);
+    u->busy = 1;
     rc = lua_pcall(L, nargs + 1, LUA_MULTRET, 0);
     call_done(u);
     if (rc != 0)
@@ -439,6 +439,32 @@ static int l_push_error(lua_State *L)
     return 1;
 }
 
+/* A number given as a session id, pushed as the string sent: its exact
+ * digits, the same on every interpreter (lua_tostring would print 14
+ * significant digits on 5.1 and LuaJIT, "2.0" on 5.3+, "-nan" or "nan").
+ * Returns 0, pushing nothing, when it has no such form: not a whole
+ * number, or a float beyond 2^53. */
+static int push_number_id(lua_State *L, int i)
+{
+    char buf[32];
+    double d;
+#if LUA_VERSION_NUM >= 503
+    if (lua_isinteger(L, i)) {
+        lua_pushvalue(L, i);
+        lua_tostring(L, -1); /* an integer: every digit */
+        return 1;
+    }
+#endif
+    d = (double)lua_tonumber(L, i);
+    if (!(d > -9007199254740992.0 && d < 9007199254740992.0) || d != floor(d))
+        return 0;
+    snprintf(buf, sizeof buf, "%.0f", d == 0 ? 0.0 : d); /* -0 is 0 */
+    lua_pushstring(L, buf);
+    return 1;
+}
+
+#define NUMBER_ID_MESSAGE "session id must be a string or a whole number below 2^53"
+
 /* delete(id [, opts]) inside guarded(): (u, id, opts) */
 static int l_delete_inner(lua_State *L)
 {
@@ -446,12 +472,17 @@ static int l_delete_inner(lua_State *L)
     size_t id_len;
     const char *id;
     lua_settop(L, 3);
-    if (lua_type(L, 2) == LUA_TNUMBER)
-        number_id_to_string(L, 2);
-    id = luaL_checklstring(L, 2, &id_len);
+    if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER)
+        luaL_checklstring(L, 2, NULL); /* raises the usual type error, before anything else */
     zavu_call call;
     zavu_result res;
     read_call(L, 3, &call, 0, NULL, NULL);
+    if (lua_type(L, 2) == LUA_TNUMBER) {
+        if (!push_number_id(L, 2))
+            return push_local_error(L, "invalid_argument", NUMBER_ID_MESSAGE);
+        lua_replace(L, 2);
+    }
+    id = lua_tolstring(L, 2, &id_len);
     if (zavu_delete_session(u->core, id, id_len, &call, &res)) {
         lua_pushboolean(L, 1);
         return 1;
@@ -475,6 +506,12 @@ static int delete_at(lua_State *L, client_ud *u, int at)
     if (u->busy)
         return push_busy(L);
     id = lua_tolstring(L, at, &id_len);
+    /* Pushed before the call, while the client is not busy: on 5.1 and
+     * LuaJIT this allocates, and a finalizer run there may raise (that
+     * must not leave the client busy) or close the client. */
+    lua_pushcfunction(L, l_push_error);
+    if (!u->core)
+        return luaL_error(L, "zavu: client is closed");
     u->busy = 1;
     if (zavu_delete_session(u->core, id, id_len, NULL, &res)) {
         call_done(u);
@@ -483,7 +520,6 @@ static int delete_at(lua_State *L, client_ud *u, int at)
     }
     /* The error table allocates (a finalizer may run) and reads the body
      * the client owns: build it while the client is still busy. */
-    lua_pushcfunction(L, l_push_error);
     lua_pushlightuserdata(L, &res);
     at = lua_pcall(L, 1, 1, 0);
     call_done(u);
@@ -497,6 +533,9 @@ static int delete_at(lua_State *L, client_ud *u, int at)
 /* ---- many deletes ---- */
 
 typedef struct {
+    int settle;     /* stack index of l_settle, pushed once: pushing a C
+                       function allocates on 5.1/LuaJIT, and nothing outside
+                       lua_pcall may raise while libcurl's batch is open */
     int results;    /* stack index: results[pos] = true | error table */
     int progress;   /* stack index of on_progress, or 0 */
     int failure;    /* stack index of the slot that keeps an on_progress error */
@@ -528,7 +567,7 @@ static int l_settle(lua_State *L) /* (results, on_progress, ctx, res, pos) */
 
 static int settle_protected(lua_State *L, many_ctx *m, lua_Integer pos, const zavu_result *res)
 {
-    lua_pushcfunction(L, l_settle);
+    lua_pushvalue(L, m->settle); /* no allocation before the protected call */
     lua_pushvalue(L, m->results);
     if (m->progress)
         lua_pushvalue(L, m->progress);
@@ -625,6 +664,8 @@ static int l_delete_many_inner(lua_State *L)
     m.results = lua_gettop(L);
     lua_pushnil(L);
     m.failure = lua_gettop(L);
+    lua_pushcfunction(L, l_settle);
+    m.settle = lua_gettop(L);
     /* Arrays as userdata: collected by Lua even if an error is raised. */
     strs = lua_newuserdata(L, sizeof *strs * (n ? n : 1));
     lens = lua_newuserdata(L, sizeof *lens * (n ? n : 1));
@@ -636,8 +677,8 @@ static int l_delete_many_inner(lua_State *L)
         lua_rawgeti(L, 2, i);
         lua_pushvalue(L, -1);
         lua_rawseti(L, ids, i);
-        if (lua_type(L, -1) == LUA_TNUMBER)
-            number_id_to_string(L, lua_gettop(L)); /* on the stack only */
+        if (lua_type(L, -1) == LUA_TNUMBER && push_number_id(L, -1))
+            lua_replace(L, -2); /* its exact digits, on the stack only */
         lua_rawseti(L, send, i);
     }
     for (i = 1; i <= n; i++) {
@@ -649,8 +690,7 @@ static int l_delete_many_inner(lua_State *L)
             continue;
         }
         local_result(&bad, "invalid_argument");
-        snprintf(bad.message, sizeof bad.message, "session id must be a string, got %s",
-                 luaL_typename(L, -1));
+        snprintf(bad.message, sizeof bad.message, NUMBER_ID_MESSAGE ", got %s", luaL_typename(L, -1));
         lua_pop(L, 1);
         if (settle_protected(L, &m, i, &bad)) {
             lua_pushvalue(L, m.failure);
@@ -714,10 +754,14 @@ static void drop_nulls(lua_State *L)
     }
 }
 
-/* The strings of array t[1..n] into v/lens (n entries). */
+/* The strings of array t[1..n] into v/lens (n entries). The strings are
+ * anchored in a private copy of the array left on the stack: the caller's
+ * table is reachable from user code that runs later in the call (an
+ * option's metamethod, a finalizer), which may drop them. */
 static size_t string_array(lua_State *L, int t, const char *what, const char ***v, size_t **lens)
 {
     size_t n, i;
+    int copy;
     if (lua_isnoneornil(L, t)) {
         *v = NULL;
         *lens = NULL;
@@ -725,13 +769,21 @@ static size_t string_array(lua_State *L, int t, const char *what, const char ***
     }
     luaL_checktype(L, t, LUA_TTABLE);
     n = zavu_rawlen(L, t);
-    *v = lua_newuserdata(L, sizeof **v * (n ? n : 1));
-    *lens = lua_newuserdata(L, sizeof **lens * (n ? n : 1));
+    if (n > 100000)
+        luaL_error(L, "bad %s list (at most 100000 entries)", what);
+    lua_createtable(L, (int)n, 0);
+    copy = lua_gettop(L);
     for (i = 0; i < n; i++) {
         lua_rawgeti(L, t, (int)i + 1);
         if (lua_type(L, -1) != LUA_TSTRING)
             luaL_error(L, "bad %s #%d (string expected, got %s)", what, (int)i + 1, luaL_typename(L, -1));
-        (*v)[i] = lua_tolstring(L, -1, &(*lens)[i]); /* anchored by t */
+        lua_rawseti(L, copy, (int)i + 1);
+    }
+    *v = lua_newuserdata(L, sizeof **v * (n ? n : 1));
+    *lens = lua_newuserdata(L, sizeof **lens * (n ? n : 1));
+    for (i = 0; i < n; i++) {
+        lua_rawgeti(L, copy, (int)i + 1);
+        (*v)[i] = lua_tolstring(L, -1, &(*lens)[i]); /* anchored by the private copy */
         lua_pop(L, 1);
     }
     return n;
@@ -750,7 +802,7 @@ static int l_request_inner(lua_State *L)
     zavu_result res;
 
     lua_settop(L, 7); /* fixed slots: the arrays below are pushed above them */
-    luaL_checkstack(L, 16, "zavu request");
+    luaL_checkstack(L, 24, "zavu request");
     memset(&rq, 0, sizeof rq);
     rq.method = luaL_checkstring(L, 2);
     rq.path = luaL_checkstring(L, 3);
@@ -864,14 +916,6 @@ static int l_cancel_all(lua_State *L)
     return 0;
 }
 
-/* zavu.core.cancel_count() -> how many times cancel_all ran: Lua code made
- * of several calls (wait, prune) notes it and stops when it changes. */
-static int l_cancel_count(lua_State *L)
-{
-    lua_pushnumber(L, (lua_Number)zavu_cancel_count());
-    return 1;
-}
-
 /* zavu.core.now() -> seconds on a monotonic clock */
 static int l_now(lua_State *L)
 {
@@ -879,15 +923,30 @@ static int l_now(lua_State *L)
     return 1;
 }
 
-/* zavu.core.sleep(seconds) -> true, or false when cancel_all cut it short. */
+/* zavu.core.sleep(seconds [, since]) -> true, or false when cancel_all cut
+ * it short - or had already run since `since`, a zavu.core.cancel_count(). */
 static int l_sleep(lua_State *L)
 {
     double secs = (double)luaL_checknumber(L, 1);
     unsigned long count = zavu_cancel_count();
     if (!(secs >= 0) || secs > ZAVU_MAX_SECONDS)
         luaL_argerror(L, 1, "seconds (0..2147483) expected");
-    zavu_sleep(secs);
+    if (!lua_isnoneornil(L, 2)) {
+        double since = (double)luaL_checknumber(L, 2);
+        if (!(since >= 0 && since < 9007199254740992.0) || since != floor(since))
+            luaL_argerror(L, 2, "a cancel_count() expected");
+        count = (unsigned long)since;
+    }
+    zavu_sleep_since(secs, count);
     lua_pushboolean(L, count == zavu_cancel_count());
+    return 1;
+}
+
+/* zavu.core.cancel_count() -> how many times cancel_all ran (for sleep's
+ * `since`: a wait made of several calls notices a cancel between them). */
+static int l_cancel_count(lua_State *L)
+{
+    lua_pushnumber(L, (lua_Number)zavu_cancel_count());
     return 1;
 }
 
@@ -939,8 +998,8 @@ static const luaL_Reg module_functions[] = {
     {"check_call_options", l_check_call_options},
     {"cancel_all", l_cancel_all},
     {"sleep", l_sleep},
-    {"now", l_now},
     {"cancel_count", l_cancel_count},
+    {"now", l_now},
     {"catch_interrupt", l_catch_interrupt},
     {"interrupted", l_interrupted},
     {"curl_info", l_curl_info},

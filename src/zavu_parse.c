@@ -353,6 +353,13 @@ int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, s
 
     while (base_len > 0 && base_url[base_len - 1] == '/')
         base_len--;
+    for (i = 0; p[i]; i++) {
+        unsigned char ch = (unsigned char)p[i];
+        if (ch <= 0x20 || ch == 0x7f || ch == '#') {
+            snprintf(why, why_len, "the path holds a space, a control character or a '#'");
+            return -2;
+        }
+    }
     if (put(&b, base_url, base_len) != 0)
         return -1;
     while ((open = strchr(p, '{')) != NULL) {
@@ -376,8 +383,8 @@ int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, s
     }
     if (put(&b, p, strlen(p)) != 0)
         return -1;
-    for (i = 0; i + 1 < rq->n_query; i += 2) {
-        if (put(&b, i == 0 ? "?" : "&", 1) != 0 ||
+    for (i = 0; i + 1 < rq->n_query; i += 2) { /* after the path's own query, if it has one */
+        if (put(&b, i == 0 && !strchr(rq->path, '?') ? "?" : "&", 1) != 0 ||
             put_escaped(&b, rq->query[i], rq->query_lens[i]) != 0 || put(&b, "=", 1) != 0 ||
             put_escaped(&b, rq->query[i + 1], rq->query_lens[i + 1]) != 0)
             return -1;

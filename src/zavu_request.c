@@ -13,8 +13,9 @@
 static void set_method(zavu_client *c, const zavu_request *rq)
 {
     CURL *e = c->easy;
-    if (strcmp(rq->method, "POST") == 0) {
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
+    int is_post = strcmp(rq->method, "POST") == 0;
+    if (is_post || rq->body) { /* a POST, or a DELETE with a body */
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, is_post ? NULL : rq->method);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(rq->body ? rq->body_len : 0));
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->body ? c->json_headers : c->headers);
@@ -60,7 +61,8 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
     timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
     max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
     set_method(c, rq);
-    curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
+    if (curl_easy_setopt(c->easy, CURLOPT_URL, c->url) != CURLE_OK) /* over libcurl's 8 MB */
+        return local_error(res, "invalid_argument", "the URL is longer than libcurl accepts");
     curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
     c->body.max_ok = c->max_response;
     c->body.cancel_gen = zavu_cancel_count();
@@ -73,6 +75,10 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
         c->curl_error[0] = '\0';
         rc = curl_easy_perform(c->easy);
         again = zavu_classify(c->easy, rc, &c->body, c->curl_error, call && call->missing_ok, res);
+        /* A 2xx whose body stalled or was cut off: the body is the answer
+         * here (a delete needs none), so this is the transport's failure. */
+        if (res->ok && rc != CURLE_OK && !c->body.cut && !zavu_cancelled_since(c->body.cancel_gen))
+            again = zavu_transport_error(rc, c->curl_error, res);
         if (again && is_post)
             again = zavu_post_may_retry(c->easy, rc, res);
         res->attempts = n + 1;
@@ -93,7 +99,7 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
                              max_retries + 1, wait);
         if (wait < 0)
             break;
-        zavu_sleep(wait);
+        zavu_sleep_since(wait, c->body.cancel_gen);
         if (zavu_cancelled_since(c->body.cancel_gen)) {
             zavu_set_cancelled(res);
             break;

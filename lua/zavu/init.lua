@@ -88,7 +88,8 @@ function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
-  local handle = at_call_site(core.new, with_environment(opts))
+  local cfg = with_environment(opts)
+  local handle = at_call_site(core.new, cfg)
   local client = { handle = handle }
   -- sessions.delete and delete_many are C functions bound to the handle (no
   -- Lua call in between: the hot path); the rest are made from operations.
@@ -101,7 +102,7 @@ function M.new(opts)
       resource.all = methods.all(resource.list, "all")
     end
   end
-  client.sessions.wait = lifecycle.wait(client.sessions.get)
+  client.sessions.wait = lifecycle.wait(client.sessions.get, cfg.timeout)
   client.sessions.prune = lifecycle.prune(client.sessions.all, client.sessions.delete_many)
   client.request = methods.request(handle)
   --- Close the connection now rather than at garbage collection.

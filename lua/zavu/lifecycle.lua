@@ -26,6 +26,11 @@ local function check_seconds(fname, name, v, dflt)
   return v
 end
 
+-- The statuses the API knows (WhatsAppAltSessionStatus): a typo such as
+-- "Ready" would otherwise wait out the whole timeout, or prune nothing.
+local STATUSES = { disconnected = true, initializing = true, qr_ready = true, authenticating = true,
+                   ready = true, failed = true }
+
 -- A status, or a list of them, as a set.
 local function status_set(fname, v, dflt)
   if v == nil then v = dflt end
@@ -35,14 +40,13 @@ local function status_set(fname, v, dflt)
   end
   local set = {}
   for _, s in ipairs(v) do
-    if type(s) ~= "string" then raise("bad option 'status' to '%s' (strings expected)", fname) end
+    if not STATUSES[s] then
+      raise("bad option 'status' to '%s' (%s is no session status: disconnected, initializing, qr_ready, "
+        .. "authenticating, ready or failed)", fname, type(s) == "string" and ("'" .. s .. "'") or type(s))
+    end
     set[s] = true
   end
   return set
-end
-
-local function cancelled()
-  return methods.failure("cancelled", "the call was cancelled before it finished")
 end
 
 --- Check wait's arguments; raises on misuse. Returns the settings.
@@ -67,21 +71,38 @@ end
 -- -> the session once its status is one asked for, or nil and an error:
 -- the get's own (404...), "session_failed" (with lastError and the
 -- session), "timeout", or "cancelled". Polls no faster than interval.
-function M.wait(get)
+-- get_timeout: the client's own per-attempt timeout (seconds); a get is never
+-- given longer than that, nor longer than what is left of wait's timeout.
+local MAX_SLEEP = 2147483 -- what zavu.core.sleep takes (libcurl's INT_MAX ms)
+
+local function cancelled()
+  return nil, methods.failure("cancelled", "the call was cancelled before it finished")
+end
+
+function M.wait(get, get_timeout)
+  get_timeout = get_timeout or 60
   return function(id, opts)
     local w = at_caller(M.check_wait, id, opts)
+    local since = core.cancel_count() -- a cancel_all from now on ends the wait
     local deadline = core.now() + w.timeout
-    local cancels = core.cancel_count() -- a cancel_all between two polls ends the wait too
     local last_qr
     while true do
       local started = core.now()
-      local s, err = get(id)
+      local left = deadline - started
+      if left <= 0 then
+        return nil, methods.failure("timeout",
+          ("the session did not reach the status asked for within %g s"):format(w.timeout))
+      end
+      -- never longer than what is left: a last get that would outlive the
+      -- wait gets that much time and no retries
+      local s, err = get(id, left < get_timeout and { timeout = left, max_retries = 0 } or nil)
       if not s then return nil, err end
+      if core.cancel_count() ~= since then return cancelled() end
       if s.qrCode and s.qrCode ~= last_qr then
         last_qr = s.qrCode
         if w.on_qr then w.on_qr(s.qrCode, s) end
+        if core.cancel_count() ~= since then return cancelled() end
       end
-      if core.cancel_count() ~= cancels then return nil, cancelled() end
       if w.want[s.status] then return s end
       if s.status == "failed" then
         return nil, methods.failure("session_failed",
@@ -90,12 +111,16 @@ function M.wait(get)
       end
       local next_poll = started + w.interval
       if next_poll > deadline then -- no poll fits before the deadline: wait it out
-        if not core.sleep(math.max(0, deadline - core.now())) then return nil, cancelled() end
+        if not core.sleep(math.min(MAX_SLEEP, math.max(0, deadline - core.now())), since) then
+          return cancelled()
+        end
         return nil, methods.failure("timeout",
           ("the session did not reach the status asked for within %g s (it is %s)"):format(w.timeout,
             tostring(s.status)), { session = s })
       end
-      if not core.sleep(math.max(0, next_poll - core.now())) then return nil, cancelled() end
+      if not core.sleep(math.min(MAX_SLEEP, math.max(0, next_poll - core.now())), since) then
+        return cancelled()
+      end
     end
   end
 end
@@ -143,6 +168,9 @@ function M.check_prune(opts)
     raise("bad option 'older_than' to 'prune' (finite number of seconds >= 0 expected, got %s)",
       tostring(opts.older_than))
   end
+  -- What the listing and delete_many will be given, checked before either runs.
+  core.check_call_options { concurrency = opts.concurrency, timeout = opts.timeout,
+    max_retries = opts.max_retries }
   return opts.status ~= nil and status_set("prune", opts.status) or nil
 end
 
@@ -168,7 +196,7 @@ function M.prune(all, delete_many)
         ids[#ids + 1] = s.id
       end
     end
-    if core.cancel_count() ~= cancels then return nil, cancelled() end
+    if core.cancel_count() ~= cancels then return cancelled() end
     local summary
     if opts.dry_run then
       summary = { ok = true, total = #ids, deleted = {}, failed = {} }

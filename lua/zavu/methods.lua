@@ -48,6 +48,7 @@ local function query_value(fname, key, v)
   if t == "string" then return v end
   if t == "boolean" then return tostring(v) end
   if t == "number" then
+    if math.type and math.type(v) == "integer" then return tostring(v) end -- 5.3+: every digit
     if v ~= v or v == math.huge or v == -math.huge then
       raise("bad query parameter '%s' to '%s' (finite number expected, got %s)", key, fname, tostring(v))
     end
@@ -190,9 +191,19 @@ local function pages(list, query, opts)
   end
 end
 
-local function check_listing_args(fname, query)
+-- Misuse of each/all raises at their caller, before any page is asked for.
+local function check_listing_args(fname, query, opts)
   if query ~= nil and type(query) ~= "table" then
     error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, type(query)), 3)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+  end
+  local max_pages = opts and opts.max_pages
+  if max_pages ~= nil and (type(max_pages) ~= "number" or max_pages ~= max_pages or max_pages < 1
+      or max_pages ~= math.floor(max_pages) or max_pages == math.huge) then
+    error(("bad option 'max_pages' to '%s' (whole number >= 1 expected, got %s)"):format(fname,
+      tostring(max_pages)), 3)
   end
 end
 
@@ -201,7 +212,7 @@ end
 -- a loop never ends as if the listing were complete; all() returns it.
 function M.each(list, fname)
   return function(query, opts)
-    check_listing_args(fname, query)
+    check_listing_args(fname, query, opts)
     local next_page = pages(list, query, opts)
     local page, i = nil, 0
     return function()
@@ -220,7 +231,7 @@ end
 --- all(query, opts) -> every item in one array, or nil and the error.
 function M.all(list, fname)
   return function(query, opts)
-    check_listing_args(fname, query)
+    check_listing_args(fname, query, opts)
     local next_page = pages(list, query, opts)
     local items, n = {}, 0
     local ok, err = pcall(function()
@@ -262,6 +273,7 @@ function M.prepare_request(method, path, args)
     query = build_query("request", keys, args.query, 3)
   end
   local body = args.body
+  if body ~= nil and method == "GET" then raise("bad option 'body' (a GET sends no body)") end
   if type(body) == "table" then
     body = encode("request", body)
   elseif body ~= nil and type(body) ~= "string" then

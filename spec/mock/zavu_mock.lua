@@ -178,6 +178,16 @@ scenarios.badchunk = function() -- chunked encoding with a broken chunk size
   raw_reply("HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n"
     .. "x-should-retry: false\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
 end
+-- Successes whose body does not arrive whole (the review's specs).
+scenarios.cutok = function() -- a 200 that promises 10 bytes, sends "123", closes
+  raw_reply("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n123")
+end
+scenarios.stallok = function() -- a 200 whose body stalls after one byte
+  raw_reply("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", 30)
+end
+scenarios.jsonnull = function() -- a 200 whose JSON is a bare null
+  return reply(200, "null", { ["Content-Type"] = "application/json" })
+end
 
 scenarios.echo = function(_, _, record) -- send the request back as details
   return reply(418, { code = "echo", message = "echo", details = record })
