@@ -17,7 +17,9 @@ function run.zavu() -- this module: sequential deletes on one client
   local client = require("zavu").new { api_key = "zv_live_bench", base_url = base, ca_file = ca }
   -- The same 100 untimed warm-up deletes as the raw loop: connection up,
   -- caches warm, and LuaJIT's traces compiled.
-  for i = 1, 100 do client.sessions.delete("warm-" .. i) end
+  for i = 1, 100 do
+    client.sessions.delete("warm-" .. i)
+  end
   local ok = 0
   local t = socket.gettime()
   for i = 1, n do
@@ -31,9 +33,11 @@ local function request_with(http_module)
   local t = socket.gettime()
   for i = 1, n do
     local _, code = http_module.request {
-      method = "DELETE", url = base .. "/v1/whatsapp-alt/sessions/" .. id(i),
+      method = "DELETE",
+      url = base .. "/v1/whatsapp-alt/sessions/" .. id(i),
       headers = { authorization = "Bearer zv_live_bench", accept = "application/json" },
-      cafile = ca, verify = ca and "peer" or nil,
+      cafile = ca,
+      verify = ca and "peer" or nil,
     }
     if code == 204 then ok = ok + 1 end
   end
@@ -46,9 +50,13 @@ function run.luasec() return request_with(require "ssl.https") end
 function run.many() -- delete_many on a fresh client
   local client = require("zavu").new { api_key = "zv_live_bench", base_url = base, ca_file = ca }
   local ids, warm = {}, {}
-  for i = 1, n do ids[i] = id(i) end
+  for i = 1, n do
+    ids[i] = id(i)
+  end
   if first == "warm" then
-    for i = 1, conc or 32 do warm[i] = "warm-" .. i end
+    for i = 1, conc or 32 do
+      warm[i] = "warm-" .. i
+    end
     client.sessions.delete_many(warm, { concurrency = conc or 32 })
   end
   local t = socket.gettime()
@@ -60,11 +68,17 @@ function run.pair() -- a loop of delete and delete_many of the same ids, one cli
   local client = require("zavu").new { api_key = "zv_live_bench", base_url = base, ca_file = ca }
   local delete, delete_many = client.sessions.delete, client.sessions.delete_many
   local ids, warm = {}, {}
-  for i = 1, n do ids[i] = id(i) end
-  for i = 1, 200 do warm[i] = "warm-" .. i end
+  for i = 1, n do
+    ids[i] = id(i)
+  end
+  for i = 1, 200 do
+    warm[i] = "warm-" .. i
+  end
   -- Both warmed alike: the loop's connection, then delete_many's (one over
   -- HTTP/2, one per slot over HTTP/1.1), so neither times a handshake.
-  for i = 1, 100 do delete(warm[i]) end
+  for i = 1, 100 do
+    delete(warm[i])
+  end
   delete_many(warm, { concurrency = conc })
   local function loop()
     local ok = 0
@@ -98,7 +112,9 @@ function run.rss() -- resident memory growth across n deletes on one client
       if kb then return tonumber(kb) end
     end
   end
-  for i = 1, 1000 do client.sessions.delete(id(i)) end -- warm: caches, buffers, the connection
+  for i = 1, 1000 do
+    client.sessions.delete(id(i))
+  end -- warm: caches, buffers, the connection
   collectgarbage()
   local before, ok = rss(), 0
   for i = 1, n do

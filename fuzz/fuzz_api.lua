@@ -47,8 +47,10 @@ local CA_FILE = assert(env("ZAVU_MOCK_CA_FILE"))
 local CA_PATH = assert(env("ZAVU_MOCK_CA_PATH"))
 -- The environment must not supply a key or a URL: a client without base_url
 -- would then talk to the real API.
-assert(not env("ZAVUDEV_API_KEY") and not env("ZAVUDEV_BASE_URL"),
-  "unset ZAVUDEV_API_KEY and ZAVUDEV_BASE_URL before fuzzing")
+assert(
+  not env("ZAVUDEV_API_KEY") and not env("ZAVUDEV_BASE_URL"),
+  "unset ZAVUDEV_API_KEY and ZAVUDEV_BASE_URL before fuzzing"
+)
 
 local SEED = tonumber(env("FUZZ_API_SEED", "")) or (os.time() * 7919 + math.floor(os.clock() * 1e6)) % (M31 - 1)
 SEED = math.floor(SEED) % (M31 - 1) + 0
@@ -68,7 +70,10 @@ local KEY_MARK = "fuzzSECRET"
 local function new_rng(seed)
   local s = seed % (M31 - 1) + 1
   local r = {}
-  local function nxt() s = (s * 48271) % M31; return s end
+  local function nxt()
+    s = (s * 48271) % M31
+    return s
+  end
   function r.float() return (nxt() - 1) / (M31 - 1) end
   function r.int(a, b) return a + math.floor(r.float() * (b - a + 1)) end
   function r.chance(p) return r.float() < p end
@@ -76,7 +81,9 @@ local function new_rng(seed)
   -- weighted: t = { {w, value}, ... }
   function r.weighted(t)
     local sum = 0
-    for i = 1, #t do sum = sum + t[i][1] end
+    for i = 1, #t do
+      sum = sum + t[i][1]
+    end
     local x = r.float() * sum
     for i = 1, #t do
       x = x - t[i][1]
@@ -84,14 +91,14 @@ local function new_rng(seed)
     end
     return t[#t][2]
   end
-  for _ = 1, 3 do nxt() end
+  for _ = 1, 3 do
+    nxt()
+  end
   return r
 end
 
 local R = new_rng(SEED)
-local function step_rng(step)
-  return new_rng((SEED * 40503 + step * 69069 + 12345) % (M31 - 1))
-end
+local function step_rng(step) return new_rng((SEED * 40503 + step * 69069 + 12345) % (M31 - 1)) end
 
 ---------------------------------------------------------------------------
 -- the step log: a ring kept in memory, and every line in FUZZ_API_LOG
@@ -105,7 +112,10 @@ local function log(depth, fmt, ...)
   line = ("%6d %s%s"):format(STEP, ("  "):rep(depth), line)
   ring_n = ring_n + 1
   ring[(ring_n - 1) % RING_MAX + 1] = line
-  if logf then logf:write(line, "\n"); logf:flush() end
+  if logf then
+    logf:write(line, "\n")
+    logf:flush()
+  end
 end
 
 local function show(v, depth)
@@ -122,7 +132,10 @@ local function show(v, depth)
     if depth > 1 then return "{...}" end
     local parts = {}
     for k, x in pairs(v) do
-      if #parts >= 8 then parts[#parts + 1] = "..."; break end
+      if #parts >= 8 then
+        parts[#parts + 1] = "..."
+        break
+      end
       parts[#parts + 1] = tostring(k) .. "=" .. show(x, depth + 1)
     end
     return "{" .. table.concat(parts, ",") .. "}"
@@ -135,8 +148,21 @@ end
 
 local FAIL_MARK = setmetatable({}, { __tostring = function() return "fuzz_api failure" end })
 local FAILED -- the first broken promise, as a string
-local stats = { batches = 0, calls = 0, ids = 0, raises = 0, busy = 0, cancels = 0, clients = 0, codes = {},
-                coroutines = 0, finalizers = 0, efr = 0, tostrings = 0, progress = 0 }
+local stats = {
+  batches = 0,
+  calls = 0,
+  ids = 0,
+  raises = 0,
+  busy = 0,
+  cancels = 0,
+  clients = 0,
+  codes = {},
+  coroutines = 0,
+  finalizers = 0,
+  efr = 0,
+  tostrings = 0,
+  progress = 0,
+}
 
 local function fail(fmt, ...)
   local ok, msg = pcall(string.format, fmt, ...)
@@ -158,28 +184,64 @@ end
 
 local function set(list)
   local s = {}
-  for _, v in ipairs(list) do s[v] = true end
+  for _, v in ipairs(list) do
+    s[v] = true
+  end
   return s
 end
-local LOCAL_CODES = set { "client_busy", "cancelled", "invalid_argument", "missing_api_key", "test_mode_key",
-                          "insecure_transport", "timeout", "connection_error", "tls_error", "invalid_response" }
-local STATUS_CODES = set { "bad_request", "unauthorized", "forbidden", "not_found", "conflict",
-                           "unprocessable_entity", "rate_limited", "server_error", "http_error" }
+local LOCAL_CODES = set {
+  "client_busy",
+  "cancelled",
+  "invalid_argument",
+  "missing_api_key",
+  "test_mode_key",
+  "insecure_transport",
+  "timeout",
+  "connection_error",
+  "tls_error",
+  "invalid_response",
+}
+local STATUS_CODES = set {
+  "bad_request",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "unprocessable_entity",
+  "rate_limited",
+  "server_error",
+  "http_error",
+}
 -- Codes the mock puts in its JSON bodies (spec/mock/zavu_mock.lua).
-local MOCK_CODES = set { "session_not_found", "legacy_not_found", "session_busy", "try_again", "big_body",
-                         "echo", "unauthorized", "bad_path", "route_not_found", "method_not_allowed" }
+local MOCK_CODES = set {
+  "session_not_found",
+  "legacy_not_found",
+  "session_busy",
+  "try_again",
+  "big_body",
+  "echo",
+  "unauthorized",
+  "bad_path",
+  "route_not_found",
+  "method_not_allowed",
+}
 
 local function code_for_status(s)
-  local m = { [400] = "bad_request", [401] = "unauthorized", [403] = "forbidden", [404] = "not_found",
-              [409] = "conflict", [422] = "unprocessable_entity", [429] = "rate_limited" }
+  local m = {
+    [400] = "bad_request",
+    [401] = "unauthorized",
+    [403] = "forbidden",
+    [404] = "not_found",
+    [409] = "conflict",
+    [422] = "unprocessable_entity",
+    [429] = "rate_limited",
+  }
   if m[s] then return m[s] end
   return (s >= 500 and s <= 599) and "server_error" or "http_error"
 end
-local function status_retryable(s)
-  return s == 408 or s == 409 or s == 429 or s >= 500
-end
+local function status_retryable(s) return s == 408 or s == 409 or s == 429 or s >= 500 end
 
-local function is_int(v) return type(v) == "number" and v == math.floor(v) and v > -2^53 and v < 2^53 end
+local function is_int(v) return type(v) == "number" and v == math.floor(v) and v > -2 ^ 53 and v < 2 ^ 53 end
 
 -- tostring(err) as l_error_tostring builds it, from the fields as they are.
 local function expected_tostring(e)
@@ -205,7 +267,9 @@ local function check_error(where, err, any_code)
     if not LOCAL_CODES[code] then fail("%s: undocumented local code %s", where, show(code)) end
   else
     if not is_int(status) or status < 100 or status > 999 then fail("%s: status %s", where, show(status)) end
-    if not any_code and not (STATUS_CODES[code] or MOCK_CODES[code]) then fail("%s: undocumented HTTP code %s", where, show(code)) end
+    if not any_code and not (STATUS_CODES[code] or MOCK_CODES[code]) then
+      fail("%s: undocumented HTTP code %s", where, show(code))
+    end
   end
   if err.request_id ~= nil and (type(err.request_id) ~= "string" or #err.request_id == 0) then
     fail("%s: request_id %s", where, show(err.request_id))
@@ -215,15 +279,27 @@ local function check_error(where, err, any_code)
   end
   if err.details ~= nil and type(err.details) ~= "table" then fail("%s: details %s", where, show(err.details)) end
   for k in pairs(err) do
-    if not (k == "code" or k == "message" or k == "status" or k == "attempts" or k == "retryable"
-            or k == "request_id" or k == "retry_after" or k == "details") then
+    if
+      not (
+        k == "code"
+        or k == "message"
+        or k == "status"
+        or k == "attempts"
+        or k == "retryable"
+        or k == "request_id"
+        or k == "retry_after"
+        or k == "details"
+      )
+    then
       fail("%s: unexpected field %s in the error", where, show(k))
     end
   end
   local ok, text = pcall(tostring, err)
   if not ok then fail("%s: tostring(err) raised: %s", where, show(text)) end
   if type(text) ~= "string" then fail("%s: tostring(err) gave a %s", where, type(text)) end
-  if text ~= expected_tostring(err) then fail("%s: tostring(err) = %s, expected %s", where, show(text), show(expected_tostring(err))) end
+  if text ~= expected_tostring(err) then
+    fail("%s: tostring(err) = %s, expected %s", where, show(text), show(expected_tostring(err)))
+  end
   if text:find(KEY_MARK, 1, true) or err.message:find(KEY_MARK, 1, true) then
     fail("%s: the API key shows in the error: %s", where, text)
   end
@@ -234,9 +310,9 @@ end
 -- the model of clients
 
 local MAXC = 6
-local pool = {}      -- slot -> rec
+local pool = {} -- slot -> rec
 local saved_cos = {} -- suspended coroutines, resumed or abandoned later
-local cancels = 0    -- cancel_all calls made so far
+local cancels = 0 -- cancel_all calls made so far
 local rec_serial = 0
 local nonce_n = 0
 local RUN_TAG = ("%x"):format(SEED % 1048576) .. ("%x"):format(os.time() % 65536)
@@ -267,7 +343,11 @@ local function rec_name(rec) return ("c%d%s"):format(rec.serial, rec.kind == "lo
 -- close() through one of the library's doors; the model follows the busy rule.
 local function model_close(rec)
   if rec.closed then return end
-  if rec.busy > 0 then rec.pending = true else rec.closed = true end
+  if rec.busy > 0 then
+    rec.pending = true
+  else
+    rec.closed = true
+  end
 end
 
 local function do_close(rec, depth, how)
@@ -291,14 +371,40 @@ end
 
 local function F(code, status, attempts, retryable, extra)
   local f = { code = code, status = status, attempts = attempts, retryable = retryable }
-  for k, v in pairs(extra or {}) do f[k] = v end
+  for k, v in pairs(extra or {}) do
+    f[k] = v
+  end
   return f
 end
 local OK = { ok = true, fails = {} }
 local function FAILS(...) return { ok = false, fails = { ... } } end
 
-local WEIRD = { "/", "?", "#", "%", " ", "\0", "\n", "\r\nX-Injected: 1", "..", "~", "-x", "+", "%2F", "\255\254",
-                "é", "\"", "'", "&", "=", ";", "\\", "%00", ".", "\t" }
+local WEIRD = {
+  "/",
+  "?",
+  "#",
+  "%",
+  " ",
+  "\0",
+  "\n",
+  "\r\nX-Injected: 1",
+  "..",
+  "~",
+  "-x",
+  "+",
+  "%2F",
+  "\255\254",
+  "é",
+  '"',
+  "'",
+  "&",
+  "=",
+  ";",
+  "\\",
+  "%00",
+  ".",
+  "\t",
+}
 
 local function plain_id()
   local id = "p" .. R.int(1, 999999)
@@ -324,63 +430,135 @@ local function linking(d) return type(d) == "table" and d.state == "linking" and
 -- retryable error (only when no retry is allowed: backoffs are seconds long),
 -- smallT = waits for the timeout, bigT = needs a timeout well above 50 ms.
 local SCENARIOS = {
-  { 30, {}, function() local id = plain_id(); return id, plain_spec(id) end },
+  {
+    30,
+    {},
+    function()
+      local id = plain_id()
+      return id, plain_spec(id)
+    end,
+  },
   { 3, {}, function() return R.int(-1e6, 1e6) * R.pick { 1, 1, 0.5, 1e-3 }, OK end }, -- a number id
   { 4, {}, function(e) return "missing-" .. nonce(), e.M and OK or FAILS(F("session_not_found", 404, 1, false)) end },
   { 2, {}, function(e) return "legacy-" .. nonce(), e.M and OK or FAILS(F("legacy_not_found", 404, 1, false)) end },
-  { 3, {}, function() return "details-" .. nonce(), FAILS(F("session_busy", 422, 1, false, { details = linking })) end },
-  { 4, {}, function(e) local s = R.pick(NONRETRY_STATUS); return "status-" .. s, status_spec(s, e) end },
-  { 2, { R0 = true }, function() local s = R.pick { 409, 429, 500, 502, 503, 504 }
-      return "status-" .. s, FAILS(F(code_for_status(s), s, 1, true)) end },
+  {
+    3,
+    {},
+    function() return "details-" .. nonce(), FAILS(F("session_busy", 422, 1, false, { details = linking })) end,
+  },
+  {
+    4,
+    {},
+    function(e)
+      local s = R.pick(NONRETRY_STATUS)
+      return "status-" .. s, status_spec(s, e)
+    end,
+  },
+  {
+    2,
+    { R0 = true },
+    function()
+      local s = R.pick { 409, 429, 500, 502, 503, 504 }
+      return "status-" .. s, FAILS(F(code_for_status(s), s, 1, true))
+    end,
+  },
   { 3, { bigT = true }, function() return ("slow-%d-%s"):format(R.int(1, 40), nonce()), OK end },
-  { 4, {}, function(e)
+  {
+    4,
+    {},
+    function(e)
       local k, s = R.int(1, 3), R.pick { 429, 500, 502, 503, 504 }
       local id = ("flaky-%d-%d-%s"):format(k, s, nonce())
       if e.R >= k then return id, OK end
       return id, FAILS(F("try_again", s, e.R + 1, true, { retry_after = 0.001 }))
-    end },
-  { 2, {}, function(e)
+    end,
+  },
+  {
+    2,
+    {},
+    function(e)
       local ms = R.int(0, 20)
       local id = ("retryafterms-%d-%s"):format(ms, nonce())
       if e.R >= 1 then return id, OK end
       return id, FAILS(F("try_again", 503, 1, true, { retry_after = ms / 1000 }))
-    end },
-  { 1, {}, function(e)
+    end,
+  },
+  {
+    1,
+    {},
+    function(e)
       local id = ("retryafter-0-%s-%s"):format(R.pick { "secs", "date" }, nonce())
       if e.R >= 1 then return id, OK end
       return id, FAILS(F("try_again", 429, 1, true, { retry_after_max = 1 }))
-    end },
+    end,
+  },
   { 2, {}, function() return "noretry-" .. nonce(), FAILS(F("try_again", 503, 1, false)) end },
-  { 2, {}, function(e)
+  {
+    2,
+    {},
+    function(e)
       local id = "forceretry-" .. nonce()
       if e.R >= 1 then return id, OK end
       return id, FAILS(F("try_again", 400, 1, true, { retry_after = 0.001 }))
-    end },
+    end,
+  },
   { 1, { R0 = true }, function() return "backoff-1-" .. nonce(), FAILS(F("try_again", 503, 1, true)) end },
   { 2, {}, function() return "html-" .. nonce(), FAILS(F("server_error", 502, 1, false)) end },
   { 1, {}, function() return "badjson-" .. nonce(), FAILS(F("bad_request", 400, 1, false)) end },
   { 1, {}, function() return "notobject-" .. nonce(), FAILS(F("bad_request", 400, 1, false)) end },
   { 1, {}, function() return "wrongtypes-" .. nonce(), FAILS(F("conflict", 409, 1, false)) end },
   { 1, {}, function() return "emptystrings-" .. nonce(), FAILS(F("forbidden", 403, 1, false)) end },
-  { 1, {}, function()
+  {
+    1,
+    {},
+    function()
       if R.chance(0.5) then return ("big-%d-%s"):format(R.int(1, 40), nonce()), FAILS(F("big_body", 400, 1, false)) end
       return ("big-%d-%s"):format(R.int(70, 100), nonce()), FAILS(F("bad_request", 400, 1, false))
-    end },
+    end,
+  },
   { 0.3, {}, function() return "huge-" .. nonce(), FAILS(F("bad_request", 400, 1, false)) end },
   { 1, {}, function() return "echo-" .. nonce(), FAILS(F("echo", 418, 1, false)) end },
   { 1, {}, function() return "redirect-" .. nonce(), FAILS(F("http_error", 302, 1, false)) end },
   { 1, { raw = true }, function() return "garbage-" .. nonce(), FAILS(F("invalid_response", false, 1, false)) end },
   { 1, { raw = true }, function() return "badstatus-" .. nonce(), FAILS(F("invalid_response", false, 1, false)) end },
-  { 0.5, { raw = true }, function() return "longheader-" .. nonce(), FAILS(F("invalid_response", false, 1, false)) end },
+  {
+    0.5,
+    { raw = true },
+    function() return "longheader-" .. nonce(), FAILS(F("invalid_response", false, 1, false)) end,
+  },
   { 0.5, { raw = true }, function() return "manyheaders-" .. nonce(), FAILS(F("server_error", 503, 1, false)) end },
-  { 1, { raw = true, R0 = true }, function() return "cutbody-" .. nonce(), FAILS(F("connection_error", false, 1, true)) end },
-  { 1, { raw = true, R0 = true }, function() return "badchunk-" .. nonce(), FAILS(F("connection_error", false, 1, true)) end },
-  { 1, { raw = true, R0 = true }, function() return "close-" .. nonce(), FAILS(F("connection_error", false, 1, true)) end },
-  { 0.5, { raw = true, R0 = true, smallT = true }, function() return "hang-" .. nonce(), FAILS(F("timeout", false, 1, true)) end },
-  { 0.5, { raw = true, R0 = true, smallT = true }, function() return "stallbody-" .. nonce(), FAILS(F("timeout", false, 1, true)) end },
-  { 3, {}, function()
+  {
+    1,
+    { raw = true, R0 = true },
+    function() return "cutbody-" .. nonce(), FAILS(F("connection_error", false, 1, true)) end,
+  },
+  {
+    1,
+    { raw = true, R0 = true },
+    function() return "badchunk-" .. nonce(), FAILS(F("connection_error", false, 1, true)) end,
+  },
+  {
+    1,
+    { raw = true, R0 = true },
+    function() return "close-" .. nonce(), FAILS(F("connection_error", false, 1, true)) end,
+  },
+  {
+    0.5,
+    { raw = true, R0 = true, smallT = true },
+    function() return "hang-" .. nonce(), FAILS(F("timeout", false, 1, true)) end,
+  },
+  {
+    0.5,
+    { raw = true, R0 = true, smallT = true },
+    function() return "stallbody-" .. nonce(), FAILS(F("timeout", false, 1, true)) end,
+  },
+  {
+    3,
+    {},
+    function()
       return R.pick { "", ".", "..", ("q"):rep(1025), ("/"):rep(1025) }, FAILS(F("invalid_argument", false, 0, false))
-    end },
+    end,
+  },
   { 0.5, {}, function() return "p" .. ("9"):rep(1023), OK end }, -- 1024 bytes: the longest allowed
 }
 
@@ -396,7 +574,11 @@ local function gen_id(rec, e)
     if fit then usable[#usable + 1] = { s[1], s[3] } end
   end
   local id, spec
-  if e.plain then id, spec = e.plain, OK else id, spec = R.weighted(usable)(e) end
+  if e.plain then
+    id, spec = e.plain, OK
+  else
+    id, spec = R.weighted(usable)(e)
+  end
   if type(id) == "string" and (#id == 0 or #id > 1024 or id == "." or id == "..") then
     return id, spec -- refused before anything else
   end
@@ -428,7 +610,9 @@ local function outcome_mismatch(spec, ok, err, ctx)
   for _, f in ipairs(spec.fails) do
     if f.code == err.code then
       if f.status == false and err.status ~= nil then return "status " .. show(err.status) .. " for " .. f.code end
-      if f.status and err.status ~= f.status then return ("status %s, expected %s"):format(show(err.status), f.status) end
+      if f.status and err.status ~= f.status then
+        return ("status %s, expected %s"):format(show(err.status), f.status)
+      end
       if f.attempts and err.attempts ~= f.attempts then
         return ("attempts %s, expected %s (%s)"):format(show(err.attempts), f.attempts, f.code)
       end
@@ -453,7 +637,7 @@ end
 -- hostile user code
 
 local run_hostile -- (ctx, depth): one or a few of the actions below
-local make_call   -- (rec, depth, kind): one checked call
+local make_call -- (rec, depth, kind): one checked call
 
 local function marker()
   stats.raises = stats.raises + 1
@@ -484,16 +668,30 @@ end
 local pressure_until = 0
 local function set_pressure(on)
   if on then
-    if IS54 then collectgarbage("incremental", 1, 1000) else collectgarbage("setpause", 1); collectgarbage("setstepmul", 1000) end
+    if IS54 then
+      collectgarbage("incremental", 1, 1000)
+    else
+      collectgarbage("setpause", 1)
+      collectgarbage("setstepmul", 1000)
+    end
   else
-    if IS54 then collectgarbage("incremental", 200, 100) else collectgarbage("setpause", 200); collectgarbage("setstepmul", 200) end
+    if IS54 then
+      collectgarbage("incremental", 200, 100)
+    else
+      collectgarbage("setpause", 200)
+      collectgarbage("setstepmul", 200)
+    end
   end
 end
 
 local function gc_now(depth)
   local what = R.pick { "collect", "step", "step", "count" }
   log(depth, "collectgarbage(%s)", what)
-  if what == "step" then collectgarbage("step", R.int(0, 200)) else collectgarbage(what) end
+  if what == "step" then
+    collectgarbage("step", R.int(0, 200))
+  else
+    collectgarbage(what)
+  end
 end
 
 -- A finalizer: runs whenever the collector gets to it, maybe inside a call.
@@ -509,15 +707,20 @@ local function finalizer_action()
       local maybe_busy, maybe_closed = rec.busy > 0, rec.closed or rec.pending
       local id = "p" .. R.int(1, 99999)
       local pok, a, b
-      if rec.kind == "hi" then pok, a, b = pcall(rec.obj.sessions.delete, id)
-      else pok, a, b = pcall(rec.handle.delete_session, rec.handle, id) end
+      if rec.kind == "hi" then
+        pok, a, b = pcall(rec.obj.sessions.delete, id)
+      else
+        pok, a, b = pcall(rec.handle.delete_session, rec.handle, id)
+      end
       if not pok then
         if not (maybe_closed or rec.closed) or not tostring(a):find("client is closed", 1, true) then
           fail("finalizer delete on %s raised: %s", rec_name(rec), show(a))
         end
       elseif a ~= true then
         check_error("finalizer delete", b)
-        if b.code == "client_busy" and not maybe_busy then fail("finalizer: client_busy from idle %s", rec_name(rec)) end
+        if b.code == "client_busy" and not maybe_busy then
+          fail("finalizer: client_busy from idle %s", rec_name(rec))
+        end
       end
     elseif what == "close" and rec then
       -- Busy (in the model) may mean "about to enter the library": then the
@@ -551,14 +754,19 @@ end
 -- Option values: valid ones, and poison that new() or a call must refuse.
 local function bad_seconds(zero_ok)
   local t = { 0 / 0, 1 / 0, -1 / 0, -1, -0.001, -1e300, "5", true, {}, function() end }
-  if not zero_ok then t[#t + 1] = 0; t[#t + 1] = -0.0 end
+  if not zero_ok then
+    t[#t + 1] = 0
+    t[#t + 1] = -0.0
+  end
   return R.pick(t)
 end
 local function bad_count(lo, hi)
-  return R.pick { 0 / 0, 1 / 0, -1 / 0, lo - 1, hi + 1, 1.5, lo + 0.25, 2^53, -2^63, 1e300, "2", false, {} }
+  return R.pick { 0 / 0, 1 / 0, -1 / 0, lo - 1, hi + 1, 1.5, lo + 0.25, 2 ^ 53, -2 ^ 63, 1e300, "2", false, {} }
 end
 local function bad_flag() return R.pick { 1, 0, "true", {}, 0 / 0 } end
-local function bad_string() return R.pick { 1, 2.5, true, {}, function() end } end
+local function bad_string()
+  return R.pick { 1, 2.5, true, {}, function() end }
+end
 
 -- An options table. vals: the valid values (key -> value); read: the keys
 -- the library reads, in no particular order; poison_keys: how likely each
@@ -568,15 +776,23 @@ local function build_options(vals, read, ctx, depth, validators)
   local t, plans, must_raise = {}, {}, false
   local hostile = R.chance(0.45)
   local function deliver(k, v)
-    if hostile and R.chance(0.6) then plans[k] = { value = v } else rawset(t, k, v) end
+    if hostile and R.chance(0.6) then
+      plans[k] = { value = v }
+    else
+      rawset(t, k, v)
+    end
   end
-  for k, v in pairs(vals) do deliver(k, v) end
+  for k, v in pairs(vals) do
+    deliver(k, v)
+  end
   -- keys the library does not read may hold anything
   if R.chance(0.2) then
     local junk = {}
     for _, k in ipairs { "foo", "concurrency", "on_progress", "api_key", "1", "missing_ok" } do
       local read_it = false
-      for _, r in ipairs(read) do if r == k then read_it = true end end
+      for _, r in ipairs(read) do
+        if r == k then read_it = true end
+      end
       if not read_it then junk[#junk + 1] = k end
     end
     deliver(R.pick(junk), bad_count(1, 2))
@@ -586,7 +802,13 @@ local function build_options(vals, read, ctx, depth, validators)
     local how = R.int(1, 6)
     if how <= 3 or not hostile then
       local v = validators[k].bad()
-      if hostile and R.chance(0.5) then plans[k] = { value = v }; rawset(t, k, nil) else rawset(t, k, v); plans[k] = nil end
+      if hostile and R.chance(0.5) then
+        plans[k] = { value = v }
+        rawset(t, k, nil)
+      else
+        rawset(t, k, v)
+        plans[k] = nil
+      end
       ctx.bad_keys[k] = true
     elseif how == 4 or how == 5 then
       rawset(t, k, nil)
@@ -638,7 +860,11 @@ local CALL_VALIDATORS = {
   max_retries = { bad = function() return bad_count(0, 100) end },
   missing_ok = { bad = bad_flag },
   concurrency = { bad = function() return bad_count(1, 64) end },
-  on_progress = { bad = function() return R.pick { 1, "f", {}, setmetatable({}, { __call = function() end }), true } end },
+  on_progress = {
+    bad = function()
+      return R.pick { 1, "f", {}, setmetatable({}, { __call = function() end }), true }
+    end,
+  },
 }
 
 -- on_progress(done, total): checks its arguments, then misbehaves.
@@ -658,7 +884,11 @@ end
 local function call_settings(rec, many, ctx, depth)
   local vals = {}
   local r
-  if rec.force_R0 then r = R.pick { false, 0, 0.0 } else r = R.pick { false, false, 0, 1, 2, 2.0, 3, 100 } end
+  if rec.force_R0 then
+    r = R.pick { false, 0, 0.0 }
+  else
+    r = R.pick { false, false, 0, 1, 2, 2.0, 3, 100 }
+  end
   if r then vals.max_retries = r end
   local eR = r or rec.R
   local t = R.pick { false, false, false, 5, 10, 2.5, 1e9, 0.2, 0.05, 1e-7 }
@@ -677,9 +907,22 @@ local function call_settings(rec, many, ctx, depth)
 end
 
 local function new_ctx(rec)
-  return { rec = rec, allowed = {}, bad_keys = {}, yield_ok = false, pcalls = 0, n = 0, c0 = cancels,
-           closed = false, busy_expected = false, misuse = false, cancelled = false, timeouts = false,
-           no_yield = false, progress_given = false }
+  return {
+    rec = rec,
+    allowed = {},
+    bad_keys = {},
+    yield_ok = false,
+    pcalls = 0,
+    n = 0,
+    c0 = cancels,
+    closed = false,
+    busy_expected = false,
+    misuse = false,
+    cancelled = false,
+    timeouts = false,
+    no_yield = false,
+    progress_given = false,
+  }
 end
 
 -- Was an error raised by the call one the model allows?
@@ -708,7 +951,10 @@ local function guarded_call(rec, ctx, fn, a1, a2)
   local ok, a, b = pcall(fn, a1, a2)
   if not closed and not busy then
     rec.busy = 0
-    if rec.pending then rec.pending = false; rec.closed = true end
+    if rec.pending then
+      rec.pending = false
+      rec.closed = true
+    end
     if rec.fin_closes ~= fc and not ok and tostring(a):find("client is closed", 1, true) then
       ctx.closed = true -- a finalizer closed it just before the call began
     end
@@ -723,15 +969,14 @@ local function check_raise(what, ctx, ok, e, must_raise)
   end
   if e == FAIL_MARK then error(FAIL_MARK, 0) end
   propagate_failure()
-  if not raise_allowed(ctx, e) then
-    fail("%s: unexpected raise: %s", what, show(e))
-  end
+  if not raise_allowed(ctx, e) then fail("%s: unexpected raise: %s", what, show(e)) end
   return true
 end
 
 local function pick_fn(rec, many)
   if rec.kind == "hi" and R.chance(0.85) then
-    return many and rec.obj.sessions.delete_many or rec.obj.sessions.delete, "sessions." .. (many and "delete_many" or "delete")
+    return many and rec.obj.sessions.delete_many or rec.obj.sessions.delete,
+      "sessions." .. (many and "delete_many" or "delete")
   end
   local h = rec.handle
   local m = many and h.delete_many or h.delete_session
@@ -769,7 +1014,9 @@ local function delete_call(rec, depth)
   ctx.timeouts = e.T < 1 or rec.lenient_timeout
   local what = ("%s %s(%s)"):format(rec_name(rec), fname, show(id))
   if ctx.closed then
-    if ok or not tostring(a):find("client is closed", 1, true) then fail("%s on a closed client: %s", what, show(ok and "returned" or a)) end
+    if ok or not tostring(a):find("client is closed", 1, true) then
+      fail("%s on a closed client: %s", what, show(ok and "returned" or a))
+    end
     log(depth, "-> raised (closed)")
     return
   end
@@ -835,7 +1082,9 @@ local function many_call(rec, depth)
   end
   local fn, fname = pick_fn(rec, true)
   log(depth, "%s %s(%d ids, %s) R=%s T=%s M=%s", rec_name(rec), fname, n, show(opts), e.R, e.T, tostring(e.M))
-  for i = 1, n do log(depth + 1, "id %d: %s", i, show(ids[i])) end
+  for i = 1, n do
+    log(depth + 1, "id %d: %s", i, show(ids[i]))
+  end
   stats.calls = stats.calls + 1
   stats.ids = stats.ids + n
   local ok, a, b = guarded_call(rec, ctx, fn, arg, opts)
@@ -843,7 +1092,9 @@ local function many_call(rec, depth)
   ctx.timeouts = e.T < 1 or rec.lenient_timeout
   local what = ("%s %s(%d ids)"):format(rec_name(rec), fname, n)
   if ctx.closed then
-    if ok or not tostring(a):find("client is closed", 1, true) then fail("%s on a closed client: %s", what, show(ok and "returned" or a)) end
+    if ok or not tostring(a):find("client is closed", 1, true) then
+      fail("%s on a closed client: %s", what, show(ok and "returned" or a))
+    end
     log(depth, "-> raised (closed)")
     return
   end
@@ -895,25 +1146,54 @@ end
 ---------------------------------------------------------------------------
 -- clients
 
-local BAD_URLS = { "", "not a url", "ftp://127.0.0.1:" .. HTTP_PORT, "127.0.0.1:" .. HTTP_PORT, HTTP_URL .. "/?x=1",
-                   HTTP_URL .. "?", HTTP_URL .. "#", HTTP_URL .. "/#f", "http://user:pw@127.0.0.1:" .. HTTP_PORT,
-                   "http://", "https://", "http://127.0.0.1:99999" }
+local BAD_URLS = {
+  "",
+  "not a url",
+  "ftp://127.0.0.1:" .. HTTP_PORT,
+  "127.0.0.1:" .. HTTP_PORT,
+  HTTP_URL .. "/?x=1",
+  HTTP_URL .. "?",
+  HTTP_URL .. "#",
+  HTTP_URL .. "/#f",
+  "http://user:pw@127.0.0.1:" .. HTTP_PORT,
+  "http://",
+  "https://",
+  "http://127.0.0.1:99999",
+}
 -- Refused as plain http to a non-loopback host; were one ever used, Linux
 -- would send it to the loopback interface all the same.
 local INSECURE_URLS = { "http://0.0.0.0:" .. HTTP_PORT, "http://[::]:" .. HTTP_PORT }
 local GOOD_URLS = { HTTP_URL, HTTP_URL .. "/", HTTP_URL .. "//", HTTP_URL .. "/prefix", HTTP_URL .. "/prefix/" }
 
-local CONFIG_READ = { "api_key", "base_url", "ca_file", "ca_path", "user_agent", "lua_version", "timeout",
-                      "connect_timeout", "max_retries", "max_retry_wait", "allow_insecure_http", "debug" }
+local CONFIG_READ = {
+  "api_key",
+  "base_url",
+  "ca_file",
+  "ca_path",
+  "user_agent",
+  "lua_version",
+  "timeout",
+  "connect_timeout",
+  "max_retries",
+  "max_retry_wait",
+  "allow_insecure_http",
+  "debug",
+}
 local CONFIG_VALIDATORS = {
-  api_key = { bad = bad_string }, base_url = { bad = bad_string }, ca_file = { bad = bad_string },
-  ca_path = { bad = bad_string }, lua_version = { bad = bad_string },
-  user_agent = { bad = function() return R.chance(0.5) and bad_string() or R.pick { "a\nb", "x\rX-Evil: 1", "\127", "\1" } end },
+  api_key = { bad = bad_string },
+  base_url = { bad = bad_string },
+  ca_file = { bad = bad_string },
+  ca_path = { bad = bad_string },
+  lua_version = { bad = bad_string },
+  user_agent = {
+    bad = function() return R.chance(0.5) and bad_string() or R.pick { "a\nb", "x\rX-Evil: 1", "\127", "\1" } end,
+  },
   timeout = { bad = function() return bad_seconds(false) end },
   connect_timeout = { bad = function() return bad_seconds(false) end },
   max_retries = { bad = function() return bad_count(0, 100) end },
   max_retry_wait = { bad = function() return bad_seconds(true) end },
-  allow_insecure_http = { bad = bad_flag }, debug = { bad = bad_flag },
+  allow_insecure_http = { bad = bad_flag },
+  debug = { bad = bad_flag },
 }
 
 -- A configuration and what the model expects of it.
@@ -925,13 +1205,24 @@ local function gen_config(kind)
     -- a good one over plain http
   elseif p < 0.68 then
     cfg.base_url = HTTPS_URL .. R.pick { "", "/" }
-    if R.chance(0.7) then cfg.ca_file = CA_FILE else cfg.ca_path = CA_PATH end
+    if R.chance(0.7) then
+      cfg.ca_file = CA_FILE
+    else
+      cfg.ca_path = CA_PATH
+    end
     m.transport = "https"
   elseif p < 0.71 then
     local w = R.int(1, 3)
-    if w == 1 then cfg.base_url = HTTPS_URL; cfg.ca_file = "/nonexistent/ca.pem"
-    elseif w == 2 then cfg.base_url = "https://127.0.0.1:" .. EXPIRED_PORT; cfg.ca_file = CA_FILE
-    else cfg.base_url = "https://127.0.0.1:" .. WRONGHOST_PORT; cfg.ca_file = CA_FILE end
+    if w == 1 then
+      cfg.base_url = HTTPS_URL
+      cfg.ca_file = "/nonexistent/ca.pem"
+    elseif w == 2 then
+      cfg.base_url = "https://127.0.0.1:" .. EXPIRED_PORT
+      cfg.ca_file = CA_FILE
+    else
+      cfg.base_url = "https://127.0.0.1:" .. WRONGHOST_PORT
+      cfg.ca_file = CA_FILE
+    end
     m.transport = "tls"
   elseif p < 0.74 then
     cfg.base_url = "http://127.0.0.1:1"
@@ -974,9 +1265,7 @@ local function gen_config(kind)
   if t then cfg.timeout = t end
   if not cfg.connect_timeout and R.chance(0.3) then cfg.connect_timeout = R.pick { 2, 5, 1e12 } end
   if R.chance(0.3) then cfg.max_retry_wait = R.pick { 0, 0.01, 1, 60, 1e12 } end
-  if R.chance(0.3) then
-    cfg.user_agent = R.pick { "fuzz-agent/1", ("u"):rep(3000), "ünï/2", "a\0\1b", "" }
-  end
+  if R.chance(0.3) then cfg.user_agent = R.pick { "fuzz-agent/1", ("u"):rep(3000), "ünï/2", "a\0\1b", "" } end
   if R.chance(0.2) then cfg.allow_insecure_http = R.pick { true, false } end
   if m.code == "insecure_transport" then cfg.allow_insecure_http = R.chance(0.5) and false or nil end
   if R.chance(0.003) then cfg.debug = true end
@@ -990,10 +1279,16 @@ end
 -- URL not the mock's): a fuzzer bug, not a finding.
 local function assert_safe(cfg)
   local u = cfg.base_url
-  local ok = type(u) == "string" and (u:find("^https?://127%.0%.0%.1:%d+") or u == "http://0.0.0.0:" .. HTTP_PORT
-    or u == "http://[::]:" .. HTTP_PORT)
+  local ok = type(u) == "string"
+    and (
+      u:find("^https?://127%.0%.0%.1:%d+")
+      or u == "http://0.0.0.0:" .. HTTP_PORT
+      or u == "http://[::]:" .. HTTP_PORT
+    )
   if not ok then
-    for _, b in ipairs(BAD_URLS) do if u == b then ok = true end end
+    for _, b in ipairs(BAD_URLS) do
+      if u == b then ok = true end
+    end
   end
   if not ok then error("fuzz_api: refusing to create a client for " .. show(u)) end
   if (u == "http://0.0.0.0:" .. HTTP_PORT or u == "http://[::]:" .. HTTP_PORT) and cfg.allow_insecure_http then
@@ -1013,7 +1308,9 @@ local function new_client(depth)
     -- turns a poisoned key into a raise, never into nil.
   else
     opts = {}
-    for k, v in pairs(cfg) do opts[k] = v end
+    for k, v in pairs(cfg) do
+      opts[k] = v
+    end
     if R.chance(0.08) then
       local k = R.pick(CONFIG_READ)
       if k ~= "lua_version" then -- zavu.new sets its own
@@ -1030,30 +1327,58 @@ local function new_client(depth)
     if type(opts) == "table" and _VERSION ~= "Lua 5.1" and not rawget(_G, "jit") and R.chance(0.15) then
       local inner = opts
       ctx.no_yield = true
-      opts = setmetatable({}, { __pairs = function()
-        local k
-        return function()
-          propagate_failure()
-          if R.chance(0.15) then run_hostile(ctx, depth + 1, true) end
-          local v
-          k, v = next(inner, k)
-          return k, v
-        end, inner, nil
-      end })
+      opts = setmetatable({}, {
+        __pairs = function()
+          local k
+          return function()
+            propagate_failure()
+            if R.chance(0.15) then run_hostile(ctx, depth + 1, true) end
+            local v
+            k, v = next(inner, k)
+            return k, v
+          end,
+            inner,
+            nil
+        end,
+      })
     end
   end
-  log(depth, "new %s %s -> expect %s/%s", kind, show(type(opts) == "table" and cfg or opts), m.transport, tostring(m.code))
+  log(
+    depth,
+    "new %s %s -> expect %s/%s",
+    kind,
+    show(type(opts) == "table" and cfg or opts),
+    m.transport,
+    tostring(m.code)
+  )
   local ok, obj
-  if kind == "hi" then ok, obj = pcall(zavu.new, opts) else ok, obj = pcall(core.new, opts) end
+  if kind == "hi" then
+    ok, obj = pcall(zavu.new, opts)
+  else
+    ok, obj = pcall(core.new, opts)
+  end
   if check_raise("new " .. kind, ctx, ok, obj, must_raise) then
     log(depth, "-> raised %s", show(obj))
     return nil
   end
   rec_serial = rec_serial + 1
   stats.clients = stats.clients + 1
-  local rec = { serial = rec_serial, kind = kind, obj = obj, handle = kind == "hi" and obj.handle or obj,
-                busy = 0, closed = false, pending = false, fin_closes = 0, code = m.code, transport = m.transport,
-                R = m.R, T = m.T, force_R0 = m.force_R0, lenient_timeout = m.lenient_timeout }
+  local rec = {
+    serial = rec_serial,
+    kind = kind,
+    obj = obj,
+    handle = kind == "hi" and obj.handle or obj,
+    busy = 0,
+    closed = false,
+    pending = false,
+    fin_closes = 0,
+    code = m.code,
+    transport = m.transport,
+    R = m.R,
+    T = m.T,
+    force_R0 = m.force_R0,
+    lenient_timeout = m.lenient_timeout,
+  }
   if kind == "hi" and (type(obj) ~= "table" or type(obj.sessions) ~= "table" or type(obj.close) ~= "function") then
     fail("zavu.new returned %s", show(obj))
   end
@@ -1072,16 +1397,20 @@ local function rand_string(maxlen)
   local b = {}
   for i = 1, n do
     local r = R.float()
-    if r < 0.7 then b[i] = string.char(R.int(97, 122))
-    elseif r < 0.85 then b[i] = string.char(R.int(0, 31))
-    else b[i] = string.char(R.int(128, 255)) end
+    if r < 0.7 then
+      b[i] = string.char(R.int(97, 122))
+    elseif r < 0.85 then
+      b[i] = string.char(R.int(0, 31))
+    else
+      b[i] = string.char(R.int(128, 255))
+    end
   end
   return table.concat(b)
 end
 
 local function json_string()
-  local s = R.weighted { { 5, "" }, { 20, "x" }, { 3, "\\u0000" }, { 2, "\\ud800" }, { 2, "\\u00e9\\n" }, { 2, "\\\"" } }
-  if s == "x" then s = rand_string(12):gsub("[%z\1-\31\"\\\128-\255]", "y") end
+  local s = R.weighted { { 5, "" }, { 20, "x" }, { 3, "\\u0000" }, { 2, "\\ud800" }, { 2, "\\u00e9\\n" }, { 2, '\\"' } }
+  if s == "x" then s = rand_string(12):gsub('[%z\1-\31"\\\128-\255]', "y") end
   if R.chance(0.05) then s = ("z"):rep(R.int(100, 20000)) end
   return '"' .. s .. '"'
 end
@@ -1089,20 +1418,37 @@ end
 local function json_value(depth)
   local r = R.int(1, depth > 3 and 6 or 9)
   if r == 1 then return json_string() end
-  if r == 2 then return R.pick { "0", "-0", "1e308", "1e999", "-1e999", "404", "3.5", "NaN", "Infinity", "0x10", "12345678901234567890" } end
+  if r == 2 then
+    return R.pick {
+      "0",
+      "-0",
+      "1e308",
+      "1e999",
+      "-1e999",
+      "404",
+      "3.5",
+      "NaN",
+      "Infinity",
+      "0x10",
+      "12345678901234567890",
+    }
+  end
   if r == 3 then return R.pick { "true", "false", "null" } end
   if r == 4 or r == 5 then return json_string() end
   if r == 6 then return "[]" end
   if r <= 8 then
     local parts = {}
     for _ = 1, R.int(0, 4) do
-      local key = R.weighted { { 4, '"code"' }, { 4, '"message"' }, { 3, '"details"' }, { 3, '"error"' }, { 2, json_string() } }
+      local key =
+        R.weighted { { 4, '"code"' }, { 4, '"message"' }, { 3, '"details"' }, { 3, '"error"' }, { 2, json_string() } }
       parts[#parts + 1] = key .. ":" .. json_value(depth + 1)
     end
     return "{" .. table.concat(parts, ",") .. "}"
   end
   local parts = {}
-  for _ = 1, R.int(0, 3) do parts[#parts + 1] = json_value(depth + 1) end
+  for _ = 1, R.int(0, 3) do
+    parts[#parts + 1] = json_value(depth + 1)
+  end
   return "[" .. table.concat(parts, ",") .. "]"
 end
 
@@ -1129,34 +1475,52 @@ local function deep_equal(a, b, seen)
   if a == b then return true end
   if type(a) == "number" and type(b) == "number" then return a ~= a and b ~= b end
   if type(a) ~= "table" or type(b) ~= "table" then return false end
-  for k, v in pairs(a) do if not deep_equal(v, b[k]) then return false end end
-  for k in pairs(b) do if a[k] == nil then return false end end
+  for k, v in pairs(a) do
+    if not deep_equal(v, b[k]) then return false end
+  end
+  for k in pairs(b) do
+    if a[k] == nil then return false end
+  end
   return true
 end
 
 local function efr_action(depth)
   stats.efr = stats.efr + 1
   local status = R.weighted {
-    { 10, R.int(100, 999) }, { 6, R.pick { 400, 401, 404, 409, 422, 429, 500, 503 } },
+    { 10, R.int(100, 999) },
+    { 6, R.pick { 400, 401, 404, 409, 422, 429, 500, 503 } },
     { 1, R.pick { 99, 1000, 404.5, 0 / 0, 1 / 0, -404, 1e300, 0 } },
     { 1, R.pick { "404", " 503 ", "0x1f4", "abc", "", true } },
     { 0.3, R.pick { {}, false } },
   }
   local body = gen_body()
   if R.chance(0.03) then body = R.pick { true, {} } end
-  local rid = R.weighted { { 5, false }, { 3, "req_" .. R.int(1, 1e6) }, { 1, rand_string(200) }, { 1, R.int(1, 99) },
-                          { 0.2, {} }, { 0.5, "" }, { 0.5, "a\0b" } }
+  local rid = R.weighted {
+    { 5, false },
+    { 3, "req_" .. R.int(1, 1e6) },
+    { 1, rand_string(200) },
+    { 1, R.int(1, 99) },
+    { 0.2, {} },
+    { 0.5, "" },
+    { 0.5, "a\0b" },
+  }
   if rid == false then rid = nil end
   log(depth, "error_from_response(%s, %s, %s)", show(status), show(body), show(rid))
   -- the oracle
   local st = type(status) == "number" and status or (type(status) == "string" and tonumber(status)) or nil
-  local must_raise = not st or not (st >= 100 and st <= 999) or st ~= math.floor(st)
+  local must_raise = not st
+    or not (st >= 100 and st <= 999)
+    or st ~= math.floor(st)
     or not (body == nil or type(body) == "string" or type(body) == "number")
     or not (rid == nil or type(rid) == "string" or type(rid) == "number")
   local ok, err = pcall(zavu.error_from_response, status, body, rid)
   if not ok then
-    if not must_raise then fail("error_from_response(%s, %s, %s) raised: %s", show(status), show(body), show(rid), show(err)) end
-    if type(err) ~= "string" or not err:find("bad argument", 1, true) then fail("error_from_response raised %s", show(err)) end
+    if not must_raise then
+      fail("error_from_response(%s, %s, %s) raised: %s", show(status), show(body), show(rid), show(err))
+    end
+    if type(err) ~= "string" or not err:find("bad argument", 1, true) then
+      fail("error_from_response raised %s", show(err))
+    end
     return
   end
   if must_raise then fail("error_from_response(%s, %s, %s) accepted", show(status), show(body), show(rid)) end
@@ -1173,14 +1537,21 @@ local function efr_action(depth)
   end
   exp.code = exp.code or code_for_status(exp.status)
   local m = {
-    [400] = "the API rejected the request as malformed", [401] = "the API key was not accepted",
-    [403] = "the API key may not perform this action", [404] = "no such session",
-    [408] = "the API timed out waiting for the request", [409] = "the request conflicts with the session's state",
-    [422] = "the API could not process the request", [429] = "rate limited by the API" }
+    [400] = "the API rejected the request as malformed",
+    [401] = "the API key was not accepted",
+    [403] = "the API key may not perform this action",
+    [404] = "no such session",
+    [408] = "the API timed out waiting for the request",
+    [409] = "the request conflicts with the session's state",
+    [422] = "the API could not process the request",
+    [429] = "rate limited by the API",
+  }
   if not exp.message then
     local s = exp.status
-    exp.message = m[s] or (s >= 300 and s <= 399 and "the API answered with a redirect, which is not followed")
-      or (s >= 500 and s <= 599 and "the API failed with a server error") or "the API answered with an unexpected status"
+    exp.message = m[s]
+      or (s >= 300 and s <= 399 and "the API answered with a redirect, which is not followed")
+      or (s >= 500 and s <= 599 and "the API failed with a server error")
+      or "the API answered with an unexpected status"
   end
   if rid ~= nil then
     local r = tostring(rid)
@@ -1189,11 +1560,25 @@ local function efr_action(depth)
   end
   for _, k in ipairs { "status", "code", "message", "request_id", "retryable", "attempts" } do
     if err[k] ~= exp[k] then
-      fail("error_from_response(%s, %s, %s).%s = %s, expected %s", show(status), show(body), show(rid), k, show(err[k]), show(exp[k]))
+      fail(
+        "error_from_response(%s, %s, %s).%s = %s, expected %s",
+        show(status),
+        show(body),
+        show(rid),
+        k,
+        show(err[k]),
+        show(exp[k])
+      )
     end
   end
   if not deep_equal(err.details, exp.details) then
-    fail("error_from_response(%s, %s).details = %s, expected %s", show(status), show(body), show(err.details), show(exp.details))
+    fail(
+      "error_from_response(%s, %s).details = %s, expected %s",
+      show(status),
+      show(body),
+      show(err.details),
+      show(exp.details)
+    )
   end
   if err.retry_after ~= nil then fail("error_from_response: retry_after %s", show(err.retry_after)) end
   -- the library's own codes are not checked here: the body names any code
@@ -1207,17 +1592,38 @@ local function tostring_action(depth)
   stats.tostrings = stats.tostrings + 1
   local src = saved_errors[R.int(1, math.max(1, #saved_errors))] or zavu.error_from_response(404, "")
   local e = {}
-  for k, v in pairs(src) do e[k] = v end
+  for k, v in pairs(src) do
+    e[k] = v
+  end
   for _ = 1, R.int(0, 3) do
     local k = R.pick { "code", "status", "message", "request_id", "attempts", "details", "extra" }
-    e[k] = R.pick { false, 0 / 0, 1 / 0, -1, 1e300, 404.5, 404, -0.0, 999, 1000, "", "x\0y", ("m"):rep(R.int(1, 20000)),
-                    {}, true, function() end, "404" }
+    e[k] = R.pick {
+      false,
+      0 / 0,
+      1 / 0,
+      -1,
+      1e300,
+      404.5,
+      404,
+      -0.0,
+      999,
+      1000,
+      "",
+      "x\0y",
+      ("m"):rep(R.int(1, 20000)),
+      {},
+      true,
+      function() end,
+      "404",
+    }
   end
   setmetatable(e, zavu.error_mt)
   log(depth, "tostring(%s)", show(e))
   local ok, text = pcall(tostring, e)
   if not ok then fail("tostring raised on %s: %s", show(e), show(text)) end
-  if text ~= expected_tostring(e) then fail("tostring(%s) = %s, expected %s", show(e), show(text), show(expected_tostring(e))) end
+  if text ~= expected_tostring(e) then
+    fail("tostring(%s) = %s, expected %s", show(e), show(text), show(expected_tostring(e)))
+  end
 end
 
 ---------------------------------------------------------------------------
@@ -1238,7 +1644,11 @@ local function spawn_coroutine(depth)
       propagate_failure()
       local rec = pick_for_call()
       if rec then
-        if R.chance(0.6) then delete_call(rec, depth + 1) else many_call(rec, depth + 1) end
+        if R.chance(0.6) then
+          delete_call(rec, depth + 1)
+        else
+          many_call(rec, depth + 1)
+        end
       else
         new_client(depth + 1)
       end
@@ -1335,14 +1745,34 @@ run_hostile = function(ctx, depth, in_meta)
   for _ = 1, R.int(1, 2) do
     propagate_failure()
     local act = R.weighted {
-      { 4, "busy_delete" }, { 3, "busy_many" }, { 3, "busy_close" }, { 5, "other_call" }, { 2, "close_other" },
-      { 3, "raise" }, { 1, "yield" }, { 1, "pcall_yield" }, { 3, "gc" }, { 2, "cancel" }, { 1, "new_client" },
-      { 2, "efr" }, { 1, "tostring" }, { 2, "coroutine" }, { 2, "resume" }, { 1, "drop" }, { 1, "mutate_ids" },
+      { 4, "busy_delete" },
+      { 3, "busy_many" },
+      { 3, "busy_close" },
+      { 5, "other_call" },
+      { 2, "close_other" },
+      { 3, "raise" },
+      { 1, "yield" },
+      { 1, "pcall_yield" },
+      { 3, "gc" },
+      { 2, "cancel" },
+      { 1, "new_client" },
+      { 2, "efr" },
+      { 1, "tostring" },
+      { 2, "coroutine" },
+      { 2, "resume" },
+      { 1, "drop" },
+      { 1, "mutate_ids" },
       { 1, "garbage" },
     }
-    if depth > 5 and (act == "other_call" or act == "coroutine" or act == "resume" or act == "new_client") then act = "gc" end
-    if (act == "busy_delete" or act == "busy_many" or act == "busy_close" or act == "drop") and not rec then act = "other_call" end
-    if ctx.no_yield and (act == "yield" or act == "pcall_yield" or act == "coroutine" or act == "resume") then act = "gc" end
+    if depth > 5 and (act == "other_call" or act == "coroutine" or act == "resume" or act == "new_client") then
+      act = "gc"
+    end
+    if (act == "busy_delete" or act == "busy_many" or act == "busy_close" or act == "drop") and not rec then
+      act = "other_call"
+    end
+    if ctx.no_yield and (act == "yield" or act == "pcall_yield" or act == "coroutine" or act == "resume") then
+      act = "gc"
+    end
     log(depth, "hostile: %s", act)
     if act == "busy_delete" then
       delete_call(rec, depth + 1)
@@ -1353,7 +1783,11 @@ run_hostile = function(ctx, depth, in_meta)
     elseif act == "other_call" then
       local other = pick_for_call()
       if other then
-        if R.chance(0.6) then delete_call(other, depth + 1) else many_call(other, depth + 1) end
+        if R.chance(0.6) then
+          delete_call(other, depth + 1)
+        else
+          many_call(other, depth + 1)
+        end
       end
     elseif act == "close_other" then
       local other = pool_pick()
@@ -1385,7 +1819,12 @@ run_hostile = function(ctx, depth, in_meta)
     elseif act == "resume" then
       resume_saved(depth + 1)
     elseif act == "drop" then
-      for i = 1, MAXC do if pool[i] == rec then pool[i] = nil; log(depth + 1, "dropped %s", rec_name(rec)) end end
+      for i = 1, MAXC do
+        if pool[i] == rec then
+          pool[i] = nil
+          log(depth + 1, "dropped %s", rec_name(rec))
+        end
+      end
     elseif act == "mutate_ids" then
       if ctx.ids and not in_meta then -- from __index: before the call reads them
         local ids = ctx.ids
@@ -1394,8 +1833,13 @@ run_hostile = function(ctx, depth, in_meta)
           if v == "nil" then v = nil end
           ids[i] = v
         end
-        setmetatable(ids, { __index = function() fail("the library read the ids table through __index") end,
-                            __len = function() return 999 end })
+        setmetatable(
+          ids,
+          {
+            __index = function() fail("the library read the ids table through __index") end,
+            __len = function() return 999 end,
+          }
+        )
       end
     elseif act == "garbage" then
       make_garbage(R.int(1, 4))
@@ -1414,10 +1858,13 @@ local function deep_action(depth)
     reached = k
     local c = zavu.new(opts_new)
     levels[k] = c
-    local s, err = c.sessions.delete_many({ "p" .. k, "p" .. k .. "b" }, { concurrency = 2, on_progress = function(done)
-      if done == 1 and k < target then level(k + 1) end
-      if done == 2 and R.chance(0.3) then c.close() end -- deferred
-    end })
+    local s, err = c.sessions.delete_many({ "p" .. k, "p" .. k .. "b" }, {
+      concurrency = 2,
+      on_progress = function(done)
+        if done == 1 and k < target then level(k + 1) end
+        if done == 2 and R.chance(0.3) then c.close() end -- deferred
+      end,
+    })
     if not s then fail("deep level %d: %s", k, tostring(err)) end
     local all_cancelled = #s.failed > 0
     for _, f in ipairs(s.failed) do
@@ -1425,7 +1872,12 @@ local function deep_action(depth)
       if f.error.code ~= "cancelled" then all_cancelled = false end
     end
     if s.total ~= 2 or #s.deleted + #s.failed ~= 2 or (not s.ok and not (all_cancelled and cancels ~= c0)) then
-      fail("deep level %d of %d: %s", k, target, s.failed[1] and (show(s.failed[1].id) .. ": " .. tostring(s.failed[1].error)) or show(s))
+      fail(
+        "deep level %d of %d: %s",
+        k,
+        target,
+        s.failed[1] and (show(s.failed[1].id) .. ": " .. tostring(s.failed[1].error)) or show(s)
+      )
     end
     return s
   end
@@ -1459,8 +1911,21 @@ end
 
 local function top_action()
   local act = R.weighted {
-    { 6, "new" }, { 26, "delete" }, { 20, "many" }, { 3, "close" }, { 8, "efr" }, { 3, "tostring" }, { 5, "gc" },
-    { 5, "coroutine" }, { 5, "resume" }, { 1, "cancel" }, { 2, "check_options" }, { 0.2, "new_default" }, { 0.5, "deep" }, { 3, "garbage" }, { 0.5, "gcmode" },
+    { 6, "new" },
+    { 26, "delete" },
+    { 20, "many" },
+    { 3, "close" },
+    { 8, "efr" },
+    { 3, "tostring" },
+    { 5, "gc" },
+    { 5, "coroutine" },
+    { 5, "resume" },
+    { 1, "cancel" },
+    { 2, "check_options" },
+    { 0.2, "new_default" },
+    { 0.5, "deep" },
+    { 3, "garbage" },
+    { 0.5, "gcmode" },
     { 1, "drop" },
   }
   if STEP == pressure_until then set_pressure(false) end
@@ -1476,12 +1941,18 @@ local function top_action()
     touched = new_client(0)
   elseif act == "delete" or act == "many" or act == "close" then
     local open = 0
-    for i = 1, MAXC do if pool[i] and not pool[i].closed then open = open + 1 end end
+    for i = 1, MAXC do
+      if pool[i] and not pool[i].closed then open = open + 1 end
+    end
     local rec = (open >= 2 or R.chance(0.3)) and pick_for_call() or new_client(1)
     if rec then
-      if act == "delete" then delete_call(rec, 1)
-      elseif act == "many" then many_call(rec, 1)
-      else do_close(rec, 1) end
+      if act == "delete" then
+        delete_call(rec, 1)
+      elseif act == "many" then
+        many_call(rec, 1)
+      else
+        do_close(rec, 1)
+      end
       touched = rec
     end
   elseif act == "efr" then
@@ -1538,9 +2009,13 @@ local function top_action()
   elseif act == "gcmode" then
     local mode = R.pick { "incremental", "generational", "setpause", "setstepmul" }
     log(1, "gc mode %s", mode)
-    if mode == "setpause" then pcall(collectgarbage, "setpause", R.pick { 0, 50, 100, 200 })
-    elseif mode == "setstepmul" then pcall(collectgarbage, "setstepmul", R.pick { 100, 200, 1000 })
-    else pcall(collectgarbage, mode) end
+    if mode == "setpause" then
+      pcall(collectgarbage, "setpause", R.pick { 0, 50, 100, 200 })
+    elseif mode == "setstepmul" then
+      pcall(collectgarbage, "setstepmul", R.pick { 100, 200, 1000 })
+    else
+      pcall(collectgarbage, mode)
+    end
   elseif act == "drop" then
     local i = R.int(1, MAXC)
     if pool[i] then log(1, "dropped %s", rec_name(pool[i])) end
@@ -1562,16 +2037,33 @@ end
 -- main
 
 local function report_failure()
-  io.stderr:write(("\nfuzz_api: FAILED at step %d on %s, seed %d\n%s\n\nthe last steps:\n"):format(STEP, LUA, SEED, FAILED))
+  io.stderr:write(
+    ("\nfuzz_api: FAILED at step %d on %s, seed %d\n%s\n\nthe last steps:\n"):format(STEP, LUA, SEED, FAILED)
+  )
   local first = math.max(1, ring_n - RING_MAX + 1)
-  for i = first, ring_n do io.stderr:write(ring[(i - 1) % RING_MAX + 1], "\n") end
+  for i = first, ring_n do
+    io.stderr:write(ring[(i - 1) % RING_MAX + 1], "\n")
+  end
   io.stderr:write(("\nfuzz_api: FAILED at step %d on %s: %s\n"):format(STEP, LUA, (FAILED:match("^[^\n]*"))))
-  io.stderr:write(("replay: FUZZ_API_SEED=%d FUZZ_API_STEPS=%d FUZZ_API_LUAS=%s make fuzz-api\n"):format(
-    SEED, STEP, env("FUZZ_API_TARGET", "asan:lua5.4")))
+  io.stderr:write(
+    ("replay: FUZZ_API_SEED=%d FUZZ_API_STEPS=%d FUZZ_API_LUAS=%s make fuzz-api\n"):format(
+      SEED,
+      STEP,
+      env("FUZZ_API_TARGET", "asan:lua5.4")
+    )
+  )
 end
 
-print(("fuzz_api: seed %d on %s (%s), %ss%s; replay with FUZZ_API_SEED=%d"):format(
-  SEED, LUA, zavu.curl_version, tostring(SECONDS), MAX_STEPS and (", " .. MAX_STEPS .. " steps") or "", SEED))
+print(
+  ("fuzz_api: seed %d on %s (%s), %ss%s; replay with FUZZ_API_SEED=%d"):format(
+    SEED,
+    LUA,
+    zavu.curl_version,
+    tostring(SECONDS),
+    MAX_STEPS and (", " .. MAX_STEPS .. " steps") or "",
+    SEED
+  )
+)
 io.stdout:flush()
 
 local started = os.time()
@@ -1589,14 +2081,16 @@ while not FAILED do
   end
   if STEP % 200 == 0 then
     collectgarbage()
-    if #saved_cos > 30 then for i = 1, 15 do table.remove(saved_cos, 1) end end
+    if #saved_cos > 30 then
+      for i = 1, 15 do
+        table.remove(saved_cos, 1)
+      end
+    end
   end
 end
 
 local elapsed = os.time() - started
-if FAILED then
-  report_failure()
-end
+if FAILED then report_failure() end
 
 -- Close what is left, resume nothing: the collector and lua_close do the rest
 -- (LeakSanitizer reports any client they miss).
@@ -1611,11 +2105,31 @@ collectgarbage()
 collectgarbage()
 
 local codes = {}
-for k, v in pairs(stats.codes) do codes[#codes + 1] = k .. "=" .. v end
+for k, v in pairs(stats.codes) do
+  codes[#codes + 1] = k .. "=" .. v
+end
 table.sort(codes)
-print(("fuzz_api: %s on %s: seed %d, %d steps in %ds: %d calls (%d batches returned), %d ids, %d clients, %d progress calls, %d busy, %d raises, %d cancel_all, %d coroutines, %d finalizers, %d error_from_response, %d tostring")
-  :format(FAILED and "FAILED" or "ok", LUA, SEED, STEP, elapsed, stats.calls, stats.batches, stats.ids, stats.clients, stats.progress,
-    stats.busy, stats.raises, stats.cancels, stats.coroutines, stats.finalizers, stats.efr, stats.tostrings))
+print(
+  ("fuzz_api: %s on %s: seed %d, %d steps in %ds: %d calls (%d batches returned), %d ids, %d clients, %d progress calls, %d busy, %d raises, %d cancel_all, %d coroutines, %d finalizers, %d error_from_response, %d tostring"):format(
+    FAILED and "FAILED" or "ok",
+    LUA,
+    SEED,
+    STEP,
+    elapsed,
+    stats.calls,
+    stats.batches,
+    stats.ids,
+    stats.clients,
+    stats.progress,
+    stats.busy,
+    stats.raises,
+    stats.cancels,
+    stats.coroutines,
+    stats.finalizers,
+    stats.efr,
+    stats.tostrings
+  )
+)
 print("fuzz_api: codes " .. table.concat(codes, " "))
 if logf then logf:close() end
 if FAILED then error("fuzz_api: FAILED (seed " .. SEED .. ")", 0) end

@@ -27,8 +27,7 @@ H.key = "zv_live_spec_0123456789abcdef"
 local counter = 0
 function H.nonce()
   counter = counter + 1
-  return string.format("%s%d%d", H.lua:gsub("%W", ""), os.time() % 100000, counter) ..
-    tostring(math.random(1e6))
+  return string.format("%s%d%d", H.lua:gsub("%W", ""), os.time() % 100000, counter) .. tostring(math.random(1e6))
 end
 
 -- A TCP port nothing listens on right now, as the kernel picks it.
@@ -43,7 +42,9 @@ end
 function H.client(opts)
   local zavu = require "zavu"
   local o = { api_key = H.key, base_url = H.http_url }
-  for k, v in pairs(opts or {}) do o[k] = v end
+  for k, v in pairs(opts or {}) do
+    o[k] = v
+  end
   return zavu.new(o)
 end
 
@@ -69,7 +70,9 @@ local function mock_post(path, body)
   local text = cjson.encode(body or {})
   local out = {}
   local _, code = http.request {
-    url = H.http_url .. path, method = "POST", source = ltn12.source.string(text),
+    url = H.http_url .. path,
+    method = "POST",
+    source = ltn12.source.string(text),
     headers = { ["Content-Type"] = "application/json", ["Content-Length"] = #text },
     sink = ltn12.sink.table(out),
   }
@@ -80,7 +83,9 @@ end
 --- count sessions for key, with status, createdAt and an id prefix if given.
 function H.mock_seed(key, count, opts)
   local body = { key = key, count = count }
-  for k, v in pairs(opts or {}) do body[k] = v end
+  for k, v in pairs(opts or {}) do
+    body[k] = v
+  end
   return mock_post("/_mock/seed", body)
 end
 
@@ -100,7 +105,8 @@ function H.mock_raw_list(key)
   local ltn12 = require "ltn12"
   local out = {}
   local _, code = http.request {
-    url = H.http_url .. "/v1/whatsapp-alt/sessions", headers = { Authorization = "Bearer " .. key },
+    url = H.http_url .. "/v1/whatsapp-alt/sessions",
+    headers = { Authorization = "Bearer " .. key },
     sink = ltn12.sink.table(out),
   }
   assert(code == 200, "mock list: " .. tostring(code))
@@ -112,9 +118,7 @@ function H.escape(s)
   return (s:gsub("[^A-Za-z0-9%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
 end
 
-function H.now()
-  return require("socket").gettime()
-end
+function H.now() return require("socket").gettime() end
 
 -- A temporary file holding text; returns its name.
 function H.write_tmp(text)
@@ -128,7 +132,9 @@ end
 -- "K='v' K2='v2' " for a shell command line.
 function H.env_prefix(env)
   local prefix = ""
-  for k, v in pairs(env or {}) do prefix = prefix .. k .. "='" .. v .. "' " end
+  for k, v in pairs(env or {}) do
+    prefix = prefix .. k .. "='" .. v .. "' "
+  end
   return prefix
 end
 
@@ -136,7 +142,7 @@ end
 -- environment; returns its combined output and exit code.
 function H.run_lua(code, env)
   local file = H.write_tmp(code)
-  local p = assert(io.popen(H.env_prefix(env) .. H.lua .. " " .. file .. " 2>&1; echo \"exit=$?\""))
+  local p = assert(io.popen(H.env_prefix(env) .. H.lua .. " " .. file .. ' 2>&1; echo "exit=$?"'))
   local out = p:read("*a")
   p:close()
   os.remove(file)
@@ -147,7 +153,7 @@ end
 -- Run a shell command; returns stdout, stderr and exit code.
 function H.sh(cmd)
   local err = os.tmpname()
-  local p = assert(io.popen("(" .. cmd .. ") 2>" .. err .. "; echo \"exit=$?\""))
+  local p = assert(io.popen("(" .. cmd .. ") 2>" .. err .. '; echo "exit=$?"'))
   local out = p:read("*a")
   p:close()
   local f = io.open(err)
@@ -180,8 +186,6 @@ function H.open_fds()
   return n
 end
 
-function H.pid()
-  return require("zavu_testkit").getpid()
-end
+function H.pid() return require("zavu_testkit").getpid() end
 
 return H

@@ -19,7 +19,8 @@
 #define zavu_isinteger(L, i) lua_isinteger(L, i)
 #else
 #define zavu_isinteger(L, i) \
-    (lua_type(L, i) == LUA_TNUMBER && lua_tonumber(L, i) == (lua_Number)(long long)lua_tonumber(L, i))
+    (lua_type(L, i) == LUA_TNUMBER && \
+     lua_tonumber(L, i) == (lua_Number)(long long)lua_tonumber(L, i))
 #endif
 
 /* Register functions into the table on top of the stack (no upvalues). */

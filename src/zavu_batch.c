@@ -108,8 +108,8 @@ static int finish(batch *b, slot *s, CURLcode rc)
     res.attempts = n;
     wait = again && n <= b->max_retries ? zavu_retry_wait(b->c, &res, n - 1) : -1;
     if (b->c->debug)
-        zavu_log_attempt("DELETE", s->url, &res, (zavu_now() - s->started) * 1000, n, b->max_retries + 1,
-                         wait);
+        zavu_log_attempt("DELETE", s->url, &res, (zavu_now() - s->started) * 1000, n,
+                         b->max_retries + 1, wait);
     if (wait >= 0) {
         b->waiting[b->n_waiting].item = s->item;
         b->waiting[b->n_waiting].due = zavu_now() + wait;
@@ -196,8 +196,9 @@ static int forked(batch *b)
             continue;
         memset(&res, 0, sizeof res);
         res.retry_after = -1;
-        zavu_set_error(&res, "connection_error",
-                       "the process forked while this delete was in flight; the parent carries it on");
+        zavu_set_error(
+            &res, "connection_error",
+            "the process forked while this delete was in flight; the parent carries it on");
         res.attempts = ++b->attempts[s->item];
         if (settle(b, s->item, &res))
             return 1;

@@ -210,8 +210,8 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
     /* Sized to fit: the caller's part is never cut. */
     ua_len = strlen(lua) + strlen(extra) + strlen(curl) + sizeof ZAVU_VERSION + 40;
     if ((c->user_agent = malloc(ua_len)) != NULL)
-        snprintf(c->user_agent, ua_len, "zavu-lua/%s (%s; libcurl/%s)%s%s", ZAVU_VERSION, lua,
-                 curl, *extra ? " " : "", extra);
+        snprintf(c->user_agent, ua_len, "zavu-lua/%s (%s; libcurl/%s)%s%s", ZAVU_VERSION, lua, curl,
+                 *extra ? " " : "", extra);
     c->timeout = cfg->timeout > 0 ? cfg->timeout : 60;
     c->connect_timeout = cfg->connect_timeout > 0 ? cfg->connect_timeout : 10;
     c->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 2;
@@ -322,8 +322,7 @@ void zavu_set_error(zavu_result *res, const char *code, const char *message)
 static const char *code_for_curl(CURLcode rc)
 {
     switch (rc) {
-    case CURLE_OPERATION_TIMEDOUT:
-        return "timeout";
+    case CURLE_OPERATION_TIMEDOUT: return "timeout";
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
@@ -332,8 +331,7 @@ static const char *code_for_curl(CURLcode rc)
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-        return "tls_error";
+    case CURLE_SSL_CRL_BADFILE: return "tls_error";
     case CURLE_URL_MALFORMAT: /* a URL libcurl refuses: nothing was sent */
         return "invalid_argument";
     case CURLE_WEIRD_SERVER_REPLY:
@@ -341,8 +339,7 @@ static const char *code_for_curl(CURLcode rc)
     case CURLE_BAD_CONTENT_ENCODING:
     case CURLE_OUT_OF_MEMORY: /* libcurl 7.x: a header line over its 100 KiB limit */
         return "invalid_response";
-    default:
-        return "connection_error"; /* refused, reset, DNS, closed early */
+    default: return "connection_error"; /* refused, reset, DNS, closed early */
     }
 }
 
@@ -366,8 +363,8 @@ int zavu_transport_error(CURLcode rc, const char *errbuf, zavu_result *res)
     return res->retryable;
 }
 
-int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *errbuf,
-                  int missing_ok, zavu_result *res)
+int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *errbuf, int missing_ok,
+                  zavu_result *res)
 {
     long status = 0;
     double wait;
@@ -399,28 +396,31 @@ int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *err
         return 0;
     }
     res->ok = 0;
-    zavu_copy_header_value(res->request_id, sizeof res->request_id, header_value(e, "X-Request-Id"));
+    zavu_copy_header_value(res->request_id, sizeof res->request_id,
+                           header_value(e, "X-Request-Id"));
     res->body = body->data;
     res->body_len = body->len;
     wait = zavu_parse_retry_after_ms(header_value(e, "retry-after-ms"));
     if (wait < 0)
         wait = zavu_parse_retry_after(header_value(e, "Retry-After"), (long)time(NULL));
     res->retry_after = wait;
-    res->retryable = zavu_status_is_retryable(status,
-                                              zavu_parse_should_retry(header_value(e, "x-should-retry")));
+    res->retryable = zavu_status_is_retryable(
+        status, zavu_parse_should_retry(header_value(e, "x-should-retry")));
     return res->retryable;
 }
 
 void zavu_note_request_id(CURL *e, zavu_result *res)
 {
-    zavu_copy_header_value(res->request_id, sizeof res->request_id, header_value(e, "X-Request-Id"));
+    zavu_copy_header_value(res->request_id, sizeof res->request_id,
+                           header_value(e, "X-Request-Id"));
 }
 
 int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res)
 {
     curl_off_t pretransfer = 0;
     if (res->status) /* an answer: retry only when the server asked */
-        return res->status == 429 || zavu_parse_should_retry(header_value(e, "x-should-retry")) == 1;
+        return res->status == 429 ||
+               zavu_parse_should_retry(header_value(e, "x-should-retry")) == 1;
     /* No answer. Sent or not? Nothing was sent before pre-transfer. */
     (void)rc;
     curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
@@ -434,8 +434,8 @@ double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry)
     return zavu_backoff(retry, rand_r(&c->rng) / ((double)RAND_MAX + 1));
 }
 
-void zavu_log_attempt(const char *method, const char *url, const zavu_result *res, double ms,
-                      int n, int of, double wait)
+void zavu_log_attempt(const char *method, const char *url, const zavu_result *res, double ms, int n,
+                      int of, double wait)
 {
     /* The path only: the key is never in it, nor is the host. */
     const char *path = strstr(url, "/v1/");

@@ -27,8 +27,8 @@ typedef struct zavu_client zavu_client;
 /* Client settings. Strings are copied by zavu_client_new. */
 typedef struct zavu_config {
     const char *api_key;
-    const char *base_url;    /* NULL: ZAVU_DEFAULT_BASE_URL */
-    const char *ca_file;     /* NULL: the system's CA bundle */
+    const char *base_url; /* NULL: ZAVU_DEFAULT_BASE_URL */
+    const char *ca_file;  /* NULL: the system's CA bundle */
     const char *ca_path;
     const char *user_agent;  /* appended to the library's own */
     const char *lua_version; /* shown in the User-Agent, e.g. "Lua 5.4" */
@@ -37,8 +37,8 @@ typedef struct zavu_config {
     double max_retry_wait;   /* seconds: cap on a server-requested wait */
     int max_retries;
     size_t max_response_bytes; /* cap on a success body; 0: ZAVU_MAX_RESPONSE */
-    int allow_insecure_http; /* permit http:// to a non-loopback host */
-    int debug;               /* one stderr line per attempt */
+    int allow_insecure_http;   /* permit http:// to a non-loopback host */
+    int debug;                 /* one stderr line per attempt */
 } zavu_config;
 
 /* Per-call settings; negative numbers mean "use the client's". */
@@ -100,8 +100,8 @@ zavu_client *zavu_client_new(const zavu_config *cfg);
 void zavu_client_free(zavu_client *c);
 
 /* DELETE /v1/whatsapp-alt/sessions/{id}. Fills *res; returns res->ok. */
-int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
-                        const zavu_call *call, zavu_result *res);
+int zavu_delete_session(zavu_client *c, const char *id, size_t id_len, const zavu_call *call,
+                        zavu_result *res);
 
 /* Any request of the API. path is a template whose "{name}" parts take the
  * params in order, each percent-encoded as exactly one path segment (and
@@ -152,8 +152,8 @@ int zavu_has_control(const char *s);
 const char *zavu_check_api_key(const char *key, const char **why);
 
 /* Check a base URL: NULL when usable, else the error code; writes why. */
-const char *zavu_check_base_url(const char *url, int allow_insecure_http,
-                                char *why, size_t why_len);
+const char *zavu_check_base_url(const char *url, int allow_insecure_http, char *why,
+                                size_t why_len);
 
 /* A path parameter as one segment: NULL when fine, else why not ("is
  * empty"...), to be prefixed with the parameter's name. */

@@ -5,8 +5,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "zavu_internal.h"
 
-int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
-                        const zavu_call *call, zavu_result *res)
+int zavu_delete_session(zavu_client *c, const char *id, size_t id_len, const zavu_call *call,
+                        zavu_result *res)
 {
     int max_retries, n;
     double timeout;
@@ -44,8 +44,8 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len,
         res->attempts = n + 1;
         wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
         if (c->debug)
-            zavu_log_attempt("DELETE", c->url, res, (zavu_now() - started) * 1000, n + 1, max_retries + 1,
-                             wait);
+            zavu_log_attempt("DELETE", c->url, res, (zavu_now() - started) * 1000, n + 1,
+                             max_retries + 1, wait);
         if (wait < 0)
             break;
         zavu_sleep_since(wait, c->body.cancel_gen);

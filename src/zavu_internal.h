@@ -18,10 +18,10 @@
 typedef struct zavu_buffer {
     char *data;
     size_t len, cap;
-    size_t max_ok;   /* cap on a success body; 0: as an error body */
-    size_t limit;    /* this transfer's cap, decided at its first bytes; 0: not yet */
-    CURL *easy;      /* the handle it belongs to, for the status */
-    int cut; /* the transfer was stopped because the body was too big */
+    size_t max_ok;            /* cap on a success body; 0: as an error body */
+    size_t limit;             /* this transfer's cap, decided at its first bytes; 0: not yet */
+    CURL *easy;               /* the handle it belongs to, for the status */
+    int cut;                  /* the transfer was stopped because the body was too big */
     unsigned long cancel_gen; /* zavu_cancel_all count when the transfer began */
 } zavu_buffer;
 
@@ -29,13 +29,13 @@ typedef struct zavu_buffer {
 void zavu_buffer_reset(zavu_buffer *b);
 
 struct zavu_client {
-    CURL *easy;  /* single deletes: one reused handle, one kept-alive connection */
-    CURLM *multi; /* delete_many: created on first use, its connections kept too */
-    struct curl_slist *headers;      /* Authorization and Accept */
+    CURL *easy;                 /* single deletes: one reused handle, one kept-alive connection */
+    CURLM *multi;               /* delete_many: created on first use, its connections kept too */
+    struct curl_slist *headers; /* Authorization and Accept */
     struct curl_slist *json_headers; /* the same, plus Content-Type for a JSON body */
     int easy_is_generic; /* c->easy was last set up by zavu_request_send, not for a delete */
     size_t max_response;
-    unsigned long generation;   /* forks seen when its connections were opened */
+    unsigned long generation; /* forks seen when its connections were opened */
     char *base_url, *ca_file, *ca_path, *user_agent;
     double timeout, connect_timeout, max_retry_wait;
     int max_retries, debug;
@@ -66,8 +66,8 @@ int zavu_prepare_call(zavu_client *c, const char *id, size_t id_len, zavu_result
 
 /* Turn one finished transfer into res (everything but attempts).
  * Returns 1 when it is worth another attempt. */
-int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *errbuf,
-                  int missing_ok, zavu_result *res);
+int zavu_classify(CURL *e, CURLcode rc, const zavu_buffer *body, const char *errbuf, int missing_ok,
+                  zavu_result *res);
 
 /* res as the transport failure rc (status 0). Returns 1 when it is worth
  * another attempt. */
@@ -100,8 +100,8 @@ void zavu_cancel_after_fork_child(void);
  * 1 ms at least and INT_MAX at most. */
 long zavu_ms(double seconds);
 /* One stderr line per attempt; wait: seconds until the next one, < 0: none. */
-void zavu_log_attempt(const char *method, const char *url, const zavu_result *res, double ms,
-                      int n, int of, double wait);
+void zavu_log_attempt(const char *method, const char *url, const zavu_result *res, double ms, int n,
+                      int of, double wait);
 double zavu_now(void);
 
 #endif

@@ -73,8 +73,8 @@ static double opt_seconds(lua_State *L, int t, const char *name, double dflt, in
     if (!lua_isnil(L, -1)) {
         d = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : NAN;
         if (!isfinite(d) || d < 0 || (d == 0 && !zero_ok))
-            bad_option(L, name, zero_ok ? "finite number of seconds >= 0"
-                                        : "finite number of seconds > 0");
+            bad_option(L, name,
+                       zero_ok ? "finite number of seconds >= 0" : "finite number of seconds > 0");
         if (d > 0 && d < ZAVU_MIN_SECONDS)
             d = ZAVU_MIN_SECONDS;
         if (d > ZAVU_MAX_SECONDS)
@@ -690,7 +690,8 @@ static int l_delete_many_inner(lua_State *L)
             continue;
         }
         local_result(&bad, "invalid_argument");
-        snprintf(bad.message, sizeof bad.message, NUMBER_ID_MESSAGE ", got %s", luaL_typename(L, -1));
+        snprintf(bad.message, sizeof bad.message, NUMBER_ID_MESSAGE ", got %s",
+                 luaL_typename(L, -1));
         lua_pop(L, 1);
         if (settle_protected(L, &m, i, &bad)) {
             lua_pushvalue(L, m.failure);
@@ -699,7 +700,8 @@ static int l_delete_many_inner(lua_State *L)
     }
     sud.L = L;
     sud.m = &m;
-    if (zavu_delete_many(u->core, strs, lens, (size_t)k, &call, concurrency, on_settled, &sud) != 0) {
+    if (zavu_delete_many(u->core, strs, lens, (size_t)k, &call, concurrency, on_settled, &sud) !=
+        0) {
         if (!lua_isnil(L, m.failure)) {
             lua_pushvalue(L, m.failure);
             return lua_error(L); /* on_progress's own error, after libcurl let go */
@@ -776,7 +778,8 @@ static size_t string_array(lua_State *L, int t, const char *what, const char ***
     for (i = 0; i < n; i++) {
         lua_rawgeti(L, t, (int)i + 1);
         if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "bad %s #%d (string expected, got %s)", what, (int)i + 1, luaL_typename(L, -1));
+            luaL_error(L, "bad %s #%d (string expected, got %s)", what, (int)i + 1,
+                       luaL_typename(L, -1));
         lua_rawseti(L, copy, (int)i + 1);
     }
     *v = lua_newuserdata(L, sizeof **v * (n ? n : 1));
@@ -853,7 +856,10 @@ static int l_request(lua_State *L) { return guarded(L, check_client(L), 2, l_req
 
 /* Methods of the userdata: client:delete_session(id, opts), ... */
 static int l_delete_session(lua_State *L) { return delete_at(L, check_client(L), 2); }
-static int l_delete_many(lua_State *L) { return guarded(L, check_client(L), 2, l_delete_many_inner); }
+static int l_delete_many(lua_State *L)
+{
+    return guarded(L, check_client(L), 2, l_delete_many_inner);
+}
 
 /* The same bound to one client, as plain functions: sessions.delete(id, opts).
  * One call less than a Lua wrapper around the method, on the hot path. */

@@ -104,8 +104,7 @@ int zavu_is_loopback_host(const char *host)
     return 0;
 }
 
-const char *zavu_check_base_url(const char *url, int allow_insecure_http,
-                                char *why, size_t why_len)
+const char *zavu_check_base_url(const char *url, int allow_insecure_http, char *why, size_t why_len)
 {
     const char *code = NULL;
     char *scheme = NULL, *host = NULL, *part = NULL;
@@ -127,8 +126,7 @@ const char *zavu_check_base_url(const char *url, int allow_insecure_http,
                curl_url_get(u, CURLUPART_QUERY, &part, 0) == CURLUE_OK ||
                curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) == CURLUE_OK ||
                curl_url_get(u, CURLUPART_USER, &part, 0) == CURLUE_OK) {
-        snprintf(why, why_len,
-                 "base_url must not carry a query, fragment or credentials");
+        snprintf(why, why_len, "base_url must not carry a query, fragment or credentials");
         code = "invalid_argument";
     } else if (strcmp(scheme, "http") == 0 && !allow_insecure_http &&
                !zavu_is_loopback_host(host)) {
@@ -372,7 +370,8 @@ int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, s
             snprintf(why, why_len, "%.*s %s", (int)(close - open - 1), open + 1, bad);
             return -2;
         }
-        if (put(&b, p, (size_t)(open - p)) != 0 || put_escaped(&b, rq->params[k], rq->param_lens[k]) != 0)
+        if (put(&b, p, (size_t)(open - p)) != 0 ||
+            put_escaped(&b, rq->params[k], rq->param_lens[k]) != 0)
             return -1;
         k++;
         p = close + 1;

@@ -49,12 +49,9 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
         return local_error(res, c->config_code, c->config_message);
     zavu_adopt(c);
     switch (zavu_request_url(c->base_url, rq, &c->url, &c->url_cap, message, sizeof message)) {
-    case 0:
-        break;
-    case -2:
-        return local_error(res, "invalid_argument", message);
-    default:
-        return local_error(res, "connection_error", "out of memory");
+    case 0: break;
+    case -2: return local_error(res, "invalid_argument", message);
+    default: return local_error(res, "connection_error", "out of memory");
     }
     if (!c->easy && !(c->easy = zavu_new_easy(c, &c->body, c->curl_error)))
         return local_error(res, "connection_error", "could not create a libcurl handle");
@@ -85,8 +82,8 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
         if (res->ok && c->body.cut) { /* a success we did not keep whole */
             res->ok = 0;
             res->retryable = 0;
-            snprintf(message, sizeof message, "the response is larger than max_response_bytes (%zu)",
-                     c->max_response);
+            snprintf(message, sizeof message,
+                     "the response is larger than max_response_bytes (%zu)", c->max_response);
             zavu_set_error(res, "response_too_large", message);
         } else if (res->ok) {
             res->body = c->body.data;

@@ -11,8 +11,13 @@ local function reporter()
     return { start = h.start, ok = h.ok, info = h.info, warn = h.warn, error = h.error }
   end
   if type(h) ~= "table" or type(h.report_start) ~= "function" then h = require("health") end
-  return { start = h.report_start, ok = h.report_ok, info = h.report_info, warn = h.report_warn,
-           error = h.report_error }
+  return {
+    start = h.report_start,
+    ok = h.report_ok,
+    info = h.report_info,
+    warn = h.report_warn,
+    error = h.report_error,
+  }
 end
 
 -- Whether plain http:// may carry the key to this host: loopback only, as the
@@ -60,7 +65,9 @@ function M.check()
     report[k] = function(msg, advice)
       if advice ~= nil then
         local a = type(advice) == "table" and advice or { advice }
-        for i, line in ipairs(a) do a[i] = clean(line) end
+        for i, line in ipairs(a) do
+          a[i] = clean(line)
+        end
         return f(clean(msg), a)
       end
       return f(clean(msg))
@@ -79,12 +86,14 @@ function M.check()
     return
   end
   local so = vim.api.nvim_get_runtime_file("lua/zavu/core.so", false)[1]
-    or (package.searchpath and package.searchpath("zavu.core", package.cpath)) or "package.cpath"
+    or (package.searchpath and package.searchpath("zavu.core", package.cpath))
+    or "package.cpath"
   report.ok(("zavu.core %s loads into Neovim's %s (%s)"):format(tostring(core.version), lua_name, so))
   local zok, zavu = pcall(require, "zavu")
   if not zok then
     report.error("the zavu Lua module does not load: " .. tostring(zavu), {
-      "lua/zavu/init.lua must be on 'runtimepath' (or package.path), and lua-cjson installed." })
+      "lua/zavu/init.lua must be on 'runtimepath' (or package.path), and lua-cjson installed.",
+    })
     return
   end
 
@@ -94,14 +103,18 @@ function M.check()
     if info.ssl_version and info.ssl_version ~= "" then
       report.ok("TLS: " .. info.ssl_version)
     else
-      report.error("libcurl has no TLS backend: https:// base URLs (the real API) cannot work",
-        { "Install a libcurl built with TLS (Debian: libcurl4 with OpenSSL) and rebuild zavu.core." })
+      report.error(
+        "libcurl has no TLS backend: https:// base URLs (the real API) cannot work",
+        { "Install a libcurl built with TLS (Debian: libcurl4 with OpenSSL) and rebuild zavu.core." }
+      )
     end
     if info.http2 then
       report.ok("HTTP/2: yes (delete_many shares one connection over HTTPS)")
     else
-      report.warn("HTTP/2: no (delete_many opens one connection per transfer in flight)",
-        { "A libcurl built with nghttp2 multiplexes the batch over one connection." })
+      report.warn(
+        "HTTP/2: no (delete_many opens one connection per transfer in flight)",
+        { "A libcurl built with nghttp2 multiplexes the batch over one connection." }
+      )
     end
   else
     report.info("TLS backend and HTTP/2: this zavu.core does not report them (it has no curl_info())")
@@ -139,17 +152,22 @@ function M.check()
   report.start("zavu: configuration")
   if key == "" then
     report.warn("ZAVUDEV_API_KEY is not set", {
-      "Calls end in missing_api_key unless a client is made with new { api_key = ... }." })
+      "Calls end in missing_api_key unless a client is made with new { api_key = ... }.",
+    })
   elseif key:find("%c") then
     report.error("ZAVUDEV_API_KEY is set but holds control characters (a stray newline?): calls will refuse it")
   elseif key:sub(1, 8) == "zv_test_" then
-    report.warn("ZAVUDEV_API_KEY is set (not shown) but is a test-mode key",
-      { "The WhatsApp Alternative endpoints refuse test-mode keys (test_mode_key): use a live key." })
+    report.warn(
+      "ZAVUDEV_API_KEY is set (not shown) but is a test-mode key",
+      { "The WhatsApp Alternative endpoints refuse test-mode keys (test_mode_key): use a live key." }
+    )
   elseif key:sub(1, 8) == "zv_live_" then
     report.ok("ZAVUDEV_API_KEY is set (a live key; not shown)")
   else
-    report.warn("ZAVUDEV_API_KEY is set (not shown) but is not in the form of a Zavu key",
-      { "Zavu's live keys start with the prefix the dashboard shows; the API will answer unauthorized otherwise." })
+    report.warn(
+      "ZAVUDEV_API_KEY is set (not shown) but is not in the form of a Zavu key",
+      { "Zavu's live keys start with the prefix the dashboard shows; the API will answer unauthorized otherwise." }
+    )
   end
 
   local env_url = os.getenv("ZAVUDEV_BASE_URL")

@@ -39,7 +39,9 @@ local lua_version = (rawget(_G, "jit") and jit.version) or _VERSION
 
 local function with_environment(opts)
   local cfg = {}
-  for k, v in pairs(opts or {}) do cfg[k] = v end
+  for k, v in pairs(opts or {}) do
+    cfg[k] = v
+  end
   if cfg.api_key == nil then cfg.api_key = os.getenv("ZAVUDEV_API_KEY") end
   if cfg.base_url == nil then
     local url = os.getenv("ZAVUDEV_BASE_URL")
@@ -136,7 +138,9 @@ do
       resource.each = methods.each(resource.list, "each")
     end
   end
-  for k, v in pairs(lazy) do M[k] = v end
+  for k, v in pairs(lazy) do
+    M[k] = v
+  end
 end
 
 --- The options with plain values only (strings, numbers, booleans): what can
@@ -153,7 +157,9 @@ end
 -- What each method checks before it sends anything, for check_call.
 local checks = {
   ["sessions.delete_many"] = function(ids, opts)
-    if type(ids) ~= "table" then error("bad argument #1 to 'delete_many' (table expected, got " .. type(ids) .. ")", 0) end
+    if type(ids) ~= "table" then
+      error("bad argument #1 to 'delete_many' (table expected, got " .. type(ids) .. ")", 0)
+    end
     if opts ~= nil then core.check_call_options(opts) end
   end,
   ["sessions.wait"] = lifecycle.check_wait,
@@ -183,7 +189,9 @@ end
 
 --- True when v is an error table from this library (even a copied one).
 function M.is_error(v)
-  return type(v) == "table" and type(v.code) == "string" and type(v.message) == "string"
+  return type(v) == "table"
+    and type(v.code) == "string"
+    and type(v.message) == "string"
     and type(v.attempts) == "number"
 end
 

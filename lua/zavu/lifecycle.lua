@@ -8,9 +8,7 @@ local M = {}
 
 -- Checks raise without a position; the public functions raise the message
 -- again at their caller's line (see at_caller).
-local function raise(fmt, ...)
-  error(fmt:format(...), 0)
-end
+local function raise(fmt, ...) error(fmt:format(...), 0) end
 
 local function at_caller(check, ...)
   local ok, result = pcall(check, ...)
@@ -28,8 +26,14 @@ end
 
 -- The statuses the API knows (WhatsAppAltSessionStatus): a typo such as
 -- "Ready" would otherwise wait out the whole timeout, or prune nothing.
-local STATUSES = { disconnected = true, initializing = true, qr_ready = true, authenticating = true,
-                   ready = true, failed = true }
+local STATUSES = {
+  disconnected = true,
+  initializing = true,
+  qr_ready = true,
+  authenticating = true,
+  ready = true,
+  failed = true,
+}
 
 -- A status, or a list of them, as a set.
 local function status_set(fname, v, dflt)
@@ -41,8 +45,12 @@ local function status_set(fname, v, dflt)
   local set = {}
   for _, s in ipairs(v) do
     if not STATUSES[s] then
-      raise("bad option 'status' to '%s' (%s is no session status: disconnected, initializing, qr_ready, "
-        .. "authenticating, ready or failed)", fname, type(s) == "string" and ("'" .. s .. "'") or type(s))
+      raise(
+        "bad option 'status' to '%s' (%s is no session status: disconnected, initializing, qr_ready, "
+          .. "authenticating, ready or failed)",
+        fname,
+        type(s) == "string" and ("'" .. s .. "'") or type(s)
+      )
     end
     set[s] = true
   end
@@ -75,9 +83,7 @@ end
 -- given longer than that, nor longer than what is left of wait's timeout.
 local MAX_SLEEP = 2147483 -- what zavu.core.sleep takes (libcurl's INT_MAX ms)
 
-local function cancelled()
-  return nil, methods.failure("cancelled", "the call was cancelled before it finished")
-end
+local function cancelled() return nil, methods.failure("cancelled", "the call was cancelled before it finished") end
 
 function M.wait(get, get_timeout)
   get_timeout = get_timeout or 60
@@ -90,8 +96,8 @@ function M.wait(get, get_timeout)
       local started = core.now()
       local left = deadline - started
       if left <= 0 then
-        return nil, methods.failure("timeout",
-          ("the session did not reach the status asked for within %g s"):format(w.timeout))
+        return nil,
+          methods.failure("timeout", ("the session did not reach the status asked for within %g s"):format(w.timeout))
       end
       -- never longer than what is left: a last get that would outlive the
       -- wait gets that much time and no retries
@@ -105,22 +111,27 @@ function M.wait(get, get_timeout)
       end
       if w.want[s.status] then return s end
       if s.status == "failed" then
-        return nil, methods.failure("session_failed",
-          "the session failed: " .. tostring(s.lastError or "no reason given"),
-          { lastError = s.lastError, session = s })
+        return nil,
+          methods.failure(
+            "session_failed",
+            "the session failed: " .. tostring(s.lastError or "no reason given"),
+            { lastError = s.lastError, session = s }
+          )
       end
       local next_poll = started + w.interval
       if next_poll > deadline then -- no poll fits before the deadline: wait it out
-        if not core.sleep(math.min(MAX_SLEEP, math.max(0, deadline - core.now())), since) then
-          return cancelled()
-        end
-        return nil, methods.failure("timeout",
-          ("the session did not reach the status asked for within %g s (it is %s)"):format(w.timeout,
-            tostring(s.status)), { session = s })
+        if not core.sleep(math.min(MAX_SLEEP, math.max(0, deadline - core.now())), since) then return cancelled() end
+        return nil,
+          methods.failure(
+            "timeout",
+            ("the session did not reach the status asked for within %g s (it is %s)"):format(
+              w.timeout,
+              tostring(s.status)
+            ),
+            { session = s }
+          )
       end
-      if not core.sleep(math.min(MAX_SLEEP, math.max(0, next_poll - core.now())), since) then
-        return cancelled()
-      end
+      if not core.sleep(math.min(MAX_SLEEP, math.max(0, next_poll - core.now())), since) then return cancelled() end
     end
   end
 end
@@ -154,8 +165,10 @@ M.epoch = epoch
 function M.check_prune(opts)
   if type(opts) ~= "table" then raise("bad argument #1 to 'prune' (table expected, got %s)", type(opts)) end
   if opts.status == nil and opts.older_than == nil and opts.filter == nil then
-    raise("bad argument #1 to 'prune' (say what to prune: status, older_than or filter; "
-      .. "pruning every session is never a default)")
+    raise(
+      "bad argument #1 to 'prune' (say what to prune: status, older_than or filter; "
+        .. "pruning every session is never a default)"
+    )
   end
   if opts.filter ~= nil and type(opts.filter) ~= "function" then
     raise("bad option 'filter' to 'prune' (function expected, got %s)", type(opts.filter))
@@ -163,14 +176,22 @@ function M.check_prune(opts)
   if opts.dry_run ~= nil and type(opts.dry_run) ~= "boolean" then
     raise("bad option 'dry_run' to 'prune' (boolean expected, got %s)", type(opts.dry_run))
   end
-  if opts.older_than ~= nil and (type(opts.older_than) ~= "number" or opts.older_than ~= opts.older_than
-      or opts.older_than < 0 or opts.older_than == math.huge) then
-    raise("bad option 'older_than' to 'prune' (finite number of seconds >= 0 expected, got %s)",
-      tostring(opts.older_than))
+  if
+    opts.older_than ~= nil
+    and (
+      type(opts.older_than) ~= "number"
+      or opts.older_than ~= opts.older_than
+      or opts.older_than < 0
+      or opts.older_than == math.huge
+    )
+  then
+    raise(
+      "bad option 'older_than' to 'prune' (finite number of seconds >= 0 expected, got %s)",
+      tostring(opts.older_than)
+    )
   end
   -- What the listing and delete_many will be given, checked before either runs.
-  core.check_call_options { concurrency = opts.concurrency, timeout = opts.timeout,
-    max_retries = opts.max_retries }
+  core.check_call_options { concurrency = opts.concurrency, timeout = opts.timeout, max_retries = opts.max_retries }
   return opts.status ~= nil and status_set("prune", opts.status) or nil
 end
 
@@ -202,8 +223,10 @@ function M.prune(all, delete_many)
       summary = { ok = true, total = #ids, deleted = {}, failed = {} }
     else
       local derr
-      summary, derr = delete_many(ids, { concurrency = opts.concurrency, timeout = opts.timeout,
-        max_retries = opts.max_retries, missing_ok = true })
+      summary, derr = delete_many(
+        ids,
+        { concurrency = opts.concurrency, timeout = opts.timeout, max_retries = opts.max_retries, missing_ok = true }
+      )
       if not summary then return nil, derr end -- client_busy
     end
     summary.matched = matched

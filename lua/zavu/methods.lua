@@ -23,15 +23,15 @@ end
 --- An error table like the C core's, for what is found in Lua.
 function M.failure(code, message, fields)
   local err = { code = code, message = message, retryable = false, attempts = 0 }
-  for k, v in pairs(fields or {}) do err[k] = v end
+  for k, v in pairs(fields or {}) do
+    err[k] = v
+  end
   return setmetatable(err, core.error_mt)
 end
 
 -- Checks raise without a position; public functions raise the message
 -- again at their caller's line (see checked()).
-local function raise(fmt, ...)
-  error(fmt:format(...), 0)
-end
+local function raise(fmt, ...) error(fmt:format(...), 0) end
 
 -- f(...) with a check's error raised at the caller of our caller.
 local function pack(...) return { n = select("#", ...), ... } end
@@ -61,15 +61,20 @@ end
 -- {key, value, ...} in the order `allowed` names them; nil values are left out.
 local function build_query(fname, allowed, q, argn)
   if q == nil then return nil end
-  if type(q) ~= "table" then
-    raise("bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(q))
-  end
+  if type(q) ~= "table" then raise("bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(q)) end
   local known = {}
-  for _, k in ipairs(allowed) do known[k] = true end
+  for _, k in ipairs(allowed) do
+    known[k] = true
+  end
   for k in pairs(q) do
     if not known[k] then
-      raise("bad argument #%d to '%s' (unknown query parameter '%s'; known: %s)", argn, fname,
-        tostring(k), table.concat(allowed, ", "))
+      raise(
+        "bad argument #%d to '%s' (unknown query parameter '%s'; known: %s)",
+        argn,
+        fname,
+        tostring(k),
+        table.concat(allowed, ", ")
+      )
     end
   end
   local out = {}
@@ -94,8 +99,12 @@ local function shape(op, value, status, attempts, request_id)
   local returns = op.returns
   if returns == "none" then return true end
   local function broken(what)
-    return nil, M.failure("invalid_response", ("the API answered %d to %s with %s"):format(status, op.name, what),
-      { status = status, attempts = attempts, request_id = request_id ~= "" and request_id or nil })
+    return nil,
+      M.failure(
+        "invalid_response",
+        ("the API answered %d to %s with %s"):format(status, op.name, what),
+        { status = status, attempts = attempts, request_id = request_id ~= "" and request_id or nil }
+      )
   end
   if type(value) ~= "table" then return broken("a body that is not a JSON object") end
   if returns == "object" then return value end
@@ -164,7 +173,9 @@ end
 -- the server already gave, or more than max_pages pages, is invalid_response.
 local function pages(list, query, opts)
   local q = {}
-  for k, v in pairs(query or {}) do q[k] = v end
+  for k, v in pairs(query or {}) do
+    q[k] = v
+  end
   if q.limit == nil then q.limit = 100 end -- the API's largest page: fewest round trips
   local max_pages = opts and opts.max_pages or M.DEFAULT_MAX_PAGES
   local seen, count, done = {}, 0, false
@@ -200,10 +211,17 @@ local function check_listing_args(fname, query, opts)
     error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
   end
   local max_pages = opts and opts.max_pages
-  if max_pages ~= nil and (type(max_pages) ~= "number" or max_pages ~= max_pages or max_pages < 1
-      or max_pages ~= math.floor(max_pages) or max_pages == math.huge) then
-    error(("bad option 'max_pages' to '%s' (whole number >= 1 expected, got %s)"):format(fname,
-      tostring(max_pages)), 3)
+  if
+    max_pages ~= nil
+    and (
+      type(max_pages) ~= "number"
+      or max_pages ~= max_pages
+      or max_pages < 1
+      or max_pages ~= math.floor(max_pages)
+      or max_pages == math.huge
+    )
+  then
+    error(("bad option 'max_pages' to '%s' (whole number >= 1 expected, got %s)"):format(fname, tostring(max_pages)), 3)
   end
 end
 
@@ -237,7 +255,9 @@ function M.all(list, fname)
     local ok, err = pcall(function()
       for page in next_page do
         local page_items = page.items
-        for i = 1, #page_items do items[n + i] = page_items[i] end
+        for i = 1, #page_items do
+          items[n + i] = page_items[i]
+        end
         n = n + #page_items
       end
     end)
@@ -252,7 +272,7 @@ end
 -- "{name}" parts of path take params in order, each encoded as one segment.
 function M.prepare_request(method, path, args)
   if method ~= "GET" and method ~= "POST" and method ~= "DELETE" then
-    raise("bad argument #1 to 'request' (\"GET\", \"POST\" or \"DELETE\" expected, got %s)", tostring(method))
+    raise('bad argument #1 to \'request\' ("GET", "POST" or "DELETE" expected, got %s)', tostring(method))
   end
   if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
     raise("bad argument #2 to 'request' (a path starting with / expected)")

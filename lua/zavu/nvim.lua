@@ -104,7 +104,9 @@ assert(debug.getupvalue(json_encode, 1) == nil, "json_encode must have no upvalu
 -- Values (with nils) as one JSON object { n = n, ["1"] = v1, ... }, and back.
 local function pack_json(encode, n, values)
   local t = { n = n }
-  for i = 1, n do t[tostring(i)] = values[i] end
+  for i = 1, n do
+    t[tostring(i)] = values[i]
+  end
   return encode(t)
 end
 
@@ -112,7 +114,9 @@ local function unpack_json(text)
   local t = cjson.decode(text)
   if type(t) ~= "table" or type(t.n) ~= "number" then return nil end
   local values = { n = t.n }
-  for i = 1, t.n do values[i] = t[tostring(i)] end
+  for i = 1, t.n do
+    values[i] = t[tostring(i)]
+  end
   return values
 end
 
@@ -120,7 +124,9 @@ end
 -- in the results (a delete_many summary has them in failed[i].error).
 local function restore_errors(v, depth)
   if type(v) ~= "table" or depth > 64 then return end
-  for _, x in pairs(v) do restore_errors(x, depth + 1) end
+  for _, x in pairs(v) do
+    restore_errors(x, depth + 1)
+  end
   if v[ERROR_MARK] then
     v[ERROR_MARK] = nil
     setmetatable(v, zavu.error_mt)
@@ -146,19 +152,26 @@ local function work(path, cpath, core_file, encoder, opts_json, name, args_json)
     local function mark(v, depth)
       if type(v) ~= "table" or depth > 64 then return v end
       local c = {}
-      for k, x in pairs(v) do c[k] = mark(x, depth + 1) end
+      for k, x in pairs(v) do
+        c[k] = mark(x, depth + 1)
+      end
       if getmetatable(v) == zavu.error_mt then c.__zavu_error = true end
       return c
     end
     local function pack(...)
       local r = { n = select("#", ...), ... }
       local t = { n = r.n }
-      for i = 1, r.n do t[tostring(i)] = mark(r[i], 0) end
+      for i = 1, r.n do
+        t[tostring(i)] = mark(r[i], 0)
+      end
       return encode(t)
     end
     if name == "" then -- the probe: what this thread loaded
-      local info = { version = zavu.VERSION, curl_version = zavu.curl_version,
-                     lua = rawget(_G, "jit") and jit.version or _VERSION }
+      local info = {
+        version = zavu.VERSION,
+        curl_version = zavu.curl_version,
+        lua = rawget(_G, "jit") and jit.version or _VERSION,
+      }
       return pack(info)
     end
     _G.zavu_nvim_clients = _G.zavu_nvim_clients or {}
@@ -172,7 +185,9 @@ local function work(path, cpath, core_file, encoder, opts_json, name, args_json)
     if type(f) ~= "function" then error("this zavu has no method " .. name, 0) end
     local t = json.decode(args_json)
     local args = {}
-    for i = 1, t.n do args[i] = t[tostring(i)] end
+    for i = 1, t.n do
+      args[i] = t[tostring(i)]
+    end
     return pack(f((table.unpack or unpack)(args, 1, t.n)))
   end)
   if ok then return true, a end
@@ -181,7 +196,9 @@ local function work(path, cpath, core_file, encoder, opts_json, name, args_json)
   if type(a) == "table" and type(a.code) == "string" and type(a.message) == "string" then
     local okj, text = pcall(function()
       local c = {}
-      for k, v in pairs(a) do c[k] = v end
+      for k, v in pairs(a) do
+        c[k] = v
+      end
       c.__zavu_error = true
       return _G.zavu_nvim_encode({ n = 2, ["2"] = c })
     end)
@@ -195,9 +212,15 @@ assert(debug.getupvalue(work, 1) == nil, "work must have no upvalues: luv dumps 
 -- ---- main thread -------------------------------------------------------
 
 local function internal_error(message)
-  return setmetatable({ code = "internal_error", retryable = false, attempts = 0,
-    message = "zavu.nvim: the call failed in libuv's worker thread: " .. tostring(message) },
-    zavu.error_mt)
+  return setmetatable(
+    {
+      code = "internal_error",
+      retryable = false,
+      attempts = 0,
+      message = "zavu.nvim: the call failed in libuv's worker thread: " .. tostring(message),
+    },
+    zavu.error_mt
+  )
 end
 
 local function lua_dirs()
@@ -231,7 +254,8 @@ local function thread_paths()
   end
   -- The core file as Neovim's own loader picks it: the runtimepath first.
   local core_file = vim.api.nvim_get_runtime_file("lua/zavu/core.so", false)[1]
-    or (package.searchpath and package.searchpath("zavu.core", cpath)) or ""
+    or (package.searchpath and package.searchpath("zavu.core", cpath))
+    or ""
   paths = { table.concat(prefix_path) .. path, table.concat(prefix_cpath) .. cpath, core_file }
   return paths
 end
@@ -253,7 +277,9 @@ local function finish(call, ok, payload)
   if ok == true then
     results = type(payload) == "string" and unpack_json(payload)
       or { n = 2, nil, internal_error("its results could not be read") }
-    for i = 1, results.n do restore_errors(results[i], 0) end
+    for i = 1, results.n do
+      restore_errors(results[i], 0)
+    end
   else
     results = { n = 2, nil, internal_error(payload == nil and "it returned nothing" or payload) }
   end
@@ -301,7 +327,6 @@ local function without_position(msg)
   return (msg:gsub("^[^\n]-:%d+: ", "", 1))
 end
 
-
 local function check_options(opts)
   local ok, err = pcall(zavu.check_options, opts)
   if not ok then error(without_position(err), 0) end
@@ -319,11 +344,18 @@ local function prepare(state, name, ...)
   local fname = name:match("[^.]+$")
   local n = select("#", ...)
   local args = { ... }
-  while n > 0 and args[n] == nil do n = n - 1 end
+  while n > 0 and args[n] == nil do
+    n = n - 1
+  end
   local callback = args[n]
   if type(callback) ~= "function" then
-    error(("'%s' needs a callback function as its last argument (the last one given is %s)")
-      :format(fname, n == 0 and "nothing" or "a " .. type(callback)), 0)
+    error(
+      ("'%s' needs a callback function as its last argument (the last one given is %s)"):format(
+        fname,
+        n == 0 and "nothing" or "a " .. type(callback)
+      ),
+      0
+    )
   end
   n = n - 1
   args[n + 1] = nil
@@ -337,8 +369,11 @@ local function prepare(state, name, ...)
     state.opts_json = json_encode(zavu.plain_options(state.opts)) -- only these cross
   end
   return {
-    callback = callback, name = name, opts_json = state.opts_json,
-    args_json = pack_json(json_encode, n, args), paths = thread_paths(),
+    callback = callback,
+    name = name,
+    opts_json = state.opts_json,
+    args_json = pack_json(json_encode, n, args),
+    paths = thread_paths(),
   }
 end
 
@@ -363,7 +398,9 @@ end
 
 local function build(state)
   local client = {}
-  for _, name in ipairs(M.METHODS) do place(client, name, method(state, name)) end
+  for _, name in ipairs(M.METHODS) do
+    place(client, name, method(state, name))
+  end
   return client
 end
 
@@ -376,13 +413,17 @@ function M.new(opts)
   local ok, err = pcall(check_options, opts)
   if not ok then error(err, 2) end
   local copy = {}
-  for k, v in pairs(opts or {}) do copy[k] = v end
+  for k, v in pairs(opts or {}) do
+    copy[k] = v
+  end
   return build({ opts = copy, opts_json = json_encode(zavu.plain_options(copy)) })
 end
 
 -- The default client (ZAVUDEV_API_KEY, ZAVUDEV_BASE_URL), its options read on
 -- first use: zavu.nvim.sessions.delete(id, cb), zavu.nvim.proxy_status(cb), ...
-for k, v in pairs(build({ opts = nil })) do M[k] = v end
+for k, v in pairs(build({ opts = nil })) do
+  M[k] = v
+end
 
 --- probe(callback): run nothing in a worker thread; callback(info) with what
 -- the thread loaded ({ version, curl_version, lua }), or callback(nil, err).

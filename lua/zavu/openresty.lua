@@ -42,9 +42,7 @@ local check_options, check_call = zavu.check_options, zavu.check_call
 -- position the checker put on it.
 local function raise_at(level, f, ...)
   local ok, err = pcall(f, ...)
-  if not ok then
-    error((tostring(err):gsub("^[^\n]-:%d+: ", "")), level + 1)
-  end
+  if not ok then error((tostring(err):gsub("^[^\n]-:%d+: ", "")), level + 1) end
 end
 
 -- Where a method lives: "sessions.delete" -> "sessions", "delete".
@@ -73,7 +71,9 @@ local thread_clients, thread_client_count = {}, 0
 -- spell the same key.
 local function config_key(opts)
   local keys = {}
-  for k in pairs(opts) do keys[#keys + 1] = k end
+  for k in pairs(opts) do
+    keys[#keys + 1] = k
+  end
   table.sort(keys)
   local parts = {}
   for i, k in ipairs(keys) do
@@ -160,7 +160,9 @@ end
 -- thread of the calling request sleeps in steps while its call runs.
 local function keep_call(token)
   local ok, thread = pcall(ngx.thread.spawn, function()
-    while inflight[token] do ngx.sleep(KEEP_STEP) end
+    while inflight[token] do
+      ngx.sleep(KEEP_STEP)
+    end
   end)
   return ok and thread or nil
 end
@@ -190,7 +192,9 @@ local CREATE = 'require("zavu.openresty").new'
 
 local function unavailable(cause, message, extra)
   local details = { cause = cause }
-  for k, v in pairs(extra or {}) do details[k] = v end
+  for k, v in pairs(extra or {}) do
+    details[k] = v
+  end
   return setmetatable({
     code = "worker_thread_unavailable",
     message = message,
@@ -210,39 +214,73 @@ local function failure(pool, ran, msg, waited)
   msg = tostring(msg)
   if not ran then
     if type(ngx.run_worker_thread) ~= "function" then
-      return unavailable("unsupported", "this nginx's Lua module has no ngx.run_worker_thread "
-        .. "(lua-nginx-module >= 0.10.21 built with thread support is needed); opt in to blocking "
-        .. "calls with " .. CREATE .. " { blocking = true }", { reason = msg })
+      return unavailable(
+        "unsupported",
+        "this nginx's Lua module has no ngx.run_worker_thread "
+          .. "(lua-nginx-module >= 0.10.21 built with thread support is needed); opt in to blocking "
+          .. "calls with "
+          .. CREATE
+          .. " { blocking = true }",
+        { reason = msg }
+      )
     end
     if not (msg:find("API disabled in the context of", 1, true) or msg:find("no request found", 1, true)) then
       return unavailable("thread_failed", "ngx.run_worker_thread failed: " .. msg, { reason = msg })
     end
     local p = phase()
-    return unavailable("phase", ("worker threads cannot be used in the %s phase, which cannot yield (%s); "
-      .. "call from a rewrite, access, content or timer handler (ngx.timer.at), or opt in to blocking "
-      .. "calls, which stop the worker's event loop while they run, with %s { blocking = true }")
-      :format(p, msg, CREATE), { phase = p, reason = msg })
+    return unavailable(
+      "phase",
+      (
+        "worker threads cannot be used in the %s phase, which cannot yield (%s); "
+        .. "call from a rewrite, access, content or timer handler (ngx.timer.at), or opt in to blocking "
+        .. "calls, which stop the worker's event loop while they run, with %s { blocking = true }"
+      ):format(p, msg, CREATE),
+      { phase = p, reason = msg }
+    )
   end
   if msg:find("^thread pool .* not found$") then
-    return unavailable("no_pool", ('no thread pool named "%s": add `thread_pool %s threads=32;` at the '
-      .. "top level of nginx.conf (outside http {}), or name a pool that exists with %s "
-      .. "{ thread_pool = \"...\" }"):format(pool, pool, CREATE), { thread_pool = pool })
+    return unavailable(
+      "no_pool",
+      (
+        'no thread pool named "%s": add `thread_pool %s threads=32;` at the '
+        .. "top level of nginx.conf (outside http {}), or name a pool that exists with %s "
+        .. '{ thread_pool = "..." }'
+      ):format(pool, pool, CREATE),
+      { thread_pool = pool }
+    )
   end
   local cause = busy(msg)
   if cause == "no_vm" then
-    return unavailable(cause, ("no Lua VM for a worker thread came free within %.3g s: every VM of "
-      .. "this worker's lua_worker_thread_vm_pool_size is busy (unset, 100 up to lua-nginx-module "
-      .. "0.10.26, 10 from 0.10.27), or a new one could not be made; set "
-      .. "lua_worker_thread_vm_pool_size in http {} to the thread pool's threads, or give the call a "
-      .. "longer timeout"):format(waited), { thread_pool = pool, reason = msg })
+    return unavailable(
+      cause,
+      (
+        "no Lua VM for a worker thread came free within %.3g s: every VM of "
+        .. "this worker's lua_worker_thread_vm_pool_size is busy (unset, 100 up to lua-nginx-module "
+        .. "0.10.26, 10 from 0.10.27), or a new one could not be made; set "
+        .. "lua_worker_thread_vm_pool_size in http {} to the thread pool's threads, or give the call a "
+        .. "longer timeout"
+      ):format(waited),
+      { thread_pool = pool, reason = msg }
+    )
   elseif cause == "queue_full" then
-    return unavailable(cause, ('thread pool "%s" kept its queue full for %.3g s: raise its threads '
-      .. "or max_queue in `thread_pool %s threads=... max_queue=...;`, or give the call a longer "
-      .. "timeout"):format(pool, waited, pool), { thread_pool = pool, reason = msg })
+    return unavailable(
+      cause,
+      (
+        'thread pool "%s" kept its queue full for %.3g s: raise its threads '
+        .. "or max_queue in `thread_pool %s threads=... max_queue=...;`, or give the call a longer "
+        .. "timeout"
+      ):format(pool, waited, pool),
+      { thread_pool = pool, reason = msg }
+    )
   end
-  return unavailable("thread_failed", ("the call failed in the worker thread: %s (its Lua VM has "
-    .. "the worker's package.path and package.cpath: zavu and zavu.core must load from them)")
-    :format(msg), { thread_pool = pool, reason = msg })
+  return unavailable(
+    "thread_failed",
+    (
+      "the call failed in the worker thread: %s (its Lua VM has "
+      .. "the worker's package.path and package.cpath: zavu and zavu.core must load from them)"
+    ):format(msg),
+    { thread_pool = pool, reason = msg }
+  )
 end
 
 -- Error tables that crossed back lost their metatable: give it back, at top
@@ -294,8 +332,10 @@ local function not_crossable(v, where, on_path)
   end
   on_path[v] = true
   for k, x in next, v do
-    local name = type(k) == "string" and k:match("^[%a_][%w_]*$") and
-      (where:find("^argument #") and k or where .. "." .. k) or ("%s[%s]"):format(where, tostring(k))
+    local name = type(k) == "string"
+        and k:match("^[%a_][%w_]*$")
+        and (where:find("^argument #") and k or where .. "." .. k)
+      or ("%s[%s]"):format(where, tostring(k))
     local msg = not_crossable(k, name .. " (a key)", on_path) or not_crossable(x, name, on_path)
     if msg then return msg end
   end
@@ -341,9 +381,7 @@ function M.new(opts)
     if k ~= "blocking" and k ~= "thread_pool" then thread_opts[k] = v end
   end
   raise_at(2, check_options, thread_opts)
-  if opts.blocking then
-    return zavu.new(thread_opts)
-  end
+  if opts.blocking then return zavu.new(thread_opts) end
   for k, v in pairs(thread_opts) do
     if not crossable(v) then error(not_crossable(v, "option '" .. tostring(k) .. "'", {}), 2) end
   end

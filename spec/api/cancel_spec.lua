@@ -8,10 +8,16 @@ local zavu = require "zavu"
 -- child prints "returned=<time>"; the process's own exit is not counted:
 -- under the sanitizers, the leak check at exit takes a while).
 local function interrupted(code, after)
-  local file = H.write_tmp('local gettime = require("socket").gettime\n' .. code
-    .. '\nprint(("returned=%.6f"):format(gettime()))\n')
-  local out = H.sh(("%s %s & pid=$!; sleep %s; echo \"killed=$(date +%%s.%%N)\"; kill -INT $pid; wait $pid; echo \"rc=$?\"")
-    :format(H.lua, file, after))
+  local file = H.write_tmp(
+    'local gettime = require("socket").gettime\n' .. code .. '\nprint(("returned=%.6f"):format(gettime()))\n'
+  )
+  local out = H.sh(
+    ('%s %s & pid=$!; sleep %s; echo "killed=$(date +%%s.%%N)"; kill -INT $pid; wait $pid; echo "rc=$?"'):format(
+      H.lua,
+      file,
+      after
+    )
+  )
   os.remove(file)
   local killed, returned = tonumber(out:match("killed=([%d.]+)")), tonumber(out:match("returned=([%d.]+)"))
   assert(killed and returned, out)
@@ -69,9 +75,12 @@ describe("cancellation", function()
     local c = H.client()
     local ids = { "first" .. tag, "slow-5000-x" .. tag, "slow-5000-y" .. tag, "later" .. tag }
     local t0 = H.now()
-    local s = c.sessions.delete_many(ids, { concurrency = 1, on_progress = function(done)
-      if done == 1 then zavu.cancel_all() end
-    end })
+    local s = c.sessions.delete_many(ids, {
+      concurrency = 1,
+      on_progress = function(done)
+        if done == 1 then zavu.cancel_all() end
+      end,
+    })
     assert.is_true(H.now() - t0 < 2)
     assert.are.same({ "first" .. tag }, s.deleted)
     for _, f in ipairs(s.failed) do

@@ -24,8 +24,7 @@ describe("a local error", function()
 
   it("is missing_api_key when there is no key", function()
     local c = zavu.new { api_key = "", base_url = H.http_url }
-    assert_local_error(c.sessions.delete("x"), select(2, c.sessions.delete("x")), "missing_api_key",
-      "ZAVUDEV_API_KEY")
+    assert_local_error(c.sessions.delete("x"), select(2, c.sessions.delete("x")), "missing_api_key", "ZAVUDEV_API_KEY")
   end)
 
   it("is test_mode_key for zv_test_ keys, which this endpoint refuses", function()
@@ -55,8 +54,12 @@ describe("a local error", function()
 
   it("counts 127.0.0.0/8, ::1 and localhost as loopback", function()
     for _, base in ipairs {
-      "http://127.0.0.1:1", "http://127.8.9.10:1", "http://localhost:1", "http://LOCALHOST.:1",
-      "http://[::1]:1", "http://[::ffff:127.0.0.1]:1",
+      "http://127.0.0.1:1",
+      "http://127.8.9.10:1",
+      "http://localhost:1",
+      "http://LOCALHOST.:1",
+      "http://[::1]:1",
+      "http://[::ffff:127.0.0.1]:1",
     } do
       local _, err = H.client { base_url = base, max_retries = 0 }.sessions.delete("x")
       assert.are.equal("connection_error", err.code, base)
@@ -64,8 +67,14 @@ describe("a local error", function()
   end)
 
   it("rejects base URLs that are not plain http(s)", function()
-    for _, base in ipairs { "ftp://127.0.0.1", "127.0.0.1:80", "http://127.0.0.1/?a=b",
-                            "http://user:pw@127.0.0.1/", "http://127.0.0.1/#x", "not a url" } do
+    for _, base in ipairs {
+      "ftp://127.0.0.1",
+      "127.0.0.1:80",
+      "http://127.0.0.1/?a=b",
+      "http://user:pw@127.0.0.1/",
+      "http://127.0.0.1/#x",
+      "not a url",
+    } do
       local ok, err = H.client { base_url = base }.sessions.delete("x")
       assert_local_error(ok, err, "invalid_argument")
     end
@@ -107,7 +116,8 @@ describe("the environment", function()
 
   it("gives the default client ZAVUDEV_API_KEY and ZAVUDEV_BASE_URL", function()
     local out, status = H.run_lua(script:format("echo-env"), {
-      ZAVUDEV_API_KEY = "zv_live_from_env", ZAVUDEV_BASE_URL = H.http_url .. "/",
+      ZAVUDEV_API_KEY = "zv_live_from_env",
+      ZAVUDEV_BASE_URL = H.http_url .. "/",
     })
     assert.are.equal(0, status, out)
     assert.matches("nil\techo\tBearer zv_live_from_env", out, 1, true)
@@ -120,20 +130,29 @@ describe("the environment", function()
 
   it("logs one line per attempt with ZAVUDEV_LOG=debug, never the key", function()
     local out, status = H.run_lua(script:format("flaky-1-503-" .. H.nonce()), {
-      ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url, ZAVUDEV_LOG = "debug",
+      ZAVUDEV_API_KEY = H.key,
+      ZAVUDEV_BASE_URL = H.http_url,
+      ZAVUDEV_LOG = "debug",
     })
     assert.are.equal(0, status, out)
     local lines = {}
-    for l in out:gmatch("zavu: [^\n]+") do lines[#lines + 1] = l end
+    for l in out:gmatch("zavu: [^\n]+") do
+      lines[#lines + 1] = l
+    end
     assert.are.equal(2, #lines, out)
-    assert.matches("^zavu: DELETE /v1/whatsapp%-alt/sessions/flaky%-1%-503%-%w+ %-> 503 %d+ms attempt 1/3, retrying in 0%.001s$", lines[1])
+    assert.matches(
+      "^zavu: DELETE /v1/whatsapp%-alt/sessions/flaky%-1%-503%-%w+ %-> 503 %d+ms attempt 1/3, retrying in 0%.001s$",
+      lines[1]
+    )
     assert.matches("%-> 204 %d+ms attempt 2/3$", lines[2])
     assert.is_nil(out:find(H.key, 1, true))
   end)
 
   it("logs transport errors by code", function()
     local out = H.run_lua(script:format("x"), {
-      ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = "http://127.0.0.1:1", ZAVUDEV_LOG = "debug",
+      ZAVUDEV_API_KEY = H.key,
+      ZAVUDEV_BASE_URL = "http://127.0.0.1:1",
+      ZAVUDEV_LOG = "debug",
     })
     assert.matches("zavu: DELETE /v1/whatsapp%-alt/sessions/x %-> connection_error %d+ms attempt 1/3", out)
   end)
@@ -143,14 +162,21 @@ describe("what a mutant of the defaults would break", function()
   it("waits 0.375..0.5 s before the first retry, with jitter: never one exact figure", function()
     local tag = H.nonce()
     local ids = {}
-    for i = 1, 8 do ids[i] = "backoff-1-" .. i .. tag end
-    local out = H.run_lua(([[
+    for i = 1, 8 do
+      ids[i] = "backoff-1-" .. i .. tag
+    end
+    local out = H.run_lua(
+      ([[
       local zavu = require "zavu"
       local s = zavu.new().sessions.delete_many(%s, { concurrency = 8 })
       print("ok", s.ok)
-    ]]):format(require("cjson").encode(ids):gsub("^%[", "{"):gsub("%]$", "}")), {
-      ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url, ZAVUDEV_LOG = "debug",
-    })
+    ]]):format(require("cjson").encode(ids):gsub("^%[", "{"):gsub("%]$", "}")),
+      {
+        ZAVUDEV_API_KEY = H.key,
+        ZAVUDEV_BASE_URL = H.http_url,
+        ZAVUDEV_LOG = "debug",
+      }
+    )
     assert.matches("ok\ttrue", out)
     local waits, distinct = {}, {}
     for w in out:gmatch("retrying in ([%d.]+)s") do
@@ -158,28 +184,38 @@ describe("what a mutant of the defaults would break", function()
       distinct[w] = true
     end
     assert.are.equal(8, #waits, out)
-    for _, w in ipairs(waits) do assert.is_true(w >= 0.375 and w <= 0.5, w) end
+    for _, w in ipairs(waits) do
+      assert.is_true(w >= 0.375 and w <= 0.5, w)
+    end
     local n = 0
-    for _ in pairs(distinct) do n = n + 1 end
+    for _ in pairs(distinct) do
+      n = n + 1
+    end
     assert.is_true(n > 1, "8 waits, all " .. waits[1])
   end)
 
   it("keeps one default client: zavu.sessions calls share its connection", function()
     local tag = H.nonce()
-    local out = H.run_lua(([[
+    local out = H.run_lua(
+      ([[
       local zavu = require "zavu"
       print(zavu.sessions.delete("d1-%s"), zavu.sessions.delete("d2-%s"))
-    ]]):format(tag, tag), { ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url })
+    ]]):format(tag, tag),
+      { ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url }
+    )
     assert.matches("true\ttrue", out)
     assert.are.equal(H.info("d1-" .. tag).connection, H.info("d2-" .. tag).connection)
   end)
 
   it("lets an explicit api_key win over ZAVUDEV_API_KEY", function()
     local id = "explicit-" .. H.nonce()
-    local out = H.run_lua(([[
+    local out = H.run_lua(
+      ([[
       local zavu = require "zavu"
       print(zavu.new({ api_key = %q }).sessions.delete(%q))
-    ]]):format(H.key, id), { ZAVUDEV_API_KEY = "zv_live_from_env_loses", ZAVUDEV_BASE_URL = H.http_url })
+    ]]):format(H.key, id),
+      { ZAVUDEV_API_KEY = "zv_live_from_env_loses", ZAVUDEV_BASE_URL = H.http_url }
+    )
     assert.matches("true", out)
     assert.are.equal("Bearer " .. H.key, H.info(id).headers.authorization)
   end)

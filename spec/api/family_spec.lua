@@ -6,7 +6,9 @@ local zavu = require "zavu"
 -- A client with a key of its own: the mock keeps each key's sessions apart.
 local function fresh(opts)
   local o = { api_key = "zv_live_" .. H.nonce() }
-  for k, v in pairs(opts or {}) do o[k] = v end
+  for k, v in pairs(opts or {}) do
+    o[k] = v
+  end
   return H.client(o), o.api_key
 end
 
@@ -31,7 +33,9 @@ describe("sessions", function()
     assert.are.equal("{}", H.mock_last_raw_body(s.id))
     assert.is_nil(s.qrCode) -- null (or missing) in the mock's JSON
     assert.is_nil(s.phoneNumber)
-    for _, v in pairs(s) do assert.is_not_equal("userdata", type(v)) end
+    for _, v in pairs(s) do
+      assert.is_not_equal("userdata", type(v))
+    end
   end)
 
   it("link, unlink, set_egress and logout post what the API documents", function()
@@ -51,10 +55,15 @@ describe("sessions", function()
 
   it("raises for misuse at the call site, sending nothing", function()
     local c = fresh()
-    assert.has_error(function() c.sessions.get(42) end, "bad argument #1 to 'get' (string expected for sessionId, got number)")
+    assert.has_error(
+      function() c.sessions.get(42) end,
+      "bad argument #1 to 'get' (string expected for sessionId, got number)"
+    )
     assert.has_error(function() c.sessions.link("x") end)
     assert.has_error(function() c.sessions.list { status = "ready" } end)
-    assert.has_error(function() c.sessions.create { displayName = function() end } end)
+    assert.has_error(function()
+      c.sessions.create { displayName = function() end }
+    end)
     assert.has_error(function() c.sessions.list { limit = 0 / 0 } end)
     assert.has_error(function() c.request("PUT", "/v1/x") end)
   end)
@@ -86,7 +95,9 @@ describe("listings", function()
     assert.are.equal(250, #ids)
     local all = assert(c.sessions.all { limit = 7 })
     assert.are.equal(250, #all)
-    for i, s in ipairs(all) do assert.are.equal(ids[i], s.id) end
+    for i, s in ipairs(all) do
+      assert.are.equal(ids[i], s.id)
+    end
     local last = assert(c.sessions.list { limit = 100, cursor = page.nextCursor })
     assert.are.equal(page.items[100].id, ids[100])
     assert.are.equal(last.items[1].id, ids[101])
@@ -96,7 +107,10 @@ describe("listings", function()
     local c, key = fresh()
     H.mock_seed(key, 5, {})
     H.mock_misbehave(key, "repeat-cursor")
-    local ok, err = pcall(function() for _ in c.sessions.each { limit = 2 } do end end)
+    local ok, err = pcall(function()
+      for _ in c.sessions.each { limit = 2 } do
+      end
+    end)
     assert.is_false(ok)
     assert.are.equal("invalid_response", err.code)
     assert.matches("cursor", tostring(err))
@@ -180,13 +194,19 @@ describe("wait", function()
     local c = fresh()
     local s = assert(c.sessions.create { displayName = "auto-150" }) -- the mock moves it on every 150 ms
     local qrs = {}
-    local ready = assert(c.sessions.wait(s.id, { interval = 0.05, timeout = 10, on_qr = function(qr, session)
-      assert.are.equal("qr_ready", session.status)
-      qrs[#qrs + 1] = qr
-    end }))
+    local ready = assert(c.sessions.wait(s.id, {
+      interval = 0.05,
+      timeout = 10,
+      on_qr = function(qr, session)
+        assert.are.equal("qr_ready", session.status)
+        qrs[#qrs + 1] = qr
+      end,
+    }))
     assert.are.equal("ready", ready.status)
     assert.is_true(#qrs >= 2, "the QR code rotates")
-    for i = 2, #qrs do assert.are_not.equal(qrs[i - 1], qrs[i]) end
+    for i = 2, #qrs do
+      assert.are_not.equal(qrs[i - 1], qrs[i])
+    end
   end)
 
   it("ends on failed with lastError, on 404 and on its own timeout, never polling faster than interval", function()
@@ -216,11 +236,16 @@ describe("a cancel between two calls", function()
     assert.is_nil(r)
     assert.are.equal("cancelled", err.code)
     local c2 = fresh()
-    for _ = 1, 3 do assert(c2.sessions.create {}) end
-    local sum, perr = c2.sessions.prune { status = "initializing", filter = function()
-      zavu.cancel_all()
-      return true
-    end }
+    for _ = 1, 3 do
+      assert(c2.sessions.create {})
+    end
+    local sum, perr = c2.sessions.prune {
+      status = "initializing",
+      filter = function()
+        zavu.cancel_all()
+        return true
+      end,
+    }
     assert.is_nil(sum)
     assert.are.equal("cancelled", perr.code)
     assert.are.equal(3, #assert(c2.sessions.all()))
@@ -247,8 +272,13 @@ describe("prune", function()
     assert.are.equal(4, #plan.matched)
     assert.are.equal(0, #plan.deleted)
     assert.are.equal(9, #assert(c.sessions.all()))
-    local done = assert(c.sessions.prune { status = "disconnected", older_than = 86400,
-      filter = function(s) return s.id ~= plan.matched[1].id end })
+    local done = assert(
+      c.sessions.prune {
+        status = "disconnected",
+        older_than = 86400,
+        filter = function(s) return s.id ~= plan.matched[1].id end,
+      }
+    )
     assert.are.equal(3, #done.deleted)
     assert.are.equal(6, #assert(c.sessions.all()))
     assert.has_error(function() c.sessions.prune {} end)
@@ -271,9 +301,10 @@ describe("egress nodes and the proxy", function()
     assert.are.equal(0, #assert(c.egress_nodes.all { senderId = "snd_1" }))
   end)
 
-  it("proxy_status answers zavuProxyAvailable", function()
-    assert.is_boolean(assert(fresh().proxy_status()).zavuProxyAvailable)
-  end)
+  it(
+    "proxy_status answers zavuProxyAvailable",
+    function() assert.is_boolean(assert(fresh().proxy_status()).zavuProxyAvailable) end
+  )
 end)
 
 describe("request", function()

@@ -25,13 +25,9 @@ describe("a fault", function()
     assert.is_true(err.retryable)
   end)
 
-  it("server that sends headers and stalls the body: timeout", function()
-    check("stallbody", "timeout")
-  end)
+  it("server that sends headers and stalls the body: timeout", function() check("stallbody", "timeout") end)
 
-  it("server that closes mid-body: connection_error", function()
-    check("cutbody", "connection_error")
-  end)
+  it("server that closes mid-body: connection_error", function() check("cutbody", "connection_error") end)
 
   it("header line of 100 KiB: invalid_response", function()
     local err = check("longheader", "invalid_response")
@@ -44,13 +40,12 @@ describe("a fault", function()
     assert.is_false(err.retryable) -- found x-should-retry after the thousand others
   end)
 
-  it("invalid status line: invalid_response", function()
-    check("badstatus", "invalid_response")
-  end)
+  it("invalid status line: invalid_response", function() check("badstatus", "invalid_response") end)
 
-  it("chunked encoding with a broken chunk size: connection_error", function()
-    check("badchunk", "connection_error")
-  end)
+  it(
+    "chunked encoding with a broken chunk size: connection_error",
+    function() check("badchunk", "connection_error") end
+  )
 
   -- Our CA signed both certificates: only the fault itself can fail the check.
   local function tls_error_at(port)
@@ -61,13 +56,15 @@ describe("a fault", function()
     return err
   end
 
-  it("TLS certificate that has expired: tls_error", function()
-    assert.matches("expired", tls_error_at(H.expired_port).message)
-  end)
+  it(
+    "TLS certificate that has expired: tls_error",
+    function() assert.matches("expired", tls_error_at(H.expired_port).message) end
+  )
 
-  it("TLS certificate for another host name: tls_error", function()
-    assert.matches("127.0.0.1", tls_error_at(H.wronghost_port).message)
-  end)
+  it(
+    "TLS certificate for another host name: tls_error",
+    function() assert.matches("127.0.0.1", tls_error_at(H.wronghost_port).message) end
+  )
 
   it("leaves delete_many settling every id the same way", function()
     local tag = H.nonce()
@@ -75,7 +72,9 @@ describe("a fault", function()
     local s = H.client({ timeout = TIMEOUT, max_retries = 0 }).sessions.delete_many(ids)
     assert.are.same({ "fine-" .. tag }, s.deleted)
     local codes = {}
-    for _, f in ipairs(s.failed) do codes[#codes + 1] = f.error.code end
+    for _, f in ipairs(s.failed) do
+      codes[#codes + 1] = f.error.code
+    end
     assert.are.same({ "timeout", "connection_error", "invalid_response" }, codes)
   end)
 end)

@@ -5,9 +5,13 @@ local testkit = require "zavu_testkit"
 
 local function connections(prefix, n)
   local seen = {}
-  for i = 1, n do seen[H.info(prefix .. i).connection] = true end
+  for i = 1, n do
+    seen[H.info(prefix .. i).connection] = true
+  end
   local count = 0
-  for _ in pairs(seen) do count = count + 1 end
+  for _ in pairs(seen) do
+    count = count + 1
+  end
   return count
 end
 
@@ -15,14 +19,18 @@ describe("a client", function()
   it("sends 50 deletes over one TCP connection", function()
     local c = H.client()
     local prefix = "ka-" .. H.nonce() .. "-"
-    for i = 1, 50 do assert.is_true(c.sessions.delete(prefix .. i)) end
+    for i = 1, 50 do
+      assert.is_true(c.sessions.delete(prefix .. i))
+    end
     assert.are.equal(1, connections(prefix, 50))
   end)
 
   it("sends 50 deletes over one TLS connection", function()
     local c = H.client { base_url = H.https_url, ca_file = H.ca_file }
     local prefix = "kas-" .. H.nonce() .. "-"
-    for i = 1, 50 do assert.is_true(c.sessions.delete(prefix .. i)) end
+    for i = 1, 50 do
+      assert.is_true(c.sessions.delete(prefix .. i))
+    end
     assert.are.equal(1, connections(prefix, 50))
   end)
 
@@ -83,9 +91,7 @@ describe("a client", function()
     assert.is_true(tonumber(fds) <= 0, out)
     -- Under AddressSanitizer freed memory sits in its quarantine on purpose;
     -- there LeakSanitizer, which fails the run on any leak, does this job.
-    if not os.getenv("ZAVU_UNDER_ASAN") then
-      assert.is_true(tonumber(kib) < 1024, out)
-    end
+    if not os.getenv("ZAVU_UNDER_ASAN") then assert.is_true(tonumber(kib) < 1024, out) end
   end)
 
   if _VERSION == "Lua 5.4" then

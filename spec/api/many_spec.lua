@@ -4,7 +4,9 @@ local zavu = require "zavu"
 
 local function ids_of(prefix, n)
   local ids = {}
-  for i = 1, n do ids[i] = prefix .. i end
+  for i = 1, n do
+    ids[i] = prefix .. i
+  end
   return ids
 end
 
@@ -26,12 +28,15 @@ describe("delete_many", function()
     assert.are.equal(zavu.error_mt, getmetatable(s.failed[1].error))
     assert.are.equal("details-" .. tag, s.failed[2].id)
     assert.are.same({ state = "linking", retry_in = 5 }, s.failed[2].error.details)
-    for _, id in ipairs(ids) do assert.are.equal(1, H.info(id).hits) end
+    for _, id in ipairs(ids) do
+      assert.are.equal(1, H.info(id).hits)
+    end
   end)
 
-  it("is ok with nothing to do", function()
-    assert.are.same({ ok = true, total = 0, deleted = {}, failed = {} }, H.client().sessions.delete_many({}))
-  end)
+  it(
+    "is ok with nothing to do",
+    function() assert.are.same({ ok = true, total = 0, deleted = {}, failed = {} }, H.client().sessions.delete_many({})) end
+  )
 
   it("runs 8 at a time by default, and `concurrency` at a time when asked", function()
     local tag1, tag2 = H.nonce(), H.nonce()
@@ -112,7 +117,8 @@ describe("delete_many", function()
     local fds = H.open_fds()
     for _ = 1, 20 do
       local ok, err = pcall(c.sessions.delete_many, ids_of("slow-50-" .. H.nonce() .. "-", 16), {
-        concurrency = 8, on_progress = function() error("stop here") end,
+        concurrency = 8,
+        on_progress = function() error("stop here") end,
       })
       assert.is_false(ok)
       assert.matches("stop here", err)
@@ -136,8 +142,12 @@ describe("delete_many", function()
     c.sessions.delete_many(a, { concurrency = 4 })
     c.sessions.delete_many(b, { concurrency = 4 })
     local first = {}
-    for _, id in ipairs(a) do first[H.info(id).connection] = true end
-    for _, id in ipairs(b) do assert.is_true(first[H.info(id).connection], id) end
+    for _, id in ipairs(a) do
+      first[H.info(id).connection] = true
+    end
+    for _, id in ipairs(b) do
+      assert.is_true(first[H.info(id).connection], id)
+    end
   end)
 
   it("multiplexes over one HTTP/2 connection when the server offers it", function()
@@ -151,7 +161,13 @@ describe("delete_many", function()
       assert.are.equal(2, seen.http_version)
       conns[seen.connection] = true
     end
-    assert.are.equal(1, #(function() local l = {} for k in pairs(conns) do l[#l + 1] = k end return l end)())
+    assert.are.equal(1, #(function()
+      local l = {}
+      for k in pairs(conns) do
+        l[#l + 1] = k
+      end
+      return l
+    end)())
     assert.are.equal(16, H.max_in_flight(tag))
   end)
 
@@ -164,10 +180,13 @@ describe("delete_many", function()
   end)
 
   it("is there on the default client too", function()
-    local out, status = H.run_lua([[
+    local out, status = H.run_lua(
+      [[
       local s = require("zavu").sessions.delete_many({ "d1", "missing-d2" })
       print(#s.deleted, s.failed[1].id, s.failed[1].error.code)
-    ]], { ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url })
+    ]],
+      { ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url }
+    )
     assert.are.equal(0, status, out)
     assert.matches("1\tmissing-d2\tsession_not_found", out, 1, true)
   end)
@@ -178,7 +197,9 @@ describe("delete_many", function()
     for _, conc in ipairs { 1, 8 } do
       local tag = H.nonce()
       local ids = {}
-      for i = 1, 50 do ids[i] = "fast-" .. i .. "-" .. tag end
+      for i = 1, 50 do
+        ids[i] = "fast-" .. i .. "-" .. tag
+      end
       local t0 = H.now()
       local s = H.client().sessions.delete_many(ids, { concurrency = conc })
       assert.is_true(s.ok)

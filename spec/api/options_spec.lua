@@ -18,10 +18,14 @@ describe("an option", function()
       raises("bad option 'timeout' %(", function() H.client { timeout = v } end)
       raises("bad option 'connect_timeout' %(", function() H.client { connect_timeout = v } end)
     end
-    raises("bad option 'max_retry_wait' %(finite number of seconds >= 0 expected, got inf%)",
-      function() H.client { max_retry_wait = math.huge } end)
-    raises("bad option 'timeout' %(finite number of seconds > 0 expected, got nan%)",
-      function() H.client { timeout = 0 / 0 } end)
+    raises(
+      "bad option 'max_retry_wait' %(finite number of seconds >= 0 expected, got inf%)",
+      function() H.client { max_retry_wait = math.huge } end
+    )
+    raises(
+      "bad option 'timeout' %(finite number of seconds > 0 expected, got nan%)",
+      function() H.client { timeout = 0 / 0 } end
+    )
   end)
 
   it("of seconds under 1 ms counts as 1 ms, never as no timeout", function()
@@ -44,26 +48,27 @@ describe("an option", function()
     assert.is_nil((H.client { max_retries = 2.0 }).sessions.delete("flaky-3-503-" .. tag))
     assert.are.equal(3, H.info("flaky-3-503-" .. tag).hits)
     for _, v in ipairs { 2.5, -1, 101, 1e300, 0 / 0, math.huge, "2" } do
-      raises("bad option 'max_retries' %(integer 0%.%.100 expected, got ", function()
-        H.client { max_retries = v }
-      end)
-      raises("bad option 'max_retries' %(integer 0%.%.100 expected", function()
-        c.sessions.delete("x", { max_retries = v })
-      end)
+      raises("bad option 'max_retries' %(integer 0%.%.100 expected, got ", function() H.client { max_retries = v } end)
+      raises(
+        "bad option 'max_retries' %(integer 0%.%.100 expected",
+        function() c.sessions.delete("x", { max_retries = v }) end
+      )
     end
     for _, v in ipairs { 64.5, 0, 65, -1, 1e300, 0 / 0 } do
-      raises("bad option 'concurrency' %(integer 1%.%.64 expected, got ", function()
-        c.sessions.delete_many({ "x" }, { concurrency = v })
-      end)
+      raises(
+        "bad option 'concurrency' %(integer 1%.%.64 expected, got ",
+        function() c.sessions.delete_many({ "x" }, { concurrency = v }) end
+      )
     end
     local s = c.sessions.delete_many({ "w1-" .. tag, "w2-" .. tag }, { concurrency = 2.0 })
     assert.is_true(s.ok)
   end)
 
   it("that is a flag takes booleans only", function()
-    raises("bad option 'missing_ok' %(boolean expected, got number%)", function()
-      c.sessions.delete("x", { missing_ok = 1 })
-    end)
+    raises(
+      "bad option 'missing_ok' %(boolean expected, got number%)",
+      function() c.sessions.delete("x", { missing_ok = 1 }) end
+    )
     raises("bad option 'debug' %(boolean expected, got string%)", function() H.client { debug = "yes" } end)
   end)
 
@@ -71,9 +76,7 @@ describe("an option", function()
     raises("bad option 'timeout'", function() zavu.check_options { timeout = "5" } end)
     raises("bad option 'api_key' %(string expected, got number%)", function() zavu.check_options { api_key = 42 } end)
     raises("bad option 'concurrency'", function() zavu.check_call_options { concurrency = 0 } end)
-    raises("bad option 'on_progress' %(function expected", function()
-      zavu.check_call_options { on_progress = 1 }
-    end)
+    raises("bad option 'on_progress' %(function expected", function() zavu.check_call_options { on_progress = 1 } end)
     assert.has_no_error(function()
       zavu.check_options { timeout = 1, api_key = "zv_live_x" }
       zavu.check_call_options { timeout = 2, missing_ok = true, concurrency = 8 }
@@ -98,9 +101,10 @@ end)
 
 describe("the user_agent option", function()
   it("refuses control characters, which would inject a header", function()
-    raises("bad option 'user_agent' %(control characters", function()
-      H.client { user_agent = "app/1\r\nX-Injected: yes" }
-    end)
+    raises(
+      "bad option 'user_agent' %(control characters",
+      function() H.client { user_agent = "app/1\r\nX-Injected: yes" } end
+    )
   end)
 
   it("reaches the server in full, however long", function()

@@ -23,9 +23,12 @@ describe("a busy client", function()
     local tag = H.nonce()
     local c = H.client()
     local ids = { "slow-300-a" .. tag, "slow-300-b" .. tag, "x1" .. tag }
-    local s = c.sessions.delete_many(ids, { concurrency = 4, on_progress = function(done)
-      if done == 1 then c.close() end
-    end })
+    local s = c.sessions.delete_many(ids, {
+      concurrency = 4,
+      on_progress = function(done)
+        if done == 1 then c.close() end
+      end,
+    })
     assert.are.equal(3, s.total)
     assert.are.equal(3, #s.deleted)
     assert_closed(c)
@@ -51,12 +54,15 @@ describe("a busy client", function()
     local c = H.client()
     local inner = {}
     local ids = { "slow-200-a" .. tag, "b" .. tag, "c" .. tag, "d" .. tag }
-    local s = c.sessions.delete_many(ids, { concurrency = 2, on_progress = function()
-      local r, err = c.sessions.delete_many({ "inner" .. tag }, {})
-      inner[#inner + 1] = { r = r, code = err and err.code }
-      local ok, err2 = c.sessions.delete("inner2" .. tag)
-      inner[#inner + 1] = { r = ok, code = err2 and err2.code }
-    end })
+    local s = c.sessions.delete_many(ids, {
+      concurrency = 2,
+      on_progress = function()
+        local r, err = c.sessions.delete_many({ "inner" .. tag }, {})
+        inner[#inner + 1] = { r = r, code = err and err.code }
+        local ok, err2 = c.sessions.delete("inner2" .. tag)
+        inner[#inner + 1] = { r = ok, code = err2 and err2.code }
+      end,
+    })
     assert.is_true(s.ok)
     assert.are.same(ids, s.deleted)
     assert.are.equal(8, #inner)
@@ -71,14 +77,16 @@ describe("a busy client", function()
   it("answers client_busy to a finalizer that runs inside a call", function()
     local c = H.client()
     local seen
-    local s = c.sessions.delete_many({ "a" .. H.nonce() }, { on_progress = function()
-      garbage_with_finalizer(function()
-        local _, err = c.sessions.delete("from-gc")
-        seen = err and err.code or "deleted"
-      end)
-      collectgarbage()
-      collectgarbage()
-    end })
+    local s = c.sessions.delete_many({ "a" .. H.nonce() }, {
+      on_progress = function()
+        garbage_with_finalizer(function()
+          local _, err = c.sessions.delete("from-gc")
+          seen = err and err.code or "deleted"
+        end)
+        collectgarbage()
+        collectgarbage()
+      end,
+    })
     assert.is_true(s.ok)
     assert.are.equal("client_busy", seen)
   end)
@@ -102,12 +110,14 @@ describe("a busy client", function()
 
   it("keeps strings an options table's __index makes alive until the client holds them", function()
     local port = H.http_port
-    local handle = core.new(setmetatable({}, { __index = function(_, k)
-      collectgarbage()
-      if k == "api_key" then return "zv_live_" .. ("fresh"):rep(3) .. tostring(12345) end
-      if k == "base_url" then return "http://127.0.0.1:" .. tostring(port) end
-      if k == "user_agent" then return "fresh-agent/" .. tostring(1) end
-    end }))
+    local handle = core.new(setmetatable({}, {
+      __index = function(_, k)
+        collectgarbage()
+        if k == "api_key" then return "zv_live_" .. ("fresh"):rep(3) .. tostring(12345) end
+        if k == "base_url" then return "http://127.0.0.1:" .. tostring(port) end
+        if k == "user_agent" then return "fresh-agent/" .. tostring(1) end
+      end,
+    }))
     local id = "fresh-" .. H.nonce()
     collectgarbage()
     assert.is_true(handle:delete_session(id))
@@ -120,9 +130,12 @@ describe("a busy client", function()
   it("reports what was sent even when on_progress edits the ids table", function()
     local tag = H.nonce()
     local ids = { "p1" .. tag, "p2" .. tag, "p3" .. tag }
-    local s = H.client().sessions.delete_many(ids, { concurrency = 1, on_progress = function()
-      ids[1], ids[2], ids[3] = "changed", "changed", nil
-    end })
+    local s = H.client().sessions.delete_many(ids, {
+      concurrency = 1,
+      on_progress = function()
+        ids[1], ids[2], ids[3] = "changed", "changed", nil
+      end,
+    })
     assert.are.same({ "p1" .. tag, "p2" .. tag, "p3" .. tag }, s.deleted)
     assert.are.equal(3, s.total)
   end)

@@ -25,20 +25,25 @@ describe("the request", function()
     assert.is_nil(ok)
     local ua = err.details.headers["user-agent"]
     local interp = rawget(_G, "jit") and jit.version or _VERSION
-    assert.are.equal("zavu-lua/" .. zavu.VERSION .. " (" .. interp .. "; libcurl/" ..
-      zavu.curl_version .. ")", ua)
+    assert.are.equal("zavu-lua/" .. zavu.VERSION .. " (" .. interp .. "; libcurl/" .. zavu.curl_version .. ")", ua)
   end)
 
   it("appends the user_agent option", function()
     local c = H.client { user_agent = "cleanup-bot/2.1" }
     local _, err = c.sessions.delete("echo-" .. H.nonce())
-    assert.matches("^zavu%-lua/[%d.]+ %(.-; libcurl/[%d.]+%) cleanup%-bot/2%.1$",
-      err.details.headers["user-agent"])
+    assert.matches("^zavu%-lua/[%d.]+ %(.-; libcurl/[%d.]+%) cleanup%-bot/2%.1$", err.details.headers["user-agent"])
   end)
 
   local awkward = {
-    slash = "a/b", query = "a?b=c", fragment = "a#b", percent = "100%", space = "a b",
-    crlf = "a\r\nX-Injected: 1", utf8 = "sessão-ü", dots = "../..", plus = "a+b",
+    slash = "a/b",
+    query = "a?b=c",
+    fragment = "a#b",
+    percent = "100%",
+    space = "a b",
+    crlf = "a\r\nX-Injected: 1",
+    utf8 = "sessão-ü",
+    dots = "../..",
+    plus = "a+b",
   }
   for name, tail in pairs(awkward) do
     it("percent-encodes an id with " .. name .. " into exactly one path segment", function()

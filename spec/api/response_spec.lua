@@ -64,7 +64,7 @@ describe("an API error", function()
     assert.is_nil(err.retry_after)
   end)
 
-  it("understands the older {\"error\": {...}} shape", function()
+  it('understands the older {"error": {...}} shape', function()
     local _, err = client.sessions.delete("legacy-" .. H.nonce())
     assert.are.equal("legacy_not_found", err.code)
     assert.are.equal("No such session (legacy)", err.message)
@@ -88,9 +88,17 @@ describe("an API error", function()
   end)
 
   local derived = {
-    { 400, "bad_request" }, { 401, "unauthorized" }, { 403, "forbidden" }, { 404, "not_found" },
-    { 409, "conflict" }, { 422, "unprocessable_entity" }, { 429, "rate_limited" },
-    { 500, "server_error" }, { 503, "server_error" }, { 418, "http_error" }, { 451, "http_error" },
+    { 400, "bad_request" },
+    { 401, "unauthorized" },
+    { 403, "forbidden" },
+    { 404, "not_found" },
+    { 409, "conflict" },
+    { 422, "unprocessable_entity" },
+    { 429, "rate_limited" },
+    { 500, "server_error" },
+    { 503, "server_error" },
+    { 418, "http_error" },
+    { 451, "http_error" },
   }
   for _, case in ipairs(derived) do
     it("derives code " .. case[2] .. " from an empty " .. case[1] .. " reply", function()
@@ -102,8 +110,10 @@ describe("an API error", function()
   end
 
   for _, case in ipairs {
-    { "html", 502, "server_error" }, { "badjson", 400, "bad_request" },
-    { "notobject", 400, "bad_request" }, { "wrongtypes", 409, "conflict" },
+    { "html", 502, "server_error" },
+    { "badjson", 400, "bad_request" },
+    { "notobject", 400, "bad_request" },
+    { "wrongtypes", 409, "conflict" },
     { "emptystrings", 403, "forbidden" },
   } do
     it("derives the code when the body is " .. case[1], function()
@@ -150,8 +160,10 @@ describe("an API error", function()
   it("can be built from a response obtained by other means", function()
     local err = zavu.error_from_response(404, '{"error": {"code": "gone", "message": "Gone"}}', "req_9")
     assert_error_shape(err)
-    assert.are.same({ 404, "gone", "Gone", "req_9", false },
-      { err.status, err.code, err.message, err.request_id, err.retryable })
+    assert.are.same(
+      { 404, "gone", "Gone", "req_9", false },
+      { err.status, err.code, err.message, err.request_id, err.retryable }
+    )
     local err2 = zavu.error_from_response(503, "<html>")
     assert.are.same({ "server_error", true }, { err2.code, err2.retryable })
     assert.has_error(function() zavu.error_from_response("x") end)
@@ -165,7 +177,9 @@ describe("an API error", function()
     assert.matches("Session not found", s, 1, true)
     assert.matches(err.request_id, s, 1, true)
     local copy = {}
-    for k, v in pairs(err) do copy[k] = v end
+    for k, v in pairs(err) do
+      copy[k] = v
+    end
     assert.are.same(copy, err) -- plain fields only: nothing hides in the metatable
     assert.is_true(zavu.is_error(copy))
     assert.are.equal(s, tostring(setmetatable(copy, zavu.error_mt)))

@@ -51,7 +51,10 @@ describe("review: a finalizer that raises inside the binding's own frames (5.1, 
       return c.sessions.delete_many({ "a" .. tag, "slow-600-x1" .. tag, "slow-1500-x2" .. tag }, {
         concurrency = 3,
         on_progress = function()
-          if first then first = false; drop_raising_garbage("boom from __gc") end
+          if first then
+            first = false
+            drop_raising_garbage("boom from __gc")
+          end
         end,
       })
     end)
@@ -68,13 +71,18 @@ describe("review: request() path parameters and query strings", function()
     local tail = (" p"):rep(60) .. H.nonce()
     local P = { "echo-" .. tail }
     local keep = {}
-    local opts = setmetatable({}, { __index = function(_, k)
-      if k == "timeout" then
-        P[1] = nil
-        collectgarbage(); collectgarbage()
-        for i = 1, 50 do keep[i] = "echo-" .. ("Z"):rep(#tail - 3) .. ("%03d"):format(i) end
-      end
-    end })
+    local opts = setmetatable({}, {
+      __index = function(_, k)
+        if k == "timeout" then
+          P[1] = nil
+          collectgarbage()
+          collectgarbage()
+          for i = 1, 50 do
+            keep[i] = "echo-" .. ("Z"):rep(#tail - 3) .. ("%03d"):format(i)
+          end
+        end
+      end,
+    })
     local _, err = c.handle:request("GET", "/v1/whatsapp-alt/sessions/{id}", P, nil, nil, opts)
     assert.are.equal("echo", err.code)
     assert.are.equal("echo-" .. tail, err.details.id)
@@ -179,7 +187,8 @@ describe("review: request() misuse is local, not a retried connection_error", fu
 
   it("a body on DELETE is sent, not dropped", function()
     local c = H.client { max_retries = 0 }
-    local _, err = c.request("DELETE", "/v1/whatsapp-alt/sessions/{id}", { params = { "echo-" .. H.nonce() }, body = { x = 1 } })
+    local _, err =
+      c.request("DELETE", "/v1/whatsapp-alt/sessions/{id}", { params = { "echo-" .. H.nonce() }, body = { x = 1 } })
     assert.are.equal('{"x":1}', err.details.body)
   end)
 end)
@@ -192,7 +201,9 @@ describe("review: fork inside on_progress", function()
       local child
       local s = c.sessions.delete_many({ "f-a" .. tag, "slow-600-f1" .. tag, "slow-600-f2" .. tag }, {
         concurrency = 3,
-        on_progress = function(done) if done == 1 then child = kit.fork() end end,
+        on_progress = function(done)
+          if done == 1 then child = kit.fork() end
+        end,
       })
       if child == 0 then kit._exit(0) end -- the child carried on with the batch, then leaves
       kit.waitpid(child)

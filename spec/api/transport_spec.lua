@@ -56,7 +56,9 @@ describe("a transport error", function()
     local t = H.now()
     local _, err = c.sessions.delete("x")
     local took = H.now() - t
-    for _, f in ipairs(fillers) do f:close() end
+    for _, f in ipairs(fillers) do
+      f:close()
+    end
     server:close()
     assert_transport_error(err, "timeout")
     -- libcurl words it "Failed to connect ... Timeout" or "Connection timeout after", by timing

@@ -20,15 +20,24 @@ describe("zavu sessions delete", function()
     local out, err, status = S.run("sessions delete " .. id)
     assert.are.equal(1, status)
     assert.are.equal("", out)
-    assert.matches("^zavu: session " .. id:gsub("%p", "%%%0") .. ": session_not_found %(HTTP 404%): Session not found "
-      .. "%[request_id=req_%x+%]\n$", err)
+    assert.matches(
+      "^zavu: session "
+        .. id:gsub("%p", "%%%0")
+        .. ": session_not_found %(HTTP 404%): Session not found "
+        .. "%[request_id=req_%x+%]\n$",
+      err
+    )
   end)
 
   it("puts the details in that line", function()
     local _, err, status = S.run("sessions delete " .. S.id("details"))
     assert.are.equal(1, status)
-    assert.matches('session_busy (HTTP 422): Session is linking; details: {"retry_in":5,"state":"linking"} [request_id=req_',
-      err, 1, true)
+    assert.matches(
+      'session_busy (HTTP 422): Session is linking; details: {"retry_in":5,"state":"linking"} [request_id=req_',
+      err,
+      1,
+      true
+    )
     local _, lines = err:gsub("\n", "")
     assert.are.equal(1, lines)
   end)
@@ -59,8 +68,8 @@ describe("zavu sessions delete", function()
 
   it("--json: the error table of a network failure", function()
     local port = H.free_port()
-    local out, err, status = S.run("sessions delete --json --max-retries 0 " .. S.id(),
-      { ZAVUDEV_BASE_URL = "http://127.0.0.1:" .. port })
+    local out, err, status =
+      S.run("sessions delete --json --max-retries 0 " .. S.id(), { ZAVUDEV_BASE_URL = "http://127.0.0.1:" .. port })
     assert.are.equal(1, status)
     assert.matches("connection_error", err, 1, true)
     local e = S.json(out).failed[1].error
@@ -82,7 +91,9 @@ describe("zavu sessions delete", function()
     assert.are.equal(0, status, err)
     assert.are.equal("deleted 20 of 20 sessions\n", out)
     assert.are.equal("", err) -- no progress bar off a terminal
-    for i = 1, 20 do assert.are.equal(1, H.info(ids[i]).hits) end
+    for i = 1, 20 do
+      assert.are.equal(1, H.info(ids[i]).hits)
+    end
   end)
 
   it("reads standard input with --from-file -, adds the ids given, and names each failure", function()
@@ -106,8 +117,14 @@ describe("zavu sessions delete", function()
 
   it("takes the common flags: --base-url over the environment, --timeout, --ca-file", function()
     local id = S.id()
-    local _, err, status = S.run(("sessions delete %s --base-url %s --ca-file %s --timeout 5 --connect-timeout 2")
-      :format(id, H.https_url, H.ca_file), { ZAVUDEV_BASE_URL = "http://127.0.0.1:1" })
+    local _, err, status = S.run(
+      ("sessions delete %s --base-url %s --ca-file %s --timeout 5 --connect-timeout 2"):format(
+        id,
+        H.https_url,
+        H.ca_file
+      ),
+      { ZAVUDEV_BASE_URL = "http://127.0.0.1:1" }
+    )
     assert.are.equal(0, status, err)
     assert.are.equal(1, H.info(id).hits)
     _, err, status = S.run(("sessions delete %s --base-url %s --max-retries 0"):format(S.id(), H.https_url))

@@ -40,12 +40,40 @@ describe("zavu --help", function()
 
   it("names every command in the top help, with the common flags and the exit statuses", function()
     local out = S.run("--help")
-    for _, text in ipairs { "sessions list", "sessions get ID", "sessions create", "--wait", "sessions delete ID...",
-      "--missing-ok", "--from-file FILE|-", "--concurrency N", "sessions prune", "--older-than AGE", "--dry-run",
-      "--yes", "sessions reconnect ID", "sessions logout ID", "sessions unlink ID", "sessions link ID SENDER",
-      "egress-nodes list", "egress-nodes pairing-token ID", "proxy-status", "--base-url URL", "--timeout SECS",
-      "--connect-timeout SECS", "--max-retries N", "--ca-file FILE", "--json", "-v, --verbose", "--version",
-      "ZAVUDEV_API_KEY", "ZAVUDEV_BASE_URL", "ZAVUDEV_LOG=debug", "NO_COLOR", "130" } do
+    for _, text in ipairs {
+      "sessions list",
+      "sessions get ID",
+      "sessions create",
+      "--wait",
+      "sessions delete ID...",
+      "--missing-ok",
+      "--from-file FILE|-",
+      "--concurrency N",
+      "sessions prune",
+      "--older-than AGE",
+      "--dry-run",
+      "--yes",
+      "sessions reconnect ID",
+      "sessions logout ID",
+      "sessions unlink ID",
+      "sessions link ID SENDER",
+      "egress-nodes list",
+      "egress-nodes pairing-token ID",
+      "proxy-status",
+      "--base-url URL",
+      "--timeout SECS",
+      "--connect-timeout SECS",
+      "--max-retries N",
+      "--ca-file FILE",
+      "--json",
+      "-v, --verbose",
+      "--version",
+      "ZAVUDEV_API_KEY",
+      "ZAVUDEV_BASE_URL",
+      "ZAVUDEV_LOG=debug",
+      "NO_COLOR",
+      "130",
+    } do
       assert.matches(text, out, 1, true)
     end
   end)

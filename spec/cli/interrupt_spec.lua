@@ -18,8 +18,15 @@ local function start(args, env)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir " .. dir))
-  local cmd = ("env --default-signal=INT %s %s %s >%s/out 2>%s/err & echo $! >%s/pid; wait $!; echo $? >%s/rc")
-    :format(S.prefix(env), S.zavu, args, dir, dir, dir, dir)
+  local cmd = ("env --default-signal=INT %s %s %s >%s/out 2>%s/err & echo $! >%s/pid; wait $!; echo $? >%s/rc"):format(
+    S.prefix(env),
+    S.zavu,
+    args,
+    dir,
+    dir,
+    dir,
+    dir
+  )
   os.execute("sh -c " .. S.q(cmd) .. " >/dev/null 2>&1 &")
   return dir
 end
@@ -67,14 +74,16 @@ describe("zavu and Ctrl-C", function()
   it("ends a batch within 0.5 s, naming what was deleted and what was not", function()
     local tag = H.nonce()
     local fast, slow = "fast-" .. tag, { "slow-8000-" .. tag .. "-1", "slow-8000-" .. tag .. "-2" }
-    local out, err, status, took = interrupt(("sessions delete --json %s %s %s"):format(fast, slow[1], slow[2]),
-      slow[2])
+    local out, err, status, took =
+      interrupt(("sessions delete --json %s %s %s"):format(fast, slow[1], slow[2]), slow[2])
     assert.are.equal(130, status, err)
     assert.is_true(took < 0.5, ("took %.3f s"):format(took))
     local summary = S.json(out)
     assert.are.same({ fast }, summary.deleted)
     assert.are.equal(2, #summary.failed)
-    for _, f in ipairs(summary.failed) do assert.are.equal("cancelled", f.error.code) end
+    for _, f in ipairs(summary.failed) do
+      assert.are.equal("cancelled", f.error.code)
+    end
     assert.matches("interrupted: 1 deleted, 2 not deleted: " .. slow[1] .. " " .. slow[2], err, 1, true)
     assert.not_matches("traceback", err)
   end)
@@ -103,5 +112,4 @@ describe("zavu and Ctrl-C", function()
     assert.matches("^zavu: session " .. id:gsub("%p", "%%%0") .. ": cancelled: ", err)
     assert.not_matches("traceback", err)
   end)
-
 end)

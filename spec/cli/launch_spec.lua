@@ -22,8 +22,9 @@ describe("bin/zavu", function()
     os.remove(dir)
     os.execute("mkdir " .. dir .. " && ln -s " .. S.zavu .. " " .. dir .. "/zavu")
     local id = S.id()
-    local out, err, status = H.sh("cd / && env -u LUA_PATH -u LUA_CPATH ZAVU_LUA=" .. H.lua .. " " .. KEY
-      .. dir .. "/zavu sessions delete " .. id)
+    local out, err, status = H.sh(
+      "cd / && env -u LUA_PATH -u LUA_CPATH ZAVU_LUA=" .. H.lua .. " " .. KEY .. dir .. "/zavu sessions delete " .. id
+    )
     os.execute("rm -rf " .. dir)
     assert.are.equal(0, status, err)
     assert.are.equal("deleted session " .. id .. "\n", out)
@@ -51,15 +52,33 @@ describe("bin/zavu", function()
       local f = assert(io.open(spec, "w"))
       f:write(rockspec_with_bin())
       f:close()
-      local out, err, status = H.sh(("cd %q && luarocks --lua-version=%s --tree=%q make --deps-mode=none %q")
-        :format(H.root, v, tree, spec))
+      local out, err, status =
+        H.sh(("cd %q && luarocks --lua-version=%s --tree=%q make --deps-mode=none %q"):format(H.root, v, tree, spec))
       H.sh("rm -f " .. H.root .. "/src/*.o")
       assert.are.equal(0, status, out .. err)
-      local paths = ("LUA_PATH='%s/share/lua/%s/?.lua;%s/share/lua/%s/?/init.lua;;' LUA_CPATH='%s/lib/lua/%s/?.so;;'")
-        :format(tree, v, tree, v, tree, v)
+      local paths = ("LUA_PATH='%s/share/lua/%s/?.lua;%s/share/lua/%s/?/init.lua;;' LUA_CPATH='%s/lib/lua/%s/?.so;;'"):format(
+        tree,
+        v,
+        tree,
+        v,
+        tree,
+        v
+      )
       local id = S.id()
-      out, err, status = H.sh("cd / && env -u ZAVU_LUA " .. paths .. " " .. KEY .. tree .. "/bin/zavu sessions delete "
-        .. id .. " && " .. paths .. " " .. tree .. "/bin/zavu --version")
+      out, err, status = H.sh(
+        "cd / && env -u ZAVU_LUA "
+          .. paths
+          .. " "
+          .. KEY
+          .. tree
+          .. "/bin/zavu sessions delete "
+          .. id
+          .. " && "
+          .. paths
+          .. " "
+          .. tree
+          .. "/bin/zavu --version"
+      )
       H.sh("rm -rf " .. tree)
       assert.are.equal(0, status, err)
       assert.matches("deleted session " .. id, out, 1, true)

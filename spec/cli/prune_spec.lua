@@ -15,7 +15,9 @@ end
 
 local function statuses(key)
   local n = {}
-  for _, s in ipairs(S.sessions(key)) do n[s.status] = (n[s.status] or 0) + 1 end
+  for _, s in ipairs(S.sessions(key)) do
+    n[s.status] = (n[s.status] or 0) + 1
+  end
   return n
 end
 

@@ -5,7 +5,9 @@ local S = require "spec.cli.support"
 
 local function lines(text)
   local list = {}
-  for l in text:gmatch("[^\n]+") do list[#list + 1] = l end
+  for l in text:gmatch("[^\n]+") do
+    list[#list + 1] = l
+  end
   return list
 end
 
@@ -31,7 +33,9 @@ describe("zavu sessions list", function()
     assert.are.equal(0, status)
     local list = S.json(out)
     assert.are.equal(2, #list)
-    for _, s in ipairs(list) do assert.are.equal("failed", s.status) end
+    for _, s in ipairs(list) do
+      assert.are.equal("failed", s.status)
+    end
     out = S.run_as(key, "sessions list --status initializing --json")
     assert.are.equal("[]\n", out)
     local text, err = S.run_as(key, "sessions list --status initializing")
@@ -49,7 +53,9 @@ describe("zavu sessions list", function()
     for _, l in ipairs(lines((shown:gsub("\r", "")))) do
       assert.is_true(#l <= 39, "wider than the terminal: " .. l)
     end
-    for _, s in ipairs(ids) do assert.matches(s.id, shown, 1, true) end
+    for _, s in ipairs(ids) do
+      assert.matches(s.id, shown, 1, true)
+    end
     assert.matches("\27[1mID", out, 1, true) -- a bold header: colour on a terminal
   end)
 end)
@@ -71,7 +77,10 @@ describe("zavu sessions get", function()
     local key = S.key()
     local out, err, status = S.run_as(key, "sessions get --json nosuch-session")
     assert.are.equal(1, status)
-    assert.matches("^zavu: session nosuch%-session: session_not_found %(HTTP 404%): Session not found %[request_id=req_%x+%]\n$", err)
+    assert.matches(
+      "^zavu: session nosuch%-session: session_not_found %(HTTP 404%): Session not found %[request_id=req_%x+%]\n$",
+      err
+    )
     local e = S.json(out).error
     assert.are.equal("session_not_found", e.code)
     assert.are.equal(404, e.status)
@@ -122,8 +131,8 @@ describe("zavu sessions create", function()
   end)
 
   it("--wait on a terminal: qrencode draws each QR code in place, taken away once ready", function()
-    local out, status = S.run_tty("sessions create --name auto-400 --wait --interval 0.1", 100, 60,
-      { ZAVUDEV_API_KEY = S.key() })
+    local out, status =
+      S.run_tty("sessions create --name auto-400 --wait --interval 0.1", 100, 60, { ZAVUDEV_API_KEY = S.key() })
     assert.are.equal(0, status, out)
     local _, drawn = out:gsub("QR code %d of session", "")
     assert.is_true(drawn >= 2, out)
@@ -134,16 +143,24 @@ describe("zavu sessions create", function()
   end)
 
   it("--wait with NO_COLOR: the QR code drawn without a colour escape", function()
-    local out, status = S.run_tty("sessions create --name auto-200 --wait --interval 0.1", 100, 60,
-      { ZAVUDEV_API_KEY = S.key(), NO_COLOR = "1" })
+    local out, status = S.run_tty(
+      "sessions create --name auto-200 --wait --interval 0.1",
+      100,
+      60,
+      { ZAVUDEV_API_KEY = S.key(), NO_COLOR = "1" }
+    )
     assert.are.equal(0, status, out)
     assert.matches("▄", out, 1, true)
     assert.not_matches("\27%[[%d;]*m", out)
   end)
 
   it("--wait without a renderer: the raw payload and a hint", function()
-    local out, status = S.run_tty("sessions create --name auto-200 --wait --interval 0.1", 100, 60,
-      { ZAVUDEV_API_KEY = S.key(), ZAVU_QRENCODE = "" })
+    local out, status = S.run_tty(
+      "sessions create --name auto-200 --wait --interval 0.1",
+      100,
+      60,
+      { ZAVUDEV_API_KEY = S.key(), ZAVU_QRENCODE = "" }
+    )
     assert.are.equal(0, status, out)
     assert.matches("QR code 1 of session %S+ %(scan it with WhatsApp: Linked devices > Link a device%):\r?\n2@", out)
     assert.matches("install qrencode", out, 1, true)

@@ -10,7 +10,9 @@ S.zavu = H.root .. "/bin/zavu"
 -- The environment of every run; env adds to it (false removes a variable).
 function S.env(env)
   local e = { ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url, ZAVU_LUA = H.lua }
-  for k, v in pairs(env or {}) do e[k] = v or nil end
+  for k, v in pairs(env or {}) do
+    e[k] = v or nil
+  end
   return e
 end
 
@@ -21,9 +23,7 @@ function S.prefix(env)
 end
 
 --- Run `zavu <args>` (args: shell words); returns stdout, stderr, exit status.
-function S.run(args, env)
-  return H.sh(S.prefix(env) .. S.zavu .. " " .. args)
-end
+function S.run(args, env) return H.sh(S.prefix(env) .. S.zavu .. " " .. args) end
 
 --- Run it in a pseudo-terminal of cols x rows (util-linux script); returns
 -- everything the terminal got and the exit status. input: text typed.
@@ -37,29 +37,23 @@ function S.run_tty(args, cols, rows, env, input)
 end
 
 --- The parsed JSON of text (raises on anything else).
-function S.json(text)
-  return cjson.decode(text)
-end
+function S.json(text) return cjson.decode(text) end
 
 --- A fresh id with a prefix ("missing-...", "slow-300-...").
-function S.id(prefix)
-  return (prefix or "cli") .. "-" .. H.nonce()
-end
+function S.id(prefix) return (prefix or "cli") .. "-" .. H.nonce() end
 
 --- Shell-quoted.
-function S.q(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+function S.q(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 --- A fresh API key: the mock keeps each key's sessions apart.
-function S.key()
-  return "zv_live_cli_" .. H.nonce()
-end
+function S.key() return "zv_live_cli_" .. H.nonce() end
 
 --- Run `zavu <args>` with API key `key`.
 function S.run_as(key, args, env)
   local e = { ZAVUDEV_API_KEY = key }
-  for k, v in pairs(env or {}) do e[k] = v end
+  for k, v in pairs(env or {}) do
+    e[k] = v
+  end
   return S.run(args, e)
 end
 
@@ -75,7 +69,9 @@ local function control(path, body)
   local http, ltn12 = require "socket.http", require "ltn12"
   local text, out = cjson.encode(body), {}
   local _, code = http.request {
-    url = H.http_url .. path, method = "POST", source = ltn12.source.string(text),
+    url = H.http_url .. path,
+    method = "POST",
+    source = ltn12.source.string(text),
     headers = { ["Content-Type"] = "application/json", ["Content-Length"] = #text },
     sink = ltn12.sink.table(out),
   }
@@ -86,7 +82,9 @@ end
 -- control (200 or 201, whichever the mock answers).
 function S.seed(key, count, opts)
   local body = { key = key, count = count }
-  for k, v in pairs(opts or {}) do body[k] = v end
+  for k, v in pairs(opts or {}) do
+    body[k] = v
+  end
   local code, text = control("/_mock/seed", body)
   assert(code == 200 or code == 201, "mock seed: " .. tostring(code) .. " " .. text)
 end
@@ -102,8 +100,6 @@ function S.set_state(id, fields)
 end
 
 --- True when the mock never saw a request for id.
-function S.untouched(id)
-  return H.info(id).hits == nil
-end
+function S.untouched(id) return H.info(id).hits == nil end
 
 return S

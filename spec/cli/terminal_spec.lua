@@ -5,7 +5,9 @@ local S = require "spec.cli.support"
 
 local function ids(n, prefix)
   local tag, list = H.nonce(), {}
-  for i = 1, n do list[i] = (prefix or "bar") .. "-" .. tag .. "-" .. i end
+  for i = 1, n do
+    list[i] = (prefix or "bar") .. "-" .. tag .. "-" .. i
+  end
   return list
 end
 

@@ -10,14 +10,20 @@ local function usage_error(args, pattern, env, ids)
   assert.matches(pattern, err, 1, true)
   assert.matches("Try 'zavu[%w %-]* %-%-help'%.", err)
   assert.not_matches("traceback", err)
-  for _, id in ipairs(ids or {}) do assert.is_true(S.untouched(id), id .. " reached the mock") end
+  for _, id in ipairs(ids or {}) do
+    assert.is_true(S.untouched(id), id .. " reached the mock")
+  end
 end
 
 describe("zavu usage errors", function()
   it("never takes an unknown flag for an id", function()
     local id = S.id()
-    usage_error("sessions delete --bogus " .. id, "unknown flag '--bogus' for 'zavu sessions delete'", nil,
-      { id, "--bogus" })
+    usage_error(
+      "sessions delete --bogus " .. id,
+      "unknown flag '--bogus' for 'zavu sessions delete'",
+      nil,
+      { id, "--bogus" }
+    )
     usage_error("sessions delete " .. id .. " --bogus", "unknown flag '--bogus'", nil, { id, "--bogus" })
     usage_error("sessions delete -x " .. id, "unknown flag '-x'", nil, { id, "-x" })
     usage_error("--bogus sessions list", "unknown flag '--bogus'")
@@ -34,8 +40,12 @@ describe("zavu usage errors", function()
   it("names a flag that lacks its value, and never takes the next flag as one", function()
     local id = S.id()
     usage_error("sessions delete " .. id .. " --from-file", "--from-file needs a value (FILE)", nil, { id })
-    usage_error("sessions delete " .. id .. " --from-file --missing-ok",
-      "--from-file needs a value (FILE), not the flag '--missing-ok'", nil, { id })
+    usage_error(
+      "sessions delete " .. id .. " --from-file --missing-ok",
+      "--from-file needs a value (FILE), not the flag '--missing-ok'",
+      nil,
+      { id }
+    )
     usage_error("sessions delete --json=yes " .. id, "--json takes no value", nil, { id })
   end)
 

@@ -28,11 +28,14 @@ local function in_nvim(body, opts)
   ]]):format(body, result))
   f:close()
   local env = { ZAVUDEV_API_KEY = H.key, ZAVUDEV_BASE_URL = H.http_url }
-  for k, v in pairs(opts.env or {}) do env[k] = v end
+  for k, v in pairs(opts.env or {}) do
+    env[k] = v
+  end
   local rtp = table.concat({ H.root, H.root .. "/build/nvim", H.root .. "/examples/nvim" }, ",")
-  local cmd = ("%s timeout %d nvim --headless -u NONE -i NONE --cmd 'set rtp+=%s' %s "
-    .. "--cmd 'runtime! plugin/zavu_sessions.lua' -c 'luafile %s'")
-    :format(H.env_prefix(env), NVIM_BOUND, rtp, opts.rtp and ("--cmd 'set rtp^=" .. opts.rtp .. "'") or "", script)
+  local cmd = (
+    "%s timeout %d nvim --headless -u NONE -i NONE --cmd 'set rtp+=%s' %s "
+    .. "--cmd 'runtime! plugin/zavu_sessions.lua' -c 'luafile %s'"
+  ):format(H.env_prefix(env), NVIM_BOUND, rtp, opts.rtp and ("--cmd 'set rtp^=" .. opts.rtp .. "'") or "", script)
   local _, err, status = H.sh(cmd)
   local exited_at = H.now()
   local rf = io.open(result)
@@ -148,8 +151,7 @@ describe("zavu.nvim in headless Neovim", function()
     assert.is_false(out.summary.ok)
   end)
 
-  it("raises a bad option, a missing callback or a function argument at the call site, and never calls back",
-    function()
+  it("raises a bad option, a missing callback or a function argument at the call site, and never calls back", function()
     local out, stderr = in_nvim([[
       local zn = require("zavu.nvim")
       local calls = 0
@@ -221,8 +223,10 @@ describe("zavu.nvim in headless Neovim", function()
     assert.is_false(out.delete[1].ok)
     assert.is_true(out.delete[1].is_error)
     assert.are.equal("internal_error", out.delete[1].code)
-    assert.matches("^zavu: internal_error: zavu.nvim: the call failed in libuv's worker thread: .*"
-      .. "broken on purpose", out.delete[1].text)
+    assert.matches(
+      "^zavu: internal_error: zavu.nvim: the call failed in libuv's worker thread: .*" .. "broken on purpose",
+      out.delete[1].text
+    )
     assert.is_false(out.many[1].summary)
     assert.are.equal("internal_error", out.many[1].code)
     assert.is_nil(stderr:find("luv thread", 1, true))
@@ -260,7 +264,9 @@ describe("zavu.nvim in headless Neovim", function()
       end, 10)
       vim.wait(200)
     ]]):format(tag))
-    for i = 1, 10 do assert.are.equal(1, out.calls[i], "call " .. i) end
+    for i = 1, 10 do
+      assert.are.equal(1, out.calls[i], "call " .. i)
+    end
     local most = H.max_in_flight(tag)
     assert.is_true(most >= 2 and most <= 4, "in flight at once: " .. most)
   end)
@@ -304,7 +310,8 @@ describe("zavu.nvim in headless Neovim", function()
   it("answers :checkhealth zavu, never showing the key", function()
     local secret = "QxWvKjZrTmPbNcHd" .. H.nonce():gsub("%d", function(d) return string.char(65 + d) end)
     local key = "zv_live_" .. secret
-    local out = in_nvim(([[
+    local out = in_nvim(
+      ([[
       local function health()
         vim.cmd("checkhealth zavu")
         local lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
@@ -327,7 +334,9 @@ describe("zavu.nvim in headless Neovim", function()
       vim.health = { start = level("start"), ok = level("OK"), info = level("INFO"),
                      warn = level("WARNING"), error = level("ERROR") }
       require("zavu.health").check()
-    ]]):format(secret, secret, key), { env = { ZAVUDEV_API_KEY = key } })
+    ]]):format(secret, secret, key),
+      { env = { ZAVUDEV_API_KEY = key } }
+    )
     local function has(lines, level, text)
       for _, l in ipairs(lines) do
         if l:find(level, 1, true) and l:find(text, 1, true) then return true end
@@ -341,14 +350,20 @@ describe("zavu.nvim in headless Neovim", function()
     has(good, "OK", "libcurl " .. zavu.curl_version)
     if core.curl_info then
       has(good, "OK", "TLS: " .. core.curl_info().ssl_version)
-      if core.curl_info().http2 then has(good, "OK", "HTTP/2: yes") else has(good, "WARNING", "HTTP/2: no") end
+      if core.curl_info().http2 then
+        has(good, "OK", "HTTP/2: yes")
+      else
+        has(good, "WARNING", "HTTP/2: no")
+      end
     else
       has(good, "INFO", "TLS backend and HTTP/2: this zavu.core does not report them")
     end
     has(good, "OK", "a worker thread loads zavu " .. zavu.VERSION)
     has(good, "OK", "ZAVUDEV_API_KEY is set (a live key; not shown)")
     has(good, "OK", "base URL " .. H.http_url .. " (ZAVUDEV_BASE_URL): plain http, allowed to a loopback host")
-    for _, l in ipairs(good) do assert.is_nil(l:find("ERROR", 1, true), l) end
+    for _, l in ipairs(good) do
+      assert.is_nil(l:find("ERROR", 1, true), l)
+    end
 
     local bad = out.bad
     has(bad, "WARNING", "ZAVUDEV_API_KEY is set (not shown) but is a test-mode key")
@@ -364,7 +379,9 @@ describe("zavu.nvim in headless Neovim", function()
     has(out.new_api, "OK", "ZAVUDEV_API_KEY is set (a live key; not shown)")
 
     -- not the key, nor any five characters of its secret part, anywhere
-    local all = table.concat(good, "\n") .. table.concat(bad, "\n") .. table.concat(out.unset, "\n")
+    local all = table.concat(good, "\n")
+      .. table.concat(bad, "\n")
+      .. table.concat(out.unset, "\n")
       .. table.concat(out.new_api, "\n")
     for i = 1, #secret - 4 do
       assert.is_nil(all:find(secret:sub(i, i + 4), 1, true), "part of the key shown: " .. secret:sub(i, i + 4))
@@ -375,7 +392,8 @@ describe("zavu.nvim in headless Neovim", function()
   it("resolves :help zavu and :help zavu.sessions.delete() once the doc is on the runtimepath", function()
     local dir = tmpdir()
     H.sh(("cp -r %s/doc %s/doc"):format(H.root, dir))
-    local out = in_nvim(([[
+    local out = in_nvim(
+      ([[
       vim.cmd("helptags " .. %q .. "/doc")
       local function help(subject)
         vim.cmd("help " .. subject)
@@ -388,10 +406,17 @@ describe("zavu.nvim in headless Neovim", function()
       out.nvim = help("zavu.nvim")
       out.health = help("zavu-health")
       out.command = help(":ZavuSessions")
-    ]]):format(dir), { rtp = dir })
+    ]]):format(dir),
+      { rtp = dir }
+    )
     H.sh("rm -rf " .. dir)
-    for k, tag in pairs({ zavu = "*zavu*", delete = "*zavu.sessions.delete()*", nvim = "*zavu.nvim*",
-                          health = "*zavu-health*", command = "*:ZavuSessions*" }) do
+    for k, tag in pairs({
+      zavu = "*zavu*",
+      delete = "*zavu.sessions.delete()*",
+      nvim = "*zavu.nvim*",
+      health = "*zavu-health*",
+      command = "*:ZavuSessions*",
+    }) do
       assert.are.equal("zavu.txt", out[k].file, k)
       assert.is_truthy(out[k].line:find(tag, 1, true), k .. ": " .. out[k].line)
     end
@@ -411,9 +436,14 @@ describe("zavu.nvim in headless Neovim", function()
     local request_id = out.notes[1].msg:match("request_id=(req_%x+)")
     assert.is_string(request_id)
     assert.are.same({
-      { msg = "Zavu: could not delete session missing-" .. tag ..
-        ": zavu: session_not_found (HTTP 404): Session not found [request_id=" .. request_id .. "]",
-        level = 4 },
+      {
+        msg = "Zavu: could not delete session missing-"
+          .. tag
+          .. ": zavu: session_not_found (HTTP 404): Session not found [request_id="
+          .. request_id
+          .. "]",
+        level = 4,
+      },
       { msg = "Zavu: deleted session missing-bang-" .. tag, level = 2 },
       { msg = "Zavu: deleted session ok-" .. tag, level = 2 },
     }, out.notes)
@@ -489,26 +519,38 @@ describe("zavu.nvim in headless Neovim", function()
     local function api(method, path, body)
       local chunks = {}
       local _, code = http.request({
-        url = H.http_url .. path, method = method, source = body and ltn12.source.string(body),
-        headers = { Authorization = "Bearer " .. key, ["Content-Type"] = "application/json",
-                    ["Content-Length"] = body and #body or nil },
-        sink = ltn12.sink.table(chunks) })
+        url = H.http_url .. path,
+        method = method,
+        source = body and ltn12.source.string(body),
+        headers = {
+          Authorization = "Bearer " .. key,
+          ["Content-Type"] = "application/json",
+          ["Content-Length"] = body and #body or nil,
+        },
+        sink = ltn12.sink.table(chunks),
+      })
       return code, require("cjson.safe").decode(table.concat(chunks))
     end
     local function listed()
       local code, page = api("GET", "/v1/whatsapp-alt/sessions?limit=100")
       assert.are.equal(200, code, "the mock has no GET /v1/whatsapp-alt/sessions")
       local ids = {}
-      for _, s in ipairs(page.items) do ids[#ids + 1] = s.id end
+      for _, s in ipairs(page.items) do
+        ids[#ids + 1] = s.id
+      end
       return ids
     end
-    assert.are.equal(200, api("POST", "/_mock/seed", cjson.encode({ key = key, count = 2, status = "ready" })),
-      "the mock has no /_mock/seed")
+    assert.are.equal(
+      200,
+      api("POST", "/_mock/seed", cjson.encode({ key = key, count = 2, status = "ready" })),
+      "the mock has no /_mock/seed"
+    )
     local code, made = api("POST", "/v1/whatsapp-alt/sessions", cjson.encode({ displayName = "auto-1" }))
     assert.are.equal(201, code)
     local ids = listed()
     assert.are.equal(3, #ids)
-    local out = in_nvim(([[
+    local out = in_nvim(
+      ([[
       out.prompts, out.notes = {}, {}
       vim.fn.confirm = function(msg) table.insert(out.prompts, msg); return 1 end
       vim.notify = function(msg) table.insert(out.notes, msg) end
@@ -524,7 +566,9 @@ describe("zavu.nvim in headless Neovim", function()
       vim.cmd("normal D")
       vim.wait(5000, function() return #out.notes > 0 and not shown():find(%q, 1, true) end, 10)
       out.after = shown()
-    ]]):format(ids[3], ids[1], ids[1]), { env = { ZAVUDEV_API_KEY = key } })
+    ]]):format(ids[3], ids[1], ids[1]),
+      { env = { ZAVUDEV_API_KEY = key } }
+    )
     assert.matches(ids[1] .. "%s+seeded 1%s+ready", out.before)
     assert.matches(ids[2] .. "%s+seeded 2%s+ready", out.before)
     assert.matches(made.session.id .. "%s+auto%-1%s+ready%s+%+56912345678", out.before)

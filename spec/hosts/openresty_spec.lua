@@ -192,8 +192,14 @@ local function start_nginx(edit, env)
   f = assert(io.open(self.dir .. "/nginx.conf", "w"))
   f:write(user, conf)
   f:close()
-  local _, err, status = H.sh(("%sZAVUDEV_API_KEY=%s ZAVUDEV_BASE_URL=%s timeout 10 nginx -p %s -c nginx.conf")
-    :format(H.env_prefix(env), H.key, H.http_url, self.dir))
+  local _, err, status = H.sh(
+    ("%sZAVUDEV_API_KEY=%s ZAVUDEV_BASE_URL=%s timeout 10 nginx -p %s -c nginx.conf"):format(
+      H.env_prefix(env),
+      H.key,
+      H.http_url,
+      self.dir
+    )
+  )
   assert(status == 0, "nginx did not start: " .. err)
   self.base = "http://127.0.0.1:" .. self.port
 
@@ -210,7 +216,9 @@ local function start_nginx(edit, env)
   function self.workers()
     local out = H.sh("ps -o pid= --ppid " .. (self.master() or "0"))
     local pids = {}
-    for pid in out:gmatch("%d+") do pids[#pids + 1] = pid end
+    for pid in out:gmatch("%d+") do
+      pids[#pids + 1] = pid
+    end
     return pids
   end
   function self.log()
@@ -221,15 +229,21 @@ local function start_nginx(edit, env)
   end
   function self.stop()
     local pid = self.master()
-    if pid then H.sh("kill " .. pid .. "; for i in $(seq 50); do kill -0 " .. pid .. " 2>/dev/null || break; sleep 0.1; done") end
+    if pid then
+      H.sh("kill " .. pid .. "; for i in $(seq 50); do kill -0 " .. pid .. " 2>/dev/null || break; sleep 0.1; done")
+    end
     -- ZAVU_SPEC_KEEP=1 keeps the prefix (conf, error.log) for a look
-    if os.getenv("ZAVU_SPEC_KEEP") then print("kept " .. self.dir) else H.sh("rm -rf " .. self.dir) end
+    if os.getenv("ZAVU_SPEC_KEEP") then
+      print("kept " .. self.dir)
+    else
+      H.sh("rm -rf " .. self.dir)
+    end
   end
   -- method path [port] -> status, body
   function self.request(method, path, on_port)
     local url = "http://127.0.0.1:" .. (on_port or self.port) .. path
-    local out, err, status = H.sh(("curl -s --max-time %d -X %s -w '\\n%%{http_code}' '%s'")
-      :format(MAX_TIME, method, url))
+    local out, err, status =
+      H.sh(("curl -s --max-time %d -X %s -w '\\n%%{http_code}' '%s'"):format(MAX_TIME, method, url))
     assert.are.equal(0, status, err)
     local body, code = out:match("^(.*)\n(%d+)$")
     return tonumber(code), body
@@ -252,11 +266,18 @@ local function delete_in_background(base, ids)
   assert(os.execute("mkdir -p " .. dir))
   local args = {}
   for i, id in ipairs(ids) do
-    args[#args + 1] = ("-s --max-time %d -H 'Connection: close' -X DELETE -o %s/body.%d -w '%s %%{http_code}\\n' "
-      .. "'%s/sessions/%s'"):format(MAX_TIME, dir, i, id, base, id)
+    args[#args + 1] = (
+      "-s --max-time %d -H 'Connection: close' -X DELETE -o %s/body.%d -w '%s %%{http_code}\\n' "
+      .. "'%s/sessions/%s'"
+    ):format(MAX_TIME, dir, i, id, base, id)
   end
   local out = dir .. "/codes"
-  H.sh(("curl -s -Z --parallel-immediate --parallel-max 64 %s > %s 2>/dev/null &"):format(table.concat(args, " --next "), out))
+  H.sh(
+    ("curl -s -Z --parallel-immediate --parallel-max 64 %s > %s 2>/dev/null &"):format(
+      table.concat(args, " --next "),
+      out
+    )
+  )
   return function()
     local deadline = H.now() + MAX_TIME + 2
     local text
@@ -348,8 +369,10 @@ describe("zavu.openresty in nginx", function()
     assert.matches("^req_%x+$", r.error.request_id)
     assert.are.equal(false, r.error.retryable)
     assert.are.equal(1, r.error.attempts)
-    assert.are.equal("zavu: session_busy (HTTP 422): Session is linking [request_id=" ..
-      r.error.request_id .. "]", r.text)
+    assert.are.equal(
+      "zavu: session_busy (HTTP 422): Session is linking [request_id=" .. r.error.request_id .. "]",
+      r.text
+    )
     -- ngx.log(level, err) prints the sentence; a 4xx is below error
     assert.matches("%[warn%][^\n]*zavu: session_busy %(HTTP 422%)", ngx_.log())
   end)
@@ -394,20 +417,27 @@ describe("zavu.openresty in nginx", function()
       urls[i] = "'" .. ngx_.base .. "/sessions/" .. ids[i] .. "'"
     end
     local t = H.now()
-    local out, err, status = H.sh("curl -s -Z --parallel-max 20 --max-time 8 -X DELETE -o /dev/null "
-      .. "-w '%{http_code}\\n' " .. table.concat(urls, " "))
+    local out, err, status = H.sh(
+      "curl -s -Z --parallel-max 20 --max-time 8 -X DELETE -o /dev/null "
+        .. "-w '%{http_code}\\n' "
+        .. table.concat(urls, " ")
+    )
     local took = H.now() - t
     assert.are.equal(0, status, err)
     local _, n200 = out:gsub("200\n", "")
     assert.are.equal(20, n200, out)
-    for i = 1, 20 do assert.are.equal(1, H.info(ids[i]).hits) end
+    for i = 1, 20 do
+      assert.are.equal(1, H.info(ids[i]).hits)
+    end
     -- A blocking worker would take 20 x 200 ms = 4 s.
     assert.is_true(took < 1.5, "took " .. took .. " s")
   end)
 
   it("keeps answering other requests while deletes are in flight", function()
     local urls = {}
-    for i = 1, 5 do urls[i] = "'" .. ngx_.base .. "/sessions/slow-1500-" .. H.nonce() .. "'" end
+    for i = 1, 5 do
+      urls[i] = "'" .. ngx_.base .. "/sessions/slow-1500-" .. H.nonce() .. "'"
+    end
     local out = H.sh(([[
       curl -s -Z --max-time 8 -X DELETE -o /dev/null -w 'delete %%{http_code} %%{time_total}\n' %s > %s/deletes & pid=$!
       sleep 0.3
@@ -499,7 +529,9 @@ describe("zavu.openresty in nginx", function()
 
   it("keeps two configurations apart in one worker thread", function()
     local ids = {}
-    for i = 1, 4 do ids[i] = "key" .. i .. "-" .. H.nonce() end
+    for i = 1, 4 do
+      ids[i] = "key" .. i .. "-" .. H.nonce()
+    end
     local r = ngx_.spec(("/t/twokeys?a=%s&b=%s&c=%s&d=%s"):format(ids[1], ids[2], ids[3], ids[4]))
     assert.are.same({ true, true, true, true }, r)
     local keys = { KEY_ONE, KEY_TWO, KEY_ONE, KEY_TWO }
@@ -532,7 +564,9 @@ describe("zavu.openresty in nginx", function()
     local old = ngx_.workers()
     assert.are.equal(1, #old)
     local ids = {}
-    for i = 1, 10 do ids[i] = "slow-1200-" .. H.nonce() end
+    for i = 1, 10 do
+      ids[i] = "slow-1200-" .. H.nonce()
+    end
     local wait = delete_in_background(ngx_.base, ids)
     wait_seen(ids)
     ngx_.signal("reload")
@@ -551,7 +585,9 @@ describe("zavu.openresty in nginx", function()
   it("answers every request in flight when nginx quits, then exits", function()
     local master = ngx_.master()
     local ids = {}
-    for i = 1, 10 do ids[i] = "slow-1200-" .. H.nonce() end
+    for i = 1, 10 do
+      ids[i] = "slow-1200-" .. H.nonce()
+    end
     local wait = delete_in_background(ngx_.base, ids)
     wait_seen(ids)
     ngx_.signal("quit")
@@ -572,9 +608,12 @@ describe("zavu.openresty with a pool of 2 Lua VMs and no timer to spare", functi
 
   setup(function()
     ngx_ = start_nginx(function(conf)
-      local out, n = conf:gsub("lua_worker_thread_vm_pool_size 32;", "lua_worker_thread_vm_pool_size 2;\n"
-        .. "    lua_max_pending_timers 1;\n"
-        .. "    init_worker_by_lua_block { assert(ngx.timer.at(86400, function() end)) }")
+      local out, n = conf:gsub(
+        "lua_worker_thread_vm_pool_size 32;",
+        "lua_worker_thread_vm_pool_size 2;\n"
+          .. "    lua_max_pending_timers 1;\n"
+          .. "    init_worker_by_lua_block { assert(ngx.timer.at(86400, function() end)) }"
+      )
       assert(n == 1)
       return out
     end)
@@ -587,7 +626,9 @@ describe("zavu.openresty with a pool of 2 Lua VMs and no timer to spare", functi
   it("runs 20 concurrent deletes two at a time, each waiting its turn: all succeed", function()
     local tag = "vm" .. H.nonce():gsub("%W", "")
     local ids = {}
-    for i = 1, 20 do ids[i] = ("par-100-%s-%d"):format(tag, i) end
+    for i = 1, 20 do
+      ids[i] = ("par-100-%s-%d"):format(tag, i)
+    end
     local t = H.now()
     local results = delete_in_background(ngx_.base, ids)()
     local took = H.now() - t

@@ -19,9 +19,7 @@ local AUTO_STEPS = { "initializing", "qr_ready", "qr_ready", "qr_ready", "authen
 
 local function iso(t) return os.date("!%Y-%m-%dT%H:%M:%SZ", math.floor(t)) end
 
-local function new_id(prefix)
-  return ("%s_%d%04d"):format(prefix, ngx.time() % 1000000, dict:incr("ids", 1, 0))
-end
+local function new_id(prefix) return ("%s_%d%04d"):format(prefix, ngx.time() % 1000000, dict:incr("ids", 1, 0)) end
 
 local function load(kind, id)
   local text = dict:get(kind .. ":" .. id)
@@ -55,9 +53,13 @@ end
 
 function M.new_session(key, body, id, status, created)
   local s = {
-    id = id or new_id("was"), key = key, status = status or "initializing",
-    displayName = body.displayName, egress = body.egress or { kind = "external" },
-    createdAt = created or iso(ngx.time()), born = ngx.now(),
+    id = id or new_id("was"),
+    key = key,
+    status = status or "initializing",
+    displayName = body.displayName,
+    egress = body.egress or { kind = "external" },
+    createdAt = created or iso(ngx.time()),
+    born = ngx.now(),
   }
   local ms = type(s.displayName) == "string" and tonumber(s.displayName:match("^auto%-(%d+)$"))
   if ms then s.auto = ms end
@@ -75,7 +77,9 @@ end
 function M.session_view(s) return view(s) end
 
 function M.update_session(s, fields)
-  for k, v in pairs(fields) do s[k] = v end
+  for k, v in pairs(fields) do
+    s[k] = v
+  end
   save("s", s.id, s)
   return view(s)
 end
@@ -88,8 +92,14 @@ function M.delete_session(key, id)
 end
 
 function M.new_node(key, body)
-  local n = { id = new_id("nd"), key = key, senderId = body.senderId, label = body.label,
-              status = "pending", createdAt = iso(ngx.time()) }
+  local n = {
+    id = new_id("nd"),
+    key = key,
+    senderId = body.senderId,
+    label = body.label,
+    status = "pending",
+    createdAt = iso(ngx.time()),
+  }
   save("n", n.id, n)
   append("n", key, n.id)
   return n
@@ -101,7 +111,9 @@ function M.node(key, id)
   return n
 end
 
-function M.node_view(n) return { id = n.id, senderId = n.senderId, label = n.label, status = n.status, createdAt = n.createdAt } end
+function M.node_view(n)
+  return { id = n.id, senderId = n.senderId, label = n.label, status = n.status, createdAt = n.createdAt }
+end
 
 function M.delete_node(key, id)
   if not M.node(key, id) then return false end
@@ -110,8 +122,12 @@ function M.delete_node(key, id)
 end
 
 function M.pairing()
-  return { token = "pt_" .. ngx.md5(ngx.now() .. dict:incr("ids", 1, 0)):sub(1, 24),
-           gatewayUrl = "wss://egress.zavu.dev", wsPath = "/egress/agent", expiresAt = iso(ngx.time() + 600) }
+  return {
+    token = "pt_" .. ngx.md5(ngx.now() .. dict:incr("ids", 1, 0)):sub(1, 24),
+    gatewayUrl = "wss://egress.zavu.dev",
+    wsPath = "/egress/agent",
+    expiresAt = iso(ngx.time() + 600),
+  }
 end
 
 -- A page of a key's objects: cursors are opaque offsets into the index.
@@ -127,9 +143,7 @@ function M.list(kind, key, limit, cursor, keep)
   while i <= total and #items < limit do
     local id = dict:get("ns:" .. kind .. ":" .. key .. ":" .. i)
     local obj = id and load(kind, id)
-    if obj and (not keep or keep(obj)) then
-      items[#items + 1] = kind == "s" and view(obj) or M.node_view(obj)
-    end
+    if obj and (not keep or keep(obj)) then items[#items + 1] = kind == "s" and view(obj) or M.node_view(obj) end
     i = i + 1
   end
   local page = { items = items, nextCursor = cjson.null }

@@ -18,7 +18,9 @@ local REVOKED_KEY = "zv_live_revoked"
 
 local function reply(status, body, headers)
   ngx.status = status
-  for k, v in pairs(headers or {}) do ngx.header[k] = v end
+  for k, v in pairs(headers or {}) do
+    ngx.header[k] = v
+  end
   ngx.header["X-Request-Id"] = ngx.header["X-Request-Id"] or ("req_" .. ngx.var.request_id)
   if type(body) == "table" then
     ngx.header["Content-Type"] = "application/json"
@@ -28,22 +30,27 @@ local function reply(status, body, headers)
   return ngx.exit(status)
 end
 
-local function api_error(status, code, message, extra)
-  return reply(status, { code = code, message = message }, extra)
-end
+local function api_error(status, code, message, extra) return reply(status, { code = code, message = message }, extra) end
 
 -- A scenario's success: 204 for a DELETE, else a session as the API returns one.
 local function success()
   if ngx.req.get_method() == "DELETE" then return reply(204) end
-  return reply(200, { session = { id = ngx.ctx.mock_id, status = "initializing",
-                                  egress = { kind = "external" }, createdAt = "2026-01-01T00:00:00Z" } })
+  return reply(
+    200,
+    {
+      session = {
+        id = ngx.ctx.mock_id,
+        status = "initializing",
+        egress = { kind = "external" },
+        createdAt = "2026-01-01T00:00:00Z",
+      },
+    }
+  )
 end
 
 -- The first `n` hits of this id fail with `status`, later ones succeed.
 local function first_hits_fail(hits, n, status, headers, body)
-  if hits <= n then
-    return reply(status, body or { code = "try_again", message = "failing on purpose" }, headers)
-  end
+  if hits <= n then return reply(status, body or { code = "try_again", message = "failing on purpose" }, headers) end
   return success()
 end
 
@@ -55,15 +62,15 @@ end
 
 local scenarios = {}
 
-scenarios.missing = function()
-  return api_error(404, "session_not_found", "Session not found")
-end
+scenarios.missing = function() return api_error(404, "session_not_found", "Session not found") end
 scenarios.legacy = function() -- the older {"error": {...}} shape
   return reply(404, { error = { code = "legacy_not_found", message = "No such session (legacy)" } })
 end
 scenarios.details = function()
-  return reply(422, { code = "session_busy", message = "Session is linking",
-                      details = { state = "linking", retry_in = 5 } })
+  return reply(
+    422,
+    { code = "session_busy", message = "Session is linking", details = { state = "linking", retry_in = 5 } }
+  )
 end
 scenarios.status = function(args) -- an empty body with any status
   return reply(tonumber(args[1]))
@@ -91,28 +98,26 @@ scenarios.retryafter = function(args, hits) -- retryafter-<seconds>-<form>-<nonc
   local value = args[2] == "date" and ngx.http_time(ngx.time() + secs) or tostring(secs)
   return first_hits_fail(hits, 1, 429, { ["Retry-After"] = value })
 end
-scenarios.retryafterms = function(args, hits)
-  return first_hits_fail(hits, 1, 503, { ["retry-after-ms"] = args[1] })
-end
-scenarios.noretry = function(_, hits)
-  return first_hits_fail(hits, 1, 503, { ["x-should-retry"] = "false" })
-end
+scenarios.retryafterms = function(args, hits) return first_hits_fail(hits, 1, 503, { ["retry-after-ms"] = args[1] }) end
+scenarios.noretry = function(_, hits) return first_hits_fail(hits, 1, 503, { ["x-should-retry"] = "false" }) end
 scenarios.forceretry = function(_, hits)
   return first_hits_fail(hits, 1, 400, { ["x-should-retry"] = "true", ["retry-after-ms"] = "1" })
 end
 scenarios.html = function()
-  return reply(502, "<html><body><h1>502 Bad Gateway</h1></body></html>",
-               { ["Content-Type"] = "text/html", ["x-should-retry"] = "false" })
+  return reply(
+    502,
+    "<html><body><h1>502 Bad Gateway</h1></body></html>",
+    { ["Content-Type"] = "text/html", ["x-should-retry"] = "false" }
+  )
 end
-scenarios.badjson = function()
-  return reply(400, '{"code": "bad', { ["Content-Type"] = "application/json" })
-end
-scenarios.notobject = function()
-  return reply(400, '["code", "message"]', { ["Content-Type"] = "application/json" })
-end
+scenarios.badjson = function() return reply(400, '{"code": "bad', { ["Content-Type"] = "application/json" }) end
+scenarios.notobject = function() return reply(400, '["code", "message"]', { ["Content-Type"] = "application/json" }) end
 scenarios.wrongtypes = function()
-  return reply(409, '{"code": 17, "message": {"text": "no"}, "details": "flat"}',
-               { ["Content-Type"] = "application/json", ["x-should-retry"] = "false" })
+  return reply(
+    409,
+    '{"code": 17, "message": {"text": "no"}, "details": "flat"}',
+    { ["Content-Type"] = "application/json", ["x-should-retry"] = "false" }
+  )
 end
 scenarios.emptystrings = function()
   return reply(403, '{"code": "", "message": ""}', { ["Content-Type"] = "application/json" })
@@ -158,25 +163,33 @@ scenarios.stallbody = function() -- headers, a byte of body, then nothing
   raw_reply("HTTP/1.1 400 Bad Request\r\nContent-Length: 1000\r\n\r\n{", 30)
 end
 scenarios.cutbody = function() -- closes mid-body
-  raw_reply('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n'
-    .. 'Content-Length: 1000\r\n\r\n{"code": "cut", "message": "th')
+  raw_reply(
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\n"
+      .. 'Content-Length: 1000\r\n\r\n{"code": "cut", "message": "th'
+  )
 end
 scenarios.longheader = function() -- one header line of 100 KiB
-  raw_reply("HTTP/1.1 503 Service Unavailable\r\nX-Long: " .. string.rep("a", 100 * 1024)
-    .. "\r\nContent-Length: 0\r\n\r\n")
+  raw_reply(
+    "HTTP/1.1 503 Service Unavailable\r\nX-Long: " .. string.rep("a", 100 * 1024) .. "\r\nContent-Length: 0\r\n\r\n"
+  )
 end
 scenarios.manyheaders = function() -- a thousand headers
   local h = {}
-  for i = 1, 1000 do h[i] = "X-Header-" .. i .. ": value " .. i .. "\r\n" end
-  raw_reply("HTTP/1.1 503 Service Unavailable\r\n" .. table.concat(h)
-    .. "x-should-retry: false\r\nContent-Length: 0\r\n\r\n")
+  for i = 1, 1000 do
+    h[i] = "X-Header-" .. i .. ": value " .. i .. "\r\n"
+  end
+  raw_reply(
+    "HTTP/1.1 503 Service Unavailable\r\n" .. table.concat(h) .. "x-should-retry: false\r\nContent-Length: 0\r\n\r\n"
+  )
 end
 scenarios.badstatus = function() -- an invalid status line
   raw_reply("HTTP/1.1 2x4 Maybe\r\nContent-Length: 0\r\n\r\n")
 end
 scenarios.badchunk = function() -- chunked encoding with a broken chunk size
-  raw_reply("HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n"
-    .. "x-should-retry: false\r\n\r\nzz\r\nhello\r\n0\r\n\r\n")
+  raw_reply(
+    "HTTP/1.1 500 Internal Server Error\r\nTransfer-Encoding: chunked\r\n"
+      .. "x-should-retry: false\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+  )
 end
 -- Successes whose body does not arrive whole (the review's specs).
 scenarios.cutok = function() -- a 200 that promises 10 bytes, sends "123", closes
@@ -198,10 +211,15 @@ local function record_request(id, raw)
   local headers = ngx.req.get_headers(200)
   ngx.req.read_body()
   local record = {
-    id = id, raw = raw, hits = hits, method = ngx.req.get_method(),
-    uri = ngx.var.request_uri, connection = tonumber(ngx.var.connection),
+    id = id,
+    raw = raw,
+    hits = hits,
+    method = ngx.req.get_method(),
+    uri = ngx.var.request_uri,
+    connection = tonumber(ngx.var.connection),
     http_version = ngx.req.http_version(),
-    headers = headers, body = ngx.req.get_body_data() or "",
+    headers = headers,
+    body = ngx.req.get_body_data() or "",
   }
   dict:set("info:" .. id, cjson.encode(record))
   return hits, record
@@ -226,15 +244,16 @@ local function read_body()
   local text = ngx.req.get_body_data()
   if not text or text == "" then return {} end
   local body = cjson.decode(text)
-  if type(body) ~= "table" then
-    return nil, api_error(400, "invalid_request", "the body is not a JSON object")
-  end
+  if type(body) ~= "table" then return nil, api_error(400, "invalid_request", "the body is not a JSON object") end
   return body
 end
 
 local function not_found(what)
-  return api_error(404, what == "s" and "session_not_found" or "egress_node_not_found",
-                   what == "s" and "Session not found" or "Egress node not found")
+  return api_error(
+    404,
+    what == "s" and "session_not_found" or "egress_node_not_found",
+    what == "s" and "Session not found" or "Egress node not found"
+  )
 end
 
 -- limit: an integer 1..100, 50 when absent (the API's rules).
@@ -242,8 +261,7 @@ local function page_args()
   local args = ngx.req.get_uri_args()
   local limit = args.limit == nil and 50 or tonumber(args.limit)
   if not limit or limit ~= math.floor(limit) or limit < 1 or limit > 100 then
-    return nil, api_error(400, "invalid_request", "limit must be an integer from 1 to 100",
-                          { details = nil })
+    return nil, api_error(400, "invalid_request", "limit must be an integer from 1 to 100", { details = nil })
   end
   return limit, args
 end
@@ -253,9 +271,7 @@ local function list(kind, key, keep)
   if not limit then return end
   local page, err, mode = state.list(kind, key, limit, args.cursor, keep and keep(args))
   if not page then return api_error(400, "invalid_request", err) end
-  if mode == "broken-json" then
-    return reply(200, '{"items": [{"id": ', { ["Content-Type"] = "application/json" })
-  end
+  if mode == "broken-json" then return reply(200, '{"items": [{"id": ', { ["Content-Type"] = "application/json" }) end
   return reply(200, page)
 end
 
@@ -278,8 +294,14 @@ local function collection(coll, key, method)
   if not body then return sent end
   if coll == "sessions" then
     if body.egress ~= nil and not check_egress(body.egress) then
-      return reply(400, { code = "invalid_egress", message = "egress.kind must be external or android",
-                          details = { field = "egress.kind" } })
+      return reply(
+        400,
+        {
+          code = "invalid_egress",
+          message = "egress.kind must be external or android",
+          details = { field = "egress.kind" },
+        }
+      )
     end
     local s = state.new_session(key, body)
     record_request(s.id, s.id)
@@ -299,7 +321,11 @@ local function member(coll, key, id, action, method)
   local obj = kind == "s" and state.session(key, id) or state.node(key, id)
   if method == "DELETE" and action == "" then
     if obj then
-      if kind == "s" then state.delete_session(key, id) else state.delete_node(key, id) end
+      if kind == "s" then
+        state.delete_session(key, id)
+      else
+        state.delete_node(key, id)
+      end
     end
     return reply(204) -- a session that is gone is deleted
   end
@@ -321,15 +347,24 @@ local function member(coll, key, id, action, method)
     return reply(202, { session = state.update_session(obj, { status = "disconnected", phoneNumber = nil }) })
   elseif action == "link" then
     if type(body.senderId) ~= "string" then
-      return reply(400, { code = "invalid_request", message = "senderId is required", details = { field = "senderId" } })
+      return reply(
+        400,
+        { code = "invalid_request", message = "senderId is required", details = { field = "senderId" } }
+      )
     end
     return reply(200, { session = state.update_session(obj, { senderId = body.senderId }) })
   elseif action == "unlink" then
     return reply(200, { session = state.update_session(obj, { senderId = cjson.null }) })
   elseif action == "egress" then
     if not check_egress(body.egress) then
-      return reply(400, { code = "invalid_egress", message = "egress.kind must be external or android",
-                          details = { field = "egress.kind" } })
+      return reply(
+        400,
+        {
+          code = "invalid_egress",
+          message = "egress.kind must be external or android",
+          details = { field = "egress.kind" },
+        }
+      )
     end
     return reply(200, { session = state.update_session(obj, { egress = body.egress }) })
   end
@@ -341,9 +376,7 @@ function M.handle()
   if uri:sub(1, 7) == "/_mock/" then return control(uri) end
   local path = uri:match("^[^?]*")
   local rest = path:match("^.-/v1/whatsapp%-alt/(.*)$") -- after a base URL's own path, if any
-  if not rest then
-    return api_error(404, "route_not_found", "no route for " .. uri)
-  end
+  if not rest then return api_error(404, "route_not_found", "no route for " .. uri) end
   local method = ngx.req.get_method()
   local coll, tail = rest:match("^([%w%-]+)(.*)$")
   local raw, action = (tail or ""):match("^/([^/]*)/?(.*)$")
@@ -373,7 +406,9 @@ function M.handle()
   local scenario = name and scenarios[name]
   if scenario then
     local args = {}
-    for a in args_text:gmatch("[^-]+") do args[#args + 1] = a end
+    for a in args_text:gmatch("[^-]+") do
+      args[#args + 1] = a
+    end
     return scenario(args, hits, record)
   end
   return member(coll, key, id, action or "", method)

@@ -7,8 +7,13 @@ describe("the rockspec", function()
     it("builds and installs with luarocks for Lua " .. v, function()
       local tree = os.tmpname()
       os.remove(tree)
-      local out, err, status = H.sh(("cd %q && luarocks --lua-version=%s --tree=%q make --deps-mode=none zavu-scm-1.rockspec")
-        :format(H.root, v, tree))
+      local out, err, status = H.sh(
+        ("cd %q && luarocks --lua-version=%s --tree=%q make --deps-mode=none zavu-scm-1.rockspec"):format(
+          H.root,
+          v,
+          tree
+        )
+      )
       H.sh("rm -f " .. H.root .. "/src/*.o") -- luarocks builds in the source tree
       assert.are.equal(0, status, out .. err)
       local script = [[
@@ -28,8 +33,14 @@ describe("the rockspec", function()
         assert(c.sessions.delete("rock-1") == true)
         print("deleted with " .. _VERSION)
       ]]
-      local paths = ("LUA_PATH='%s/share/lua/%s/?.lua;%s/share/lua/%s/?/init.lua;;' LUA_CPATH='%s/lib/lua/%s/?.so;;'")
-        :format(tree, v, tree, v, tree, v)
+      local paths = ("LUA_PATH='%s/share/lua/%s/?.lua;%s/share/lua/%s/?/init.lua;;' LUA_CPATH='%s/lib/lua/%s/?.so;;'"):format(
+        tree,
+        v,
+        tree,
+        v,
+        tree,
+        v
+      )
       local f = assert(io.open(tree .. "/check.lua", "w"))
       f:write(script:format(tree, ("%s/share/lua/%s"):format(tree, v), H.key, H.http_url))
       f:close()

@@ -14,7 +14,9 @@ function M.delete(ids, opts)
     if not summary then
       return notify("could not delete " .. table.concat(ids, ", ") .. ": " .. tostring(err), vim.log.levels.ERROR)
     end
-    for _, id in ipairs(summary.deleted) do notify("deleted session " .. id) end
+    for _, id in ipairs(summary.deleted) do
+      notify("deleted session " .. id)
+    end
     for _, f in ipairs(summary.failed) do
       notify("could not delete session " .. f.id .. ": " .. tostring(f.error), vim.log.levels.ERROR)
     end
@@ -37,7 +39,9 @@ local function list_all(callback)
   local function page(cursor)
     list({ limit = 100, cursor = cursor }, function(p, err)
       if not p then return callback(nil, err) end
-      for _, s in ipairs(p.items) do items[#items + 1] = s end
+      for _, s in ipairs(p.items) do
+        items[#items + 1] = s
+      end
       pages = pages + 1
       local next_cursor = p.nextCursor
       if not next_cursor then return callback(items) end
@@ -57,9 +61,7 @@ local function cell(v)
   return (tostring(v):gsub("%c", " "))
 end
 
-local function pad(s, width)
-  return s .. string.rep(" ", width - vim.fn.strdisplaywidth(s))
-end
+local function pad(s, width) return s .. string.rep(" ", width - vim.fn.strdisplaywidth(s)) end
 
 local HELP = "D: delete the session under the cursor   R: refresh   q: close"
 
@@ -79,11 +81,18 @@ local function render(buf, sessions, err)
     local widths = {}
     for c = 1, 3 do
       widths[c] = 0
-      for _, v in ipairs(cols[c]) do widths[c] = math.max(widths[c], vim.fn.strdisplaywidth(v)) end
+      for _, v in ipairs(cols[c]) do
+        widths[c] = math.max(widths[c], vim.fn.strdisplaywidth(v))
+      end
     end
     for i = 1, #sessions + 1 do
-      local line = pad(cols[1][i], widths[1]) .. "  " .. pad(cols[2][i], widths[2]) .. "  "
-        .. pad(cols[3][i], widths[3]) .. "  " .. cols[4][i]
+      local line = pad(cols[1][i], widths[1])
+        .. "  "
+        .. pad(cols[2][i], widths[2])
+        .. "  "
+        .. pad(cols[3][i], widths[3])
+        .. "  "
+        .. cols[4][i]
       lines[#lines + 1] = (line:gsub("%s+$", ""))
       if i > 1 then map[#lines] = sessions[i - 1] end
     end

@@ -11,13 +11,9 @@ local M = {}
 local USAGE = {} -- the metatable of a usage error
 
 --- Raise a usage error: exit status 2, the message on stderr.
-function M.usage_error(fmt, ...)
-  error(setmetatable({ message = fmt:format(...) }, USAGE), 0)
-end
+function M.usage_error(fmt, ...) error(setmetatable({ message = fmt:format(...) }, USAGE), 0) end
 
-function M.is_usage_error(e)
-  return getmetatable(e) == USAGE
-end
+function M.is_usage_error(e) return getmetatable(e) == USAGE end
 
 local UNITS = { ms = 0.001, s = 1, m = 60, h = 3600, d = 86400, w = 604800 }
 
@@ -55,8 +51,7 @@ end
 function KINDS.count(flag, text)
   local v = tonumber(text)
   if not text:match("^%d+$") or not v or v < flag.min or v > flag.max then
-    M.usage_error("bad value for %s: '%s' (a whole number from %d to %d expected)", flag.name, text, flag.min,
-      flag.max)
+    M.usage_error("bad value for %s: '%s' (a whole number from %d to %d expected)", flag.name, text, flag.min, flag.max)
   end
   return v
 end
@@ -131,8 +126,14 @@ function M.parse(tree, argv)
             text = argv[i + 1]
             if text == nil then M.usage_error("%s needs a value (%s)", flag.name, flag.value) end
             if text:sub(1, 2) == "--" then
-              M.usage_error("%s needs a value (%s), not the flag '%s' (write %s=%s if you mean it)", flag.name,
-                flag.value, text, flag.name, text)
+              M.usage_error(
+                "%s needs a value (%s), not the flag '%s' (write %s=%s if you mean it)",
+                flag.name,
+                flag.value,
+                text,
+                flag.name,
+                text
+              )
             end
             i = i + 1
           end

@@ -6,95 +6,239 @@ M.STATUSES = { "initializing", "qr_ready", "authenticating", "ready", "disconnec
 
 -- Flags every command takes.
 M.common = {
-  { name = "--base-url", value = "URL", kind = "url", key = "base_url",
-    help = "the API (default $ZAVUDEV_BASE_URL, else https://api.zavu.dev)" },
-  { name = "--timeout", value = "SECS", kind = "seconds", key = "timeout",
-    help = "per attempt, default 60 (also 500ms, 2m)" },
+  {
+    name = "--base-url",
+    value = "URL",
+    kind = "url",
+    key = "base_url",
+    help = "the API (default $ZAVUDEV_BASE_URL, else https://api.zavu.dev)",
+  },
+  {
+    name = "--timeout",
+    value = "SECS",
+    kind = "seconds",
+    key = "timeout",
+    help = "per attempt, default 60 (also 500ms, 2m)",
+  },
   { name = "--connect-timeout", value = "SECS", kind = "seconds", key = "connect_timeout", help = "default 10" },
-  { name = "--max-retries", value = "N", kind = "count", min = 0, max = 100, key = "max_retries",
-    help = "extra attempts on network errors, 408, 409, 429, 5xx; default 2" },
-  { name = "--ca-file", value = "FILE", kind = "string", key = "ca_file",
-    help = "a private CA bundle (verification is always on)" },
+  {
+    name = "--max-retries",
+    value = "N",
+    kind = "count",
+    min = 0,
+    max = 100,
+    key = "max_retries",
+    help = "extra attempts on network errors, 408, 409, 429, 5xx; default 2",
+  },
+  {
+    name = "--ca-file",
+    value = "FILE",
+    kind = "string",
+    key = "ca_file",
+    help = "a private CA bundle (verification is always on)",
+  },
   { name = "--json", key = "json", help = "the data, or the error, as JSON on stdout" },
   { name = "--verbose", short = "-v", key = "verbose", help = "one line per attempt on stderr (or ZAVUDEV_LOG=debug)" },
 }
 
-local status_flag = { name = "--status", value = "S[,S]", kind = "list", choices = M.STATUSES, key = "status",
-  help = "only these statuses: " .. table.concat(M.STATUSES, ", ") }
-local concurrency = { name = "--concurrency", value = "N", kind = "count", min = 1, max = 64, key = "concurrency",
-  help = "deletes in flight at once, default 8" }
-local wait_timeout = { name = "--wait-timeout", value = "SECS", kind = "seconds", key = "wait_timeout",
-  help = "give up waiting after this long, default 5m" }
-local interval = { name = "--interval", value = "SECS", kind = "seconds", key = "interval",
-  help = "how often to look at the session, default 2s" }
-local egress = { name = "--egress", value = "KIND", kind = "choice", choices = { "external", "android" },
-  key = "egress", help = "external (the managed Zavu proxy, the default) or android (a device: --node)" }
+local status_flag = {
+  name = "--status",
+  value = "S[,S]",
+  kind = "list",
+  choices = M.STATUSES,
+  key = "status",
+  help = "only these statuses: " .. table.concat(M.STATUSES, ", "),
+}
+local concurrency = {
+  name = "--concurrency",
+  value = "N",
+  kind = "count",
+  min = 1,
+  max = 64,
+  key = "concurrency",
+  help = "deletes in flight at once, default 8",
+}
+local wait_timeout = {
+  name = "--wait-timeout",
+  value = "SECS",
+  kind = "seconds",
+  key = "wait_timeout",
+  help = "give up waiting after this long, default 5m",
+}
+local interval = {
+  name = "--interval",
+  value = "SECS",
+  kind = "seconds",
+  key = "interval",
+  help = "how often to look at the session, default 2s",
+}
+local egress = {
+  name = "--egress",
+  value = "KIND",
+  kind = "choice",
+  choices = { "external", "android" },
+  key = "egress",
+  help = "external (the managed Zavu proxy, the default) or android (a device: --node)",
+}
 local node = { name = "--node", value = "ID", key = "node", help = "the egress node, for --egress android" }
 
-local function leaf(t) t.leaf = true; return t end
-local function id_command(run, summary)
-  return leaf { run = run, args = { "ID" }, usage = "ID", summary = summary }
+local function leaf(t)
+  t.leaf = true
+  return t
 end
+local function id_command(run, summary) return leaf { run = run, args = { "ID" }, usage = "ID", summary = summary } end
 
 M.tree = {
   common = M.common,
   commands = {
-    sessions = { summary = "WhatsApp Alternative sessions", commands = {
-      list = leaf { run = "sessions.list", usage = "[--status S[,S]]", flags = { status_flag },
-        summary = "a table: id, name, status, phone, created" },
-      get = id_command("sessions.get", "show one session"),
-      create = leaf { run = "sessions.create", flags = { { name = "--name", value = "NAME", key = "name",
-          help = "the session's display name" }, egress, node,
-          { name = "--wait", key = "wait",
-            help = "show the QR code, redrawn as it rotates, until the session is ready" },
-          wait_timeout, interval },
-        usage = "[--name NAME] [--egress external|android --node ID] [--wait]",
-        summary = "create a session; --wait shows its QR code until it is ready" },
-      wait = leaf { run = "sessions.wait", args = { "ID" }, flags = { status_flag, wait_timeout, interval },
-        usage = "ID [--status S[,S]] [--wait-timeout SECS]",
-        summary = "wait for a session to be ready, showing its QR code" },
-      delete = leaf { run = "sessions.delete", args = { "ID" }, rest = true, min = 0,
-        flags = { { name = "--missing-ok", key = "missing_ok", help = "a session already gone counts as deleted" },
-          { name = "--from-file", value = "FILE", key = "from_file", help = "ids one per line; - reads stdin" },
-          concurrency },
-        usage = "ID... [--missing-ok] [--from-file FILE|-] [--concurrency N]",
-        summary = "delete sessions (and log their devices out)" },
-      prune = leaf { run = "sessions.prune", flags = { status_flag,
-          { name = "--older-than", value = "AGE", kind = "age", key = "older_than",
-            help = "created at least AGE ago: 7d, 12h, 30m" },
-          { name = "--dry-run", key = "dry_run", help = "show what would be deleted; delete nothing" },
-          { name = "--yes", short = "-y", key = "yes", help = "delete without asking (needed off a terminal)" },
-          concurrency },
-        usage = "[--status S[,S]] [--older-than AGE] [--dry-run] [--yes]",
-        summary = "delete the sessions that match, after asking" },
-      reconnect = id_command("sessions.reconnect", "reconnect a session"),
-      logout = id_command("sessions.logout", "log a session's device out of WhatsApp"),
-      unlink = id_command("sessions.unlink", "unlink a session from its sender"),
-      link = leaf { run = "sessions.link", args = { "ID", "SENDER" }, usage = "ID SENDER",
-        summary = "link a session to a sender" },
-      ["set-egress"] = leaf { run = "sessions.set_egress", args = { "ID" }, flags = { egress, node },
-        usage = "ID --egress external|android [--node ID]", summary = "change how a session reaches WhatsApp" },
-    } },
-    ["egress-nodes"] = { summary = "Android egress nodes", commands = {
-      list = leaf { run = "nodes.list", flags = { { name = "--sender", value = "ID", key = "sender",
-          help = "the sender whose nodes to list (required)" } },
-        usage = "--sender ID", summary = "list a sender's egress nodes" },
-      get = id_command("nodes.get", "show one egress node"),
-      create = leaf { run = "nodes.create", flags = { { name = "--sender", value = "ID", key = "sender",
-          help = "the sender the device belongs to (required)" },
-          { name = "--label", value = "LABEL", key = "label", help = "a label for the device" } },
-        usage = "--sender ID [--label LABEL]", summary = "register a device, print its pairing" },
-      delete = id_command("nodes.delete", "delete an egress node"),
-      ["pairing-token"] = id_command("nodes.pairing_token", "re-issue a node's pairing payload"),
-    } },
+    sessions = {
+      summary = "WhatsApp Alternative sessions",
+      commands = {
+        list = leaf {
+          run = "sessions.list",
+          usage = "[--status S[,S]]",
+          flags = { status_flag },
+          summary = "a table: id, name, status, phone, created",
+        },
+        get = id_command("sessions.get", "show one session"),
+        create = leaf {
+          run = "sessions.create",
+          flags = {
+            { name = "--name", value = "NAME", key = "name", help = "the session's display name" },
+            egress,
+            node,
+            {
+              name = "--wait",
+              key = "wait",
+              help = "show the QR code, redrawn as it rotates, until the session is ready",
+            },
+            wait_timeout,
+            interval,
+          },
+          usage = "[--name NAME] [--egress external|android --node ID] [--wait]",
+          summary = "create a session; --wait shows its QR code until it is ready",
+        },
+        wait = leaf {
+          run = "sessions.wait",
+          args = { "ID" },
+          flags = { status_flag, wait_timeout, interval },
+          usage = "ID [--status S[,S]] [--wait-timeout SECS]",
+          summary = "wait for a session to be ready, showing its QR code",
+        },
+        delete = leaf {
+          run = "sessions.delete",
+          args = { "ID" },
+          rest = true,
+          min = 0,
+          flags = {
+            { name = "--missing-ok", key = "missing_ok", help = "a session already gone counts as deleted" },
+            { name = "--from-file", value = "FILE", key = "from_file", help = "ids one per line; - reads stdin" },
+            concurrency,
+          },
+          usage = "ID... [--missing-ok] [--from-file FILE|-] [--concurrency N]",
+          summary = "delete sessions (and log their devices out)",
+        },
+        prune = leaf {
+          run = "sessions.prune",
+          flags = {
+            status_flag,
+            {
+              name = "--older-than",
+              value = "AGE",
+              kind = "age",
+              key = "older_than",
+              help = "created at least AGE ago: 7d, 12h, 30m",
+            },
+            { name = "--dry-run", key = "dry_run", help = "show what would be deleted; delete nothing" },
+            { name = "--yes", short = "-y", key = "yes", help = "delete without asking (needed off a terminal)" },
+            concurrency,
+          },
+          usage = "[--status S[,S]] [--older-than AGE] [--dry-run] [--yes]",
+          summary = "delete the sessions that match, after asking",
+        },
+        reconnect = id_command("sessions.reconnect", "reconnect a session"),
+        logout = id_command("sessions.logout", "log a session's device out of WhatsApp"),
+        unlink = id_command("sessions.unlink", "unlink a session from its sender"),
+        link = leaf {
+          run = "sessions.link",
+          args = { "ID", "SENDER" },
+          usage = "ID SENDER",
+          summary = "link a session to a sender",
+        },
+        ["set-egress"] = leaf {
+          run = "sessions.set_egress",
+          args = { "ID" },
+          flags = { egress, node },
+          usage = "ID --egress external|android [--node ID]",
+          summary = "change how a session reaches WhatsApp",
+        },
+      },
+    },
+    ["egress-nodes"] = {
+      summary = "Android egress nodes",
+      commands = {
+        list = leaf {
+          run = "nodes.list",
+          flags = {
+            {
+              name = "--sender",
+              value = "ID",
+              key = "sender",
+              help = "the sender whose nodes to list (required)",
+            },
+          },
+          usage = "--sender ID",
+          summary = "list a sender's egress nodes",
+        },
+        get = id_command("nodes.get", "show one egress node"),
+        create = leaf {
+          run = "nodes.create",
+          flags = {
+            {
+              name = "--sender",
+              value = "ID",
+              key = "sender",
+              help = "the sender the device belongs to (required)",
+            },
+            { name = "--label", value = "LABEL", key = "label", help = "a label for the device" },
+          },
+          usage = "--sender ID [--label LABEL]",
+          summary = "register a device, print its pairing",
+        },
+        delete = id_command("nodes.delete", "delete an egress node"),
+        ["pairing-token"] = id_command("nodes.pairing_token", "re-issue a node's pairing payload"),
+      },
+    },
     ["proxy-status"] = leaf { run = "nodes.proxy_status", usage = "", summary = "the managed proxy's status" },
-    help = leaf { run = "help", args = { "COMMAND" }, rest = true, min = 0, usage = "[COMMAND...]",
-      summary = "help for a command" },
+    help = leaf {
+      run = "help",
+      args = { "COMMAND" },
+      rest = true,
+      min = 0,
+      usage = "[COMMAND...]",
+      summary = "help for a command",
+    },
   },
 }
 
 -- Words in a stable, readable order.
-M.ORDER = { "sessions", "egress-nodes", "proxy-status", "help", "list", "get", "create", "wait", "delete",
-  "prune", "reconnect", "logout", "unlink", "link", "set-egress", "pairing-token" }
+M.ORDER = {
+  "sessions",
+  "egress-nodes",
+  "proxy-status",
+  "help",
+  "list",
+  "get",
+  "create",
+  "wait",
+  "delete",
+  "prune",
+  "reconnect",
+  "logout",
+  "unlink",
+  "link",
+  "set-egress",
+  "pairing-token",
+}
 
 return M

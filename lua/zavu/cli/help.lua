@@ -36,8 +36,12 @@ A table fitted to the terminal; --json prints every session as a JSON array.]],
 
 local function sorted_words(cmds)
   local words, rank = {}, {}
-  for i, w in ipairs(commands.ORDER) do rank[w] = i end
-  for w in pairs(cmds) do words[#words + 1] = w end
+  for i, w in ipairs(commands.ORDER) do
+    rank[w] = i
+  end
+  for w in pairs(cmds) do
+    words[#words + 1] = w
+  end
   table.sort(words, function(a, b) return (rank[a] or 99) < (rank[b] or 99) end)
   return words
 end
@@ -65,13 +69,20 @@ local function units(usage)
       if cur ~= "" then list[#list + 1] = cur end
       cur = ""
     else
-      if ch == "[" then depth = depth + 1 elseif ch == "]" then depth = depth - 1 end
+      if ch == "[" then
+        depth = depth + 1
+      elseif ch == "]" then
+        depth = depth - 1
+      end
       cur = cur .. ch
     end
   end
   if cur ~= "" then list[#list + 1] = cur end
   local i = 0
-  return function() i = i + 1; return list[i] end
+  return function()
+    i = i + 1
+    return list[i]
+  end
 end
 
 -- "  left   text", the text wrapped at WIDTH under column `at`; a left part
@@ -79,8 +90,12 @@ end
 local function entry(out, left, text, at)
   local lines, line = {}, ""
   for word in text:gmatch("%S+") do
-    if line ~= "" and at + #line + 1 + #word > WIDTH then lines[#lines + 1] = line; line = word
-    else line = line == "" and word or (line .. " " .. word) end
+    if line ~= "" and at + #line + 1 + #word > WIDTH then
+      lines[#lines + 1] = line
+      line = word
+    else
+      line = line == "" and word or (line .. " " .. word)
+    end
   end
   lines[#lines + 1] = line
   local first = "  " .. left
@@ -110,7 +125,10 @@ function M.text(node, path)
     local head, line = "Usage: zavu " .. name, nil
     line = head
     for word in units(node.usage) do -- wrapped under the first word
-      if #line + 1 + #word > WIDTH then out[#out + 1] = line; line = string.rep(" ", #head) end
+      if #line + 1 + #word > WIDTH then
+        out[#out + 1] = line
+        line = string.rep(" ", #head)
+      end
       line = line .. " " .. word
     end
     out[#out + 1] = line
@@ -135,12 +153,16 @@ function M.text(node, path)
       or (node.summary:sub(1, 1):upper() .. node.summary:sub(2) .. ".")
     out[#out + 1] = ""
     out[#out + 1] = "Commands:"
-    for _, l in ipairs(leaves(node, name)) do entry(out, l[1], l[2], 36) end
+    for _, l in ipairs(leaves(node, name)) do
+      entry(out, l[1], l[2], 36)
+    end
     out[#out + 1] = ""
     out[#out + 1] = name == "" and "Flags (anywhere before --; -- ends them, so an id may start with -):"
       or "Common flags:"
     local common = {}
-    for _, f in ipairs(commands.common) do common[#common + 1] = f end
+    for _, f in ipairs(commands.common) do
+      common[#common + 1] = f
+    end
     flag_lines(common, out)
     entry(out, "    --version", "print the version", 28)
   end

@@ -9,8 +9,7 @@ local term = require "zavu.cli.term"
 local M = {}
 
 -- Local errors that mean the command line (or its environment) is wrong.
-local USAGE_CODES = { invalid_argument = true, missing_api_key = true, test_mode_key = true,
-  insecure_transport = true }
+local USAGE_CODES = { invalid_argument = true, missing_api_key = true, test_mode_key = true, insecure_transport = true }
 
 local function usage_failure(path, message)
   output.note(term.paint(2, "red", "zavu: "), message)
@@ -32,8 +31,14 @@ end
 
 -- The client options the flags ask for, checked as zavu.new would check them.
 local function client_options(zavu, opts)
-  local o = { base_url = opts.base_url, timeout = opts.timeout, connect_timeout = opts.connect_timeout,
-    max_retries = opts.max_retries, debug = opts.verbose or nil, user_agent = "zavu-cli" }
+  local o = {
+    base_url = opts.base_url,
+    timeout = opts.timeout,
+    connect_timeout = opts.connect_timeout,
+    max_retries = opts.max_retries,
+    debug = opts.verbose or nil,
+    user_agent = "zavu-cli",
+  }
   if opts.ca_file then o.ca_file = M.readable("--ca-file", opts.ca_file) end
   local ok, err = pcall(zavu.check_options, o)
   if not ok then args.usage_error("%s", tostring(err)) end
@@ -42,8 +47,9 @@ local function client_options(zavu, opts)
   if opts.verbose then
     local url = opts.base_url or os.getenv("ZAVUDEV_BASE_URL")
     local shown = (url and url ~= "" and url or "https://api.zavu.dev"):gsub("//[^/@]*@", "//***@")
-    output.note(("zavu: %s, key %s... (set; never shown)"):format(term.clean(shown),
-      term.clean(key:match("^zv_%a+_") or "")))
+    output.note(
+      ("zavu: %s, key %s... (set; never shown)"):format(term.clean(shown), term.clean(key:match("^zv_%a+_") or ""))
+    )
   end
   return o
 end
@@ -78,9 +84,12 @@ end
 
 local function version(zavu, core)
   local info = core.curl_info and core.curl_info() or {}
-  return ("zavu %s (zavu-lua; %s; libcurl %s%s)\n"):format(zavu.VERSION or "?",
-    rawget(_G, "jit") and jit.version or _VERSION, info.version or "?",
-    info.ssl_version and info.ssl_version ~= "" and (", " .. info.ssl_version) or "")
+  return ("zavu %s (zavu-lua; %s; libcurl %s%s)\n"):format(
+    zavu.VERSION or "?",
+    rawget(_G, "jit") and jit.version or _VERSION,
+    info.version or "?",
+    info.ssl_version and info.ssl_version ~= "" and (", " .. info.ssl_version) or ""
+  )
 end
 
 -- help [COMMAND...]: the help of the command named by the words.
@@ -100,9 +109,15 @@ local function run(argv)
   local okz, zavu = pcall(require, "zavu")
   if not okz then
     local build = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
-    output.note("zavu: cannot load the zavu library with ", _VERSION, ": ",
+    output.note(
+      "zavu: cannot load the zavu library with ",
+      _VERSION,
+      ": ",
       (tostring(zavu):match("module '[^']*' not found") or tostring(zavu):match("^[^\n]*")),
-      " (in a checkout: make LUA=", build, ")")
+      " (in a checkout: make LUA=",
+      build,
+      ")"
+    )
     return 2
   end
   local core = require "zavu.core"
@@ -112,8 +127,14 @@ local function run(argv)
     local _, partial = pcall(args.parse, commands.tree, { "--help", (table.unpack or unpack)(argv) })
     return usage_failure(type(partial) == "table" and partial.path or {}, r.message)
   end
-  if r.version then io.stdout:write(version(zavu, core)); return 0 end
-  if r.help then io.stdout:write(help.text(r.node, r.path)); return 0 end
+  if r.version then
+    io.stdout:write(version(zavu, core))
+    return 0
+  end
+  if r.help then
+    io.stdout:write(help.text(r.node, r.path))
+    return 0
+  end
   if not r.node.leaf then
     if #r.path == 0 then
       io.stderr:write(help.text(r.node, r.path))

@@ -9,9 +9,7 @@ local M = {}
 local ARRAY = {}
 
 --- t marked as a JSON array, even when empty.
-function M.array(t)
-  return setmetatable(t or {}, ARRAY)
-end
+function M.array(t) return setmetatable(t or {}, ARRAY) end
 
 local function is_array(t)
   if getmetatable(t) == ARRAY then return true end
@@ -26,7 +24,10 @@ end
 local function encode(v, out, depth)
   local t = type(v)
   if t == "table" then
-    if depth > 64 then out[#out + 1] = "null"; return end
+    if depth > 64 then
+      out[#out + 1] = "null"
+      return
+    end
     if is_array(v) then
       out[#out + 1] = "["
       for i = 1, #v do
@@ -37,7 +38,9 @@ local function encode(v, out, depth)
       return
     end
     local keys = {}
-    for k in pairs(v) do keys[#keys + 1] = tostring(k) end
+    for k in pairs(v) do
+      keys[#keys + 1] = tostring(k)
+    end
     table.sort(keys)
     out[#out + 1] = "{"
     for i, k in ipairs(keys) do
@@ -74,8 +77,18 @@ end
 --- The plain fields of an error table (no metatable, no functions).
 function M.error_fields(err)
   local e = {}
-  for _, k in ipairs { "status", "code", "message", "details", "request_id", "retryable", "retry_after",
-    "attempts", "lastError", "session" } do
+  for _, k in ipairs {
+    "status",
+    "code",
+    "message",
+    "details",
+    "request_id",
+    "retryable",
+    "retry_after",
+    "attempts",
+    "lastError",
+    "session",
+  } do
     e[k] = err[k]
   end
   return e

@@ -19,7 +19,11 @@ M.COLUMNS = {
 }
 
 local function show(ctx, value, order)
-  if ctx.opts.json then output.print_json(value) else output.fields(value, order) end
+  if ctx.opts.json then
+    output.print_json(value)
+  else
+    output.fields(value, order)
+  end
   return 0
 end
 

@@ -13,9 +13,7 @@ function M.note(...) -- a line on stderr, for the human
   io.stderr:write(table.concat({ ... }), "\n")
 end
 
-function M.print_json(v)
-  io.stdout:write(json.encode(v), "\n")
-end
+function M.print_json(v) io.stdout:write(json.encode(v), "\n") end
 
 --- One line for an error table: code, HTTP status, message, details, request
 -- id and attempts, every part cleaned for the terminal.
@@ -45,8 +43,14 @@ function M.error(ctx, what, err)
   end
 end
 
-local STATUS_COLOUR = { ready = "green", failed = "red", disconnected = "yellow", qr_ready = "yellow",
-  authenticating = "yellow", initializing = "yellow" }
+local STATUS_COLOUR = {
+  ready = "green",
+  failed = "red",
+  disconnected = "yellow",
+  qr_ready = "yellow",
+  authenticating = "yellow",
+  initializing = "yellow",
+}
 
 -- Widths that fit cols, and which columns are shown: the most flexible
 -- columns shrink first, to their min (a column marked keep does not); if
@@ -77,7 +81,9 @@ local function fit_widths(columns, natural, cols)
   end
   for k = 1, #drops + 1 do
     local widths = {}
-    for c = 1, #columns do widths[c] = natural[c] end
+    for c = 1, #columns do
+      widths[c] = natural[c]
+    end
     if shrink(widths) <= 0 then return widths, shown end
     if k > #drops then
       shrink(widths, true)
@@ -94,7 +100,9 @@ function M.table(rows, columns, fd)
   fd = fd or 1
   local write = fd == 2 and M.note or M.say
   local cells, widths = {}, {}
-  for c, col in ipairs(columns) do widths[c] = term.width(col[1]) end
+  for c, col in ipairs(columns) do
+    widths[c] = term.width(col[1])
+  end
   for r, row in ipairs(rows) do
     cells[r] = {}
     for c, col in ipairs(columns) do
@@ -106,11 +114,15 @@ function M.table(rows, columns, fd)
   end
   local tty = term.isatty(fd)
   local shown = {}
-  if tty then widths, shown = fit_widths(columns, widths, (term.size())) end
+  if tty then
+    widths, shown = fit_widths(columns, widths, (term.size()))
+  end
   local function line(values, header)
     local out = {}
     local last = #values
-    while tty and last > 1 and not shown[last] do last = last - 1 end
+    while tty and last > 1 and not shown[last] do
+      last = last - 1
+    end
     for c, s in ipairs(values) do
       if not tty or shown[c] then
         if tty then -- a "cut" column loses its end without a mark (a time: its minutes)
@@ -128,9 +140,13 @@ function M.table(rows, columns, fd)
     return (table.concat(out, " "):gsub("%s+$", ""))
   end
   local titles = {}
-  for c, col in ipairs(columns) do titles[c] = col[1] end
+  for c, col in ipairs(columns) do
+    titles[c] = col[1]
+  end
   write(line(titles, true))
-  for r = 1, #rows do write(line(cells[r])) end
+  for r = 1, #rows do
+    write(line(cells[r]))
+  end
 end
 
 -- Column numbers, most flexible first (flex 0 or nil: never cut).
@@ -150,25 +166,38 @@ function M.fields(obj, order)
   local function add(prefix, k, v)
     if type(v) == "table" then
       local keys = {}
-      for kk in pairs(v) do keys[#keys + 1] = tostring(kk) end
+      for kk in pairs(v) do
+        keys[#keys + 1] = tostring(kk)
+      end
       table.sort(keys)
-      for _, kk in ipairs(keys) do add(prefix .. k .. ".", kk, v[kk] == nil and v[tonumber(kk)] or v[kk]) end
+      for _, kk in ipairs(keys) do
+        add(prefix .. k .. ".", kk, v[kk] == nil and v[tonumber(kk)] or v[kk])
+      end
     else
       lines[#lines + 1] = { prefix .. k, term.clean(v) }
     end
   end
   for _, k in ipairs(order or {}) do
-    if obj[k] ~= nil then add("", k, obj[k]); seen[k] = true end
+    if obj[k] ~= nil then
+      add("", k, obj[k])
+      seen[k] = true
+    end
   end
   local rest = {}
   for k in pairs(obj) do
     if not seen[k] then rest[#rest + 1] = tostring(k) end
   end
   table.sort(rest)
-  for _, k in ipairs(rest) do add("", k, obj[k]) end
+  for _, k in ipairs(rest) do
+    add("", k, obj[k])
+  end
   local w = 0
-  for _, l in ipairs(lines) do w = math.max(w, #l[1]) end
-  for _, l in ipairs(lines) do M.say(l[1], ":", string.rep(" ", w - #l[1] + 1), l[2]) end
+  for _, l in ipairs(lines) do
+    w = math.max(w, #l[1])
+  end
+  for _, l in ipairs(lines) do
+    M.say(l[1], ":", string.rep(" ", w - #l[1] + 1), l[2])
+  end
 end
 
 return M

@@ -17,7 +17,9 @@ end
 --- An on_progress function for delete_many, or nil when stderr is not a
 -- terminal. finish() ends the line (after a Ctrl-C too).
 function M.bar(total)
-  if not term.isatty(2) or total < 2 then return nil, function() end end
+  if not term.isatty(2) or total < 2 then
+    return nil, function() end
+  end
   local cols = term.size()
   local last, drawn
   local function draw(done)
@@ -30,7 +32,10 @@ function M.bar(total)
   end
   draw(0)
   return function(done) draw(done) end, function()
-    if drawn then io.stderr:write("\n"); drawn = false end
+    if drawn then
+      io.stderr:write("\n")
+      drawn = false
+    end
   end
 end
 

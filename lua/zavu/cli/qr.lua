@@ -6,9 +6,7 @@ local term = require "zavu.cli.term"
 
 local M = {}
 
-local function shquote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local function shquote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
 
 --- The renderer program, or nil when there is none.
 function M.program()
@@ -24,8 +22,7 @@ end
 function M.render(prog, payload, colour)
   if payload:find("%z") then return nil end
   local kind = colour and "ANSIUTF8" or "UTF8"
-  local p = io.popen(("printf '%%s' %s | %s -t %s -m 2 -o - 2>/dev/null"):format(shquote(payload),
-    shquote(prog), kind))
+  local p = io.popen(("printf '%%s' %s | %s -t %s -m 2 -o - 2>/dev/null"):format(shquote(payload), shquote(prog), kind))
   if not p then return nil end
   local art = p:read("*a")
   p:close()
@@ -79,7 +76,9 @@ function M.display()
     else
       local why = not prog and "install qrencode (apt-get install qrencode) to see it as a QR code here"
         or not art and "qrencode could not draw it"
-        or columns(art) >= cols and ("the terminal is too narrow to draw it (%d columns needed)"):format(columns(art) + 1)
+        or columns(art) >= cols and ("the terminal is too narrow to draw it (%d columns needed)"):format(
+          columns(art) + 1
+        )
         or ("the terminal is too short to draw it (%d rows needed)"):format(screen_lines(art, cols) + 3)
       text = ("QR code %d of session %s (%s):\n%s\n(%s)\n"):format(count, id, HINT, term.clean(payload), why)
     end

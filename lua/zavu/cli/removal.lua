@@ -10,13 +10,9 @@ local term = require "zavu.cli.term"
 local M = {}
 
 -- "1 session", "4 sessions".
-local function sessions_n(n)
-  return n == 1 and "1 session" or (n .. " sessions")
-end
+local function sessions_n(n) return n == 1 and "1 session" or (n .. " sessions") end
 
-local function readable(path)
-  return require("zavu.cli").readable("--from-file", path)
-end
+local function readable(path) return require("zavu.cli").readable("--from-file", path) end
 
 -- The ids of a file, one a line (blank lines and blanks around ids skipped).
 local function read_ids(ctx, path)
@@ -35,9 +31,13 @@ end
 
 local function plain_summary(summary, extra)
   local failed = json.array()
-  for i, f in ipairs(summary.failed) do failed[i] = { id = f.id, error = json.error_fields(f.error) } end
+  for i, f in ipairs(summary.failed) do
+    failed[i] = { id = f.id, error = json.error_fields(f.error) }
+  end
   local out = { ok = summary.ok, total = summary.total, deleted = json.array(summary.deleted), failed = failed }
-  for k, v in pairs(extra or {}) do out[k] = v end
+  for k, v in pairs(extra or {}) do
+    out[k] = v
+  end
   return out
 end
 
@@ -61,13 +61,23 @@ function M.report(ctx, summary, extra)
   end
   if #cancelled > 0 or ctx.interrupted() then
     local shown = {}
-    for i = 1, math.min(#cancelled, 20) do shown[i] = cancelled[i] end
+    for i = 1, math.min(#cancelled, 20) do
+      shown[i] = cancelled[i]
+    end
     local more = #cancelled > 20 and (" and %d more (--json lists them)"):format(#cancelled - 20) or ""
-    output.note(("zavu: interrupted: %d deleted, %d not deleted%s%s%s"):format(#summary.deleted,
-      #cancelled + failures, #cancelled > 0 and ": " or "", table.concat(shown, " "), more))
+    output.note(
+      ("zavu: interrupted: %d deleted, %d not deleted%s%s%s"):format(
+        #summary.deleted,
+        #cancelled + failures,
+        #cancelled > 0 and ": " or "",
+        table.concat(shown, " "),
+        more
+      )
+    )
     if #cancelled > 0 then
-      output.note("zavu: a delete cut short may or may not have reached the API; "
-        .. "run it again with --missing-ok to be sure")
+      output.note(
+        "zavu: a delete cut short may or may not have reached the API; " .. "run it again with --missing-ok to be sure"
+      )
     end
     return 130
   end
@@ -85,9 +95,13 @@ function M.delete_ids(ctx, ids, missing_ok)
     return { ok = false, total = 1, deleted = {}, failed = { { id = ids[1], error = err } } }
   end
   local on_progress, finish
-  if not ctx.opts.verbose then on_progress, finish = progress.bar(#ids) end
-  local summary, err = client.sessions.delete_many(ids, { missing_ok = missing_ok,
-    concurrency = ctx.opts.concurrency, on_progress = on_progress })
+  if not ctx.opts.verbose then
+    on_progress, finish = progress.bar(#ids)
+  end
+  local summary, err = client.sessions.delete_many(
+    ids,
+    { missing_ok = missing_ok, concurrency = ctx.opts.concurrency, on_progress = on_progress }
+  )
   if finish then finish() end
   if not summary then error(err, 0) end -- client_busy: not from a command
   return summary
@@ -98,11 +112,18 @@ function M.delete(ctx)
   if #ctx.args == 0 and not o.from_file then args.usage_error("missing ID (or --from-file FILE)") end
   local ids, seen = {}, {}
   local function add(id)
-    if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+    if not seen[id] then
+      seen[id] = true
+      ids[#ids + 1] = id
+    end
   end
-  for _, id in ipairs(ctx.args) do add(id) end
+  for _, id in ipairs(ctx.args) do
+    add(id)
+  end
   if o.from_file then
-    for _, id in ipairs(read_ids(ctx, o.from_file)) do add(id) end
+    for _, id in ipairs(read_ids(ctx, o.from_file)) do
+      add(id)
+    end
   end
   if ctx.interrupted() then
     output.note("zavu: interrupted: nothing deleted")
@@ -126,8 +147,9 @@ function M.prune(ctx)
   end
   local ask = not o.dry_run and not o.yes
   if ask and not (term.isatty(0) and term.isatty(2)) then
-    args.usage_error("not on a terminal, so no one to ask: add --yes to delete what matches, "
-      .. "or --dry-run to see it")
+    args.usage_error(
+      "not on a terminal, so no one to ask: add --yes to delete what matches, " .. "or --dry-run to see it"
+    )
   end
   local found, err = ctx.client().sessions.prune { status = o.status, older_than = o.older_than, dry_run = true }
   if not found then return ctx.fail("listing sessions", err) end
@@ -156,9 +178,14 @@ function M.prune(ctx)
       return 1
     end
   end
-  if ctx.interrupted() then output.note("zavu: interrupted: nothing deleted"); return 130 end
+  if ctx.interrupted() then
+    output.note("zavu: interrupted: nothing deleted")
+    return 130
+  end
   local ids = {}
-  for i, s in ipairs(matched) do ids[i] = s.id end
+  for i, s in ipairs(matched) do
+    ids[i] = s.id
+  end
   return M.report(ctx, M.delete_ids(ctx, ids, true), { matched = matched, dry_run = false })
 end
 

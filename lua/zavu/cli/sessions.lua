@@ -10,8 +10,20 @@ local lifecycle = require "zavu.lifecycle"
 
 local M = {}
 
-M.FIELDS = { "id", "displayName", "status", "phoneNumber", "pushName", "senderId", "egress", "createdAt",
-  "updatedAt", "lastConnectedAt", "lastError", "qrCode" }
+M.FIELDS = {
+  "id",
+  "displayName",
+  "status",
+  "phoneNumber",
+  "pushName",
+  "senderId",
+  "egress",
+  "createdAt",
+  "updatedAt",
+  "lastConnectedAt",
+  "lastError",
+  "qrCode",
+}
 
 -- "2026-05-01T12:34:56Z" -> "2026-05-01 12:34Z": to the minute, still UTC.
 function M.minute(t)
@@ -31,12 +43,18 @@ M.COLUMNS = {
 
 local function set_of(list)
   local s = {}
-  for _, v in ipairs(list or {}) do s[v] = true end
+  for _, v in ipairs(list or {}) do
+    s[v] = true
+  end
   return s
 end
 
 local function show(ctx, session)
-  if ctx.opts.json then output.print_json(session) else output.fields(session, M.FIELDS) end
+  if ctx.opts.json then
+    output.print_json(session)
+  else
+    output.fields(session, M.FIELDS)
+  end
   return 0
 end
 
@@ -90,16 +108,29 @@ local function wait_for(ctx, id, statuses)
     draw(payload, session)
     if ctx.interrupted() then error(ctx.cancelled(), 0) end
   end
-  local ok, s, err = pcall(lifecycle.wait(get), id, { status = statuses or "ready", on_qr = on_qr,
-    timeout = ctx.opts.wait_timeout or 300, interval = ctx.opts.interval })
-  if not ok then s, err = nil, s end
+  local ok, s, err = pcall(
+    lifecycle.wait(get),
+    id,
+    {
+      status = statuses or "ready",
+      on_qr = on_qr,
+      timeout = ctx.opts.wait_timeout or 300,
+      interval = ctx.opts.interval,
+    }
+  )
+  if not ok then
+    s, err = nil, s
+  end
   clear()
   if s then return show(ctx, s) end
   if err.code == "cancelled" or ctx.interrupted() then
     local last = err.session and err.session.status
-    output.note(("zavu: interrupted: session %s is not ready%s; `zavu sessions wait %s` goes on waiting, "
-      .. "`zavu sessions delete %s` removes it"):format(term.clean(id), last and (" (" .. last .. ")") or "",
-      term.clean(id), term.clean(id)))
+    output.note(
+      (
+        "zavu: interrupted: session %s is not ready%s; `zavu sessions wait %s` goes on waiting, "
+        .. "`zavu sessions delete %s` removes it"
+      ):format(term.clean(id), last and (" (" .. last .. ")") or "", term.clean(id), term.clean(id))
+    )
     return 130
   end
   return ctx.fail("waiting for session " .. id, err)
@@ -116,9 +147,7 @@ function M.create(ctx)
   return wait_for(ctx, s.id)
 end
 
-function M.wait(ctx)
-  return wait_for(ctx, ctx.args[1], ctx.opts.status)
-end
+function M.wait(ctx) return wait_for(ctx, ctx.args[1], ctx.opts.status) end
 
 -- reconnect, logout, unlink: one id in, the session out.
 for _, name in ipairs { "reconnect", "logout", "unlink" } do

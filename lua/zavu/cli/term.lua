@@ -70,11 +70,13 @@ end
 -- characters (escape sequences, newlines) shown as \xNN, never sent raw.
 function M.clean(s)
   s = tostring(s)
-  return (s:gsub("[%z\1-\31\127]", function(c)
-    if c == "\n" then return "\\n" end
-    if c == "\t" then return " " end
-    return ("\\x%02X"):format(c:byte())
-  end))
+  return (
+    s:gsub("[%z\1-\31\127]", function(c)
+      if c == "\n" then return "\\n" end
+      if c == "\t" then return " " end
+      return ("\\x%02X"):format(c:byte())
+    end)
+  )
 end
 
 --- Width on screen of UTF-8 text (one column per code point: close enough
