@@ -1833,13 +1833,10 @@ run_hostile = function(ctx, depth, in_meta)
           if v == "nil" then v = nil end
           ids[i] = v
         end
-        setmetatable(
-          ids,
-          {
-            __index = function() fail("the library read the ids table through __index") end,
-            __len = function() return 999 end,
-          }
-        )
+        setmetatable(ids, {
+          __index = function() fail("the library read the ids table through __index") end,
+          __len = function() return 999 end,
+        })
       end
     elseif act == "garbage" then
       make_garbage(R.int(1, 4))

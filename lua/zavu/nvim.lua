@@ -212,15 +212,12 @@ assert(debug.getupvalue(work, 1) == nil, "work must have no upvalues: luv dumps 
 -- ---- main thread -------------------------------------------------------
 
 local function internal_error(message)
-  return setmetatable(
-    {
-      code = "internal_error",
-      retryable = false,
-      attempts = 0,
-      message = "zavu.nvim: the call failed in libuv's worker thread: " .. tostring(message),
-    },
-    zavu.error_mt
-  )
+  return setmetatable({
+    code = "internal_error",
+    retryable = false,
+    attempts = 0,
+    message = "zavu.nvim: the call failed in libuv's worker thread: " .. tostring(message),
+  }, zavu.error_mt)
 end
 
 local function lua_dirs()

@@ -272,13 +272,11 @@ describe("prune", function()
     assert.are.equal(4, #plan.matched)
     assert.are.equal(0, #plan.deleted)
     assert.are.equal(9, #assert(c.sessions.all()))
-    local done = assert(
-      c.sessions.prune {
-        status = "disconnected",
-        older_than = 86400,
-        filter = function(s) return s.id ~= plan.matched[1].id end,
-      }
-    )
+    local done = assert(c.sessions.prune {
+      status = "disconnected",
+      older_than = 86400,
+      filter = function(s) return s.id ~= plan.matched[1].id end,
+    })
     assert.are.equal(3, #done.deleted)
     assert.are.equal(6, #assert(c.sessions.all()))
     assert.has_error(function() c.sessions.prune {} end)

@@ -35,17 +35,14 @@ local function api_error(status, code, message, extra) return reply(status, { co
 -- A scenario's success: 204 for a DELETE, else a session as the API returns one.
 local function success()
   if ngx.req.get_method() == "DELETE" then return reply(204) end
-  return reply(
-    200,
-    {
-      session = {
-        id = ngx.ctx.mock_id,
-        status = "initializing",
-        egress = { kind = "external" },
-        createdAt = "2026-01-01T00:00:00Z",
-      },
-    }
-  )
+  return reply(200, {
+    session = {
+      id = ngx.ctx.mock_id,
+      status = "initializing",
+      egress = { kind = "external" },
+      createdAt = "2026-01-01T00:00:00Z",
+    },
+  })
 end
 
 -- The first `n` hits of this id fail with `status`, later ones succeed.
@@ -294,14 +291,11 @@ local function collection(coll, key, method)
   if not body then return sent end
   if coll == "sessions" then
     if body.egress ~= nil and not check_egress(body.egress) then
-      return reply(
-        400,
-        {
-          code = "invalid_egress",
-          message = "egress.kind must be external or android",
-          details = { field = "egress.kind" },
-        }
-      )
+      return reply(400, {
+        code = "invalid_egress",
+        message = "egress.kind must be external or android",
+        details = { field = "egress.kind" },
+      })
     end
     local s = state.new_session(key, body)
     record_request(s.id, s.id)
@@ -357,14 +351,11 @@ local function member(coll, key, id, action, method)
     return reply(200, { session = state.update_session(obj, { senderId = cjson.null }) })
   elseif action == "egress" then
     if not check_egress(body.egress) then
-      return reply(
-        400,
-        {
-          code = "invalid_egress",
-          message = "egress.kind must be external or android",
-          details = { field = "egress.kind" },
-        }
-      )
+      return reply(400, {
+        code = "invalid_egress",
+        message = "egress.kind must be external or android",
+        details = { field = "egress.kind" },
+      })
     end
     return reply(200, { session = state.update_session(obj, { egress = body.egress }) })
   end

@@ -108,16 +108,12 @@ local function wait_for(ctx, id, statuses)
     draw(payload, session)
     if ctx.interrupted() then error(ctx.cancelled(), 0) end
   end
-  local ok, s, err = pcall(
-    lifecycle.wait(get),
-    id,
-    {
-      status = statuses or "ready",
-      on_qr = on_qr,
-      timeout = ctx.opts.wait_timeout or 300,
-      interval = ctx.opts.interval,
-    }
-  )
+  local ok, s, err = pcall(lifecycle.wait(get), id, {
+    status = statuses or "ready",
+    on_qr = on_qr,
+    timeout = ctx.opts.wait_timeout or 300,
+    interval = ctx.opts.interval,
+  })
   if not ok then
     s, err = nil, s
   end
