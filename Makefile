@@ -22,7 +22,7 @@ HDR = src/zavu_core.h src/zavu_internal.h src/compat.h
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
-.PHONY: all deps demo test bench testkit nvim fuzz asan valgrind threads clean lint format types rockspec dist
+.PHONY: all deps demo test bench testkit nvim fuzz fuzz-api asan valgrind threads clean lint format types rockspec dist
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
@@ -57,7 +57,7 @@ test: deps
 	@$(MAKE) -s --no-print-directory nvim $(FUZZERS:%=build/fuzz/fuzz_%) build/threads \
 		LUA=lua5.4 build/asan/lua5.4/zavu/core.so
 	@$(MAKE) -s --no-print-directory LUA=luajit build/asan/luajit/zavu/core.so
-	@FUZZ_SECONDS=10 FUZZERS="$(FUZZERS)" scripts/run-tests $(LUAS)
+	@FUZZ_SECONDS=10 FUZZ_API_SECONDS=20 FUZZERS="$(FUZZERS)" scripts/run-tests $(LUAS)
 
 # ---- hardening: sanitizers, fuzzing, valgrind, threads (see README, "Hardening") ----
 SAN_CC = clang
@@ -82,6 +82,19 @@ build/fuzz/fuzz_error_body: fuzz/fuzz_error_body.c $(SRC) $(HDR)
 # Each harness for FUZZ_SECONDS (make test runs them briefly); fails on any finding.
 fuzz: deps $(FUZZERS:%=build/fuzz/fuzz_%)
 	@scripts/run-fuzz $(FUZZ_SECONDS) $(FUZZERS)
+
+# The Lua-level fuzzer (fuzz/fuzz_api.lua): random calls, hostile callbacks and
+# option tables, collections and coroutines against the mock, FUZZ_API_SECONDS
+# per interpreter; "asan:LUA" runs the ASan+UBSan module, "LUA" the plain one.
+# A finding prints its seed: FUZZ_API_SEED=... [FUZZ_API_STEPS=...] make fuzz-api
+FUZZ_API_SECONDS ?= 60
+FUZZ_API_LUAS ?= asan:lua5.4 asan:luajit
+fuzz-api: deps
+	@for t in $(FUZZ_API_LUAS); do l=$${t#asan:}; \
+		$(MAKE) -s --no-print-directory LUA=$$l all || exit 1; \
+		if [ "$$t" != "$$l" ]; then $(MAKE) -s --no-print-directory LUA=$$l build/asan/$$l/zavu/core.so || exit 1; fi; \
+	done
+	@scripts/run-fuzz-api $(FUZZ_API_SECONDS) $(FUZZ_API_LUAS)
 
 # The module with ASan+UBSan, for the interpreters the suite runs it under.
 build/asan/$(LUA)/zavu/core.so: $(SRC) $(HDR)

@@ -59,6 +59,7 @@ describe("zavu usage errors", function()
     end
     usage_error("sessions list --status readyy", "bad value for --status: 'readyy' (one of initializing,")
     usage_error("sessions prune --older-than 7x", "bad value for --older-than: '7x'")
+    usage_error("sessions prune --status failed --older-than 7", "an age with its unit expected") -- not 7 s
     usage_error("sessions create --egress direct", "bad value for --egress: 'direct' (one of external, android")
   end)
 

@@ -45,9 +45,10 @@ function KINDS.seconds(flag, text)
   return v
 end
 function KINDS.age(flag, text)
-  local v = M.duration(text)
+  -- A unit is required: "7" meaning seven seconds would prune nearly everything.
+  local v = not tonumber(text) and M.duration(text)
   if not v or v ~= v or v < 0 or v == math.huge then
-    M.usage_error("bad value for %s: '%s' (an age expected: 7d, 12h, 30m, 1d12h, or seconds)", flag.name, text)
+    M.usage_error("bad value for %s: '%s' (an age with its unit expected: 7d, 12h, 30m, 1d12h, 90s)", flag.name, text)
   end
   return v
 end

@@ -41,8 +41,9 @@ local function client_options(zavu, opts)
   if not key or key == "" then args.usage_error("no API key: set ZAVUDEV_API_KEY to a live key (zv_live_...)") end
   if opts.verbose then
     local url = opts.base_url or os.getenv("ZAVUDEV_BASE_URL")
-    output.note(("zavu: %s, key %s...%s (redacted)"):format(term.clean(url and url ~= "" and url or
-      "https://api.zavu.dev"), term.clean(key:match("^zv_%a+_") or ""), #key > 16 and term.clean(key:sub(-4)) or ""))
+    local shown = (url and url ~= "" and url or "https://api.zavu.dev"):gsub("//[^/@]*@", "//***@")
+    output.note(("zavu: %s, key %s... (set; never shown)"):format(term.clean(shown),
+      term.clean(key:match("^zv_%a+_") or "")))
   end
   return o
 end

@@ -72,12 +72,15 @@ function M.display()
     local cols, rows = term.size()
     local art = prog and M.render(prog, payload, term.colour(2))
     local text
-    if art and columns(art) < cols then
+    -- A code that does not fit whole cannot be scanned: then the payload.
+    local fits = art and columns(art) < cols and screen_lines(art, cols) + 2 < rows
+    if fits then
       text = art .. ("QR code %d of session %s:\n%s\n"):format(count, id, HINT)
     else
       local why = not prog and "install qrencode (apt-get install qrencode) to see it as a QR code here"
         or not art and "qrencode could not draw it"
-        or ("the terminal is too narrow to draw it (%d columns needed)"):format(columns(art) + 1)
+        or columns(art) >= cols and ("the terminal is too narrow to draw it (%d columns needed)"):format(columns(art) + 1)
+        or ("the terminal is too short to draw it (%d rows needed)"):format(screen_lines(art, cols) + 3)
       text = ("QR code %d of session %s (%s):\n%s\n(%s)\n"):format(count, id, HINT, term.clean(payload), why)
     end
     local lines = screen_lines(text, cols)

@@ -25,7 +25,7 @@ local function read_ids(ctx, path)
   local ok, err = pcall(function()
     for line in f:lines() do
       local id = line:match("^%s*(.-)%s*$")
-      if id ~= "" then ids[#ids + 1] = id end
+      if id ~= "" and id:sub(1, 1) ~= "#" then ids[#ids + 1] = id end -- "# ..." is a comment
     end
   end)
   if f ~= io.stdin then f:close() end
