@@ -171,7 +171,7 @@ local function pages(list, query, opts)
   return function()
     if done then return nil end
     if count >= max_pages then
-      error(M.failure("invalid_response", ("the listing did not end within %d pages"):format(max_pages)), 0)
+      error(M.failure("invalid_response", ("the listing did not end within max_pages (%d)"):format(max_pages)), 0)
     end
     local p, err = list(q, opts)
     if not p then error(err, 0) end
