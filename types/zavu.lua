@@ -59,58 +59,58 @@
 ---A WhatsApp Alternative session, as the API describes it (absent fields were JSON null).
 ---@class zavu.Session
 ---@field id string the session's id
----@field displayName string? the label given at creation
+---@field displayName? string the label given at creation
 ---@field status zavu.SessionStatus its connection state
----@field qrCode string? the QR payload to scan from WhatsApp (Linked devices); only while status is qr_ready, and it rotates until scanned
----@field phoneNumber string? the linked number (E.164), once ready
----@field pushName string? the WhatsApp profile name of the linked account
+---@field qrCode? string the QR payload to scan from WhatsApp (Linked devices); only while status is qr_ready, and it rotates until scanned
+---@field phoneNumber? string the linked number (E.164), once ready
+---@field pushName? string the WhatsApp profile name of the linked account
 ---@field egress zavu.EgressSpec how the session reaches WhatsApp
----@field senderId string? the sender the session is linked to, if any
----@field lastError string? why it failed or disconnected
----@field lastConnectedAt string? RFC 3339 time
+---@field senderId? string the sender the session is linked to, if any
+---@field lastError? string why it failed or disconnected
+---@field lastConnectedAt? string RFC 3339 time
 ---@field createdAt string RFC 3339 time
----@field updatedAt string? RFC 3339 time
+---@field updatedAt? string RFC 3339 time
 
 ---A session's egress routing.
 ---@class zavu.EgressSpec
 ---@field kind zavu.EgressKind
----@field nodeId string? the egress node, when kind is android
----@field country string? ISO 3166-1 alpha-2 code (lowercase) the proxy exit is matched to
+---@field nodeId? string the egress node, when kind is android
+---@field country? string ISO 3166-1 alpha-2 code (lowercase) the proxy exit is matched to
 
 ---The egress to set on a session: external (the managed Zavu proxy) or android (an egress node); direct is refused by the API.
 ---@class zavu.EgressInput
 ---@field kind "external"|"android"
----@field nodeId string? required when kind is android
----@field country string? ISO 3166-1 alpha-2 code; derived from the number when absent
+---@field nodeId? string required when kind is android
+---@field country? string ISO 3166-1 alpha-2 code; derived from the number when absent
 
 ---The body of `sessions.create`.
 ---@class zavu.SessionCreateBody
----@field displayName string? a label, up to 200 characters
----@field egress zavu.EgressInput? default: the managed proxy
+---@field displayName? string a label, up to 200 characters
+---@field egress? zavu.EgressInput default: the managed proxy
 
 ---An Android device that lends its IP to sessions (an egress node).
 ---@class zavu.EgressNode
 ---@field id string the node's id: a session's `egress.nodeId`
 ---@field senderId string the sender it belongs to
----@field label string?
+---@field label? string
 ---@field status zavu.EgressNodeStatus
----@field exitIp string? the public IP it exits from
----@field exitCountry string? ISO country of the exit IP
----@field net string? network type the device reports (wifi, cell, other)
----@field lastSeenAt string? RFC 3339 time
+---@field exitIp? string the public IP it exits from
+---@field exitCountry? string ISO country of the exit IP
+---@field net? string network type the device reports (wifi, cell, other)
+---@field lastSeenAt? string RFC 3339 time
 ---@field createdAt string RFC 3339 time
 
 ---The body of `egress_nodes.create`.
 ---@class zavu.EgressNodeCreateBody
 ---@field senderId string the sender the device belongs to
----@field label string? up to 100 characters
+---@field label? string up to 100 characters
 
 ---What the Zavu Egress Node app scans to pair a device.
 ---@class zavu.Pairing
 ---@field token string short-lived pairing token (not stored: reissue with `pairing_token`)
 ---@field gatewayUrl string the WSS gateway the device dials
 ---@field wsPath string
----@field expiresAt string? RFC 3339 time the token expires
+---@field expiresAt? string RFC 3339 time the token expires
 
 ---A node and a fresh pairing token (`egress_nodes.create`, `pairing_token`).
 ---@class zavu.EgressNodePairing
@@ -124,92 +124,92 @@
 ---One page of `sessions.list`.
 ---@class zavu.SessionPage
 ---@field items zavu.Session[]
----@field nextCursor string? the next page's `cursor`; absent on the last page
+---@field nextCursor? string the next page's `cursor`; absent on the last page
 
 ---One page of `egress_nodes.list`.
 ---@class zavu.EgressNodePage
 ---@field items zavu.EgressNode[]
----@field nextCursor string? the next page's `cursor`; absent on the last page
+---@field nextCursor? string the next page's `cursor`; absent on the last page
 
 ---The query of `sessions.list` (`each` and `all` ask for 100 a page).
 ---@class zavu.SessionListQuery
----@field limit integer? sessions a page, at most 100 (the API's default: 50)
----@field cursor string? a page's `nextCursor`
+---@field limit? integer sessions a page, at most 100 (the API's default: 50)
+---@field cursor? string a page's `nextCursor`
 
 ---The query of `egress_nodes.list`.
 ---@class zavu.EgressNodeListQuery
 ---@field senderId string the sender whose nodes to list (the API requires it)
----@field limit integer? nodes a page, at most 100
----@field cursor string? a page's `nextCursor`
+---@field limit? integer nodes a page, at most 100
+---@field cursor? string a page's `nextCursor`
 
 ---What every call returns as its second value when it fails: a plain table (it crosses OpenResty's and libuv's threads) whose `tostring` is one sentence. `zavu.is_error` recognises one; `setmetatable(err, zavu.error_mt)` gives a copied one its `tostring` back.
 ---@class zavu.Error
----@field status integer? the HTTP status; nil when no response arrived
+---@field status? integer the HTTP status; nil when no response arrived
 ---@field code zavu.ErrorCode
 ---@field message string a human sentence, never empty
----@field details table? the body's `details`
----@field request_id string? the X-Request-Id response header
+---@field details? table the body's `details`
+---@field request_id? string the X-Request-Id response header
 ---@field retryable boolean whether this kind of failure is worth another try
----@field retry_after number? seconds the server asked to wait
+---@field retry_after? number seconds the server asked to wait
 ---@field attempts integer requests sent (0 for local errors)
----@field lastError string? session_failed (`sessions.wait`): the session's lastError
----@field session zavu.Session? session_failed and timeout of `sessions.wait`: the session as last seen
+---@field lastError? string session_failed (`sessions.wait`): the session's lastError
+---@field session? zavu.Session session_failed and timeout of `sessions.wait`: the session as last seen
 
 ---Options of `zavu.new`; unset ones come from the environment (ZAVUDEV_API_KEY, ZAVUDEV_BASE_URL, ZAVUDEV_LOG=debug), then the defaults. A wrong type or an impossible value raises at the call site.
 ---@class zavu.Options
----@field api_key string? a live key (zv_live_...); default $ZAVUDEV_API_KEY
----@field base_url string? default $ZAVUDEV_BASE_URL, else https://api.zavu.dev; may carry a path prefix
----@field timeout number? seconds per attempt (default 60)
----@field connect_timeout number? seconds (default 10)
----@field max_retries integer? extra attempts, 0..100 (default 2)
----@field max_retry_wait number? seconds: cap on a wait the server asks for (default 60)
----@field ca_file string? a private CA bundle; verification is always on
----@field ca_path string? a private CA directory
----@field user_agent string? appended to zavu-lua/<version> (<Lua>; libcurl/<version>)
----@field allow_insecure_http boolean? permit http:// to a host that is not loopback
----@field debug boolean? one stderr line per attempt (default: $ZAVUDEV_LOG == "debug")
----@field max_response_bytes integer? cap on a success body (default 8 MiB)
+---@field api_key? string a live key (zv_live_...); default $ZAVUDEV_API_KEY
+---@field base_url? string default $ZAVUDEV_BASE_URL, else https://api.zavu.dev; may carry a path prefix
+---@field timeout? number seconds per attempt (default 60)
+---@field connect_timeout? number seconds (default 10)
+---@field max_retries? integer extra attempts, 0..100 (default 2)
+---@field max_retry_wait? number seconds: cap on a wait the server asks for (default 60)
+---@field ca_file? string a private CA bundle; verification is always on
+---@field ca_path? string a private CA directory
+---@field user_agent? string appended to zavu-lua/<version> (<Lua>; libcurl/<version>)
+---@field allow_insecure_http? boolean permit http:// to a host that is not loopback
+---@field debug? boolean one stderr line per attempt (default: $ZAVUDEV_LOG == "debug")
+---@field max_response_bytes? integer cap on a success body (default 8 MiB)
 
 ---Per-call options of every method.
 ---@class zavu.CallOptions
----@field timeout number? seconds per attempt, for this call
----@field max_retries integer? extra attempts, for this call
+---@field timeout? number seconds per attempt, for this call
+---@field max_retries? integer extra attempts, for this call
 
 ---Options of `sessions.delete`.
 ---@class zavu.DeleteOptions : zavu.CallOptions
----@field missing_ok boolean? count a 404 (already gone) as done
+---@field missing_ok? boolean count a 404 (already gone) as done
 
 ---Options of `sessions.delete_many`.
 ---@class zavu.DeleteManyOptions : zavu.DeleteOptions
----@field concurrency integer? transfers at once, 1..64 (default 8)
----@field on_progress fun(done: integer, total: integer)? after each id settles (not across threads: zavu.openresty and zavu.nvim refuse it)
+---@field concurrency? integer transfers at once, 1..64 (default 8)
+---@field on_progress? fun(done: integer, total: integer) after each id settles (not across threads: zavu.openresty and zavu.nvim refuse it)
 
 ---Options of `each` and `all`.
 ---@class zavu.ListOptions : zavu.CallOptions
----@field max_pages integer? more pages than this is invalid_response (default 10000)
+---@field max_pages? integer more pages than this is invalid_response (default 10000)
 
 ---Options of `sessions.wait`.
 ---@class zavu.WaitOptions
----@field status zavu.SessionStatus|zavu.SessionStatus[]? the status (or statuses) to wait for (default ready)
----@field timeout number? seconds in all (default 180)
----@field interval number? seconds between polls, at least (default 2)
----@field on_qr fun(qr: string, session: zavu.Session)? each time a new QR code appears (plain Lua only)
+---@field status? zavu.SessionStatus|zavu.SessionStatus[] the status (or statuses) to wait for (default ready)
+---@field timeout? number seconds in all (default 180)
+---@field interval? number seconds between polls, at least (default 2)
+---@field on_qr? fun(qr: string, session: zavu.Session) each time a new QR code appears (plain Lua only)
 
 ---What `sessions.prune` deletes: the sessions matching all of status, older_than and filter (at least one is required).
 ---@class zavu.PruneOptions
----@field status zavu.SessionStatus|zavu.SessionStatus[]?
----@field older_than number? seconds since createdAt
----@field filter fun(session: zavu.Session): boolean? keep the sessions it returns true for (plain Lua only)
----@field dry_run boolean? delete nothing; say what would go
----@field concurrency integer? as delete_many's
----@field timeout number? seconds per attempt
----@field max_retries integer? extra attempts
+---@field status? zavu.SessionStatus|zavu.SessionStatus[]
+---@field older_than? number seconds since createdAt
+---@field filter? fun(session: zavu.Session): boolean keep the sessions it returns true for (plain Lua only)
+---@field dry_run? boolean delete nothing; say what would go
+---@field concurrency? integer as delete_many's
+---@field timeout? number seconds per attempt
+---@field max_retries? integer extra attempts
 
 ---Arguments of `request`.
 ---@class zavu.RequestArgs : zavu.CallOptions
----@field params string[]? the values of the path's {name} parts, in order (each one encoded segment)
----@field query table<string, string|number|boolean>? encoded in key order
----@field body table|string? a table is sent as JSON; a string as it is
+---@field params? string[] the values of the path's {name} parts, in order (each one encoded segment)
+---@field query? table<string, string|number|boolean> encoded in key order
+---@field body? table|string a table is sent as JSON; a string as it is
 
 ---One id `delete_many` could not delete.
 ---@class zavu.DeleteFailure

@@ -23,7 +23,7 @@ function W.members_of(path)
       current = class
       classes[class] = classes[class] or {}
     end
-    local field = line:match("^%-%-%-@field ([%w_]+) ")
+    local field = line:match("^%-%-%-@field ([%w_]+)%?? ")
     if field and current then classes[current][field] = true end
     local var = line:match("^local ([%w_]+) = {}$")
     if var and current then local_class[var] = current end

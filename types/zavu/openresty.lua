@@ -4,8 +4,8 @@
 
 ---Options of `zavu.openresty.new`: zavu's, plus where the calls run.
 ---@class zavu.openresty.Options : zavu.Options
----@field thread_pool string? the nginx thread_pool to run calls in (default "default")
----@field blocking boolean? run in the calling coroutine instead (for phases that cannot yield): new() then returns a plain zavu client
+---@field thread_pool? string the nginx thread_pool to run calls in (default "default")
+---@field blocking? boolean run in the calling coroutine instead (for phases that cannot yield): new() then returns a plain zavu client
 
 ---`sessions` of a zavu.openresty client.
 ---@class zavu.openresty.Sessions
