@@ -274,7 +274,7 @@ local function check_error(where, err, any_code)
   if err.request_id ~= nil and (type(err.request_id) ~= "string" or #err.request_id == 0) then
     fail("%s: request_id %s", where, show(err.request_id))
   end
-  if err.retry_after ~= nil and (type(err.retry_after) ~= "number" or not (err.retry_after >= 0)) then
+  if err.retry_after ~= nil and (type(err.retry_after) ~= "number" or not (err.retry_after >= 0)) then -- luacheck: ignore 581
     fail("%s: retry_after %s", where, show(err.retry_after))
   end
   if err.details ~= nil and type(err.details) ~= "table" then fail("%s: details %s", where, show(err.details)) end
@@ -637,6 +637,7 @@ end
 -- hostile user code
 
 local run_hostile -- (ctx, depth): one or a few of the actions below
+-- luacheck: ignore make_call
 local make_call -- (rec, depth, kind): one checked call
 
 local function marker()
@@ -1201,7 +1202,7 @@ local function gen_config(kind)
   local cfg = { api_key = KEY, base_url = R.pick(GOOD_URLS) }
   local m = { transport = "http", code = nil }
   local p = R.float()
-  if p < 0.58 then
+  if p < 0.58 then -- luacheck: ignore 542
     -- a good one over plain http
   elseif p < 0.68 then
     cfg.base_url = HTTPS_URL .. R.pick { "", "/" }
@@ -1471,7 +1472,7 @@ local function gen_body()
   return body
 end
 
-local function deep_equal(a, b, seen)
+local function deep_equal(a, b, seen) -- luacheck: ignore 212
   if a == b then return true end
   if type(a) == "number" and type(b) == "number" then return a ~= a and b ~= b end
   if type(a) ~= "table" or type(b) ~= "table" then return false end
@@ -2079,7 +2080,7 @@ while not FAILED do
   if STEP % 200 == 0 then
     collectgarbage()
     if #saved_cos > 30 then
-      for i = 1, 15 do
+      for i = 1, 15 do -- luacheck: ignore 213
         table.remove(saved_cos, 1)
       end
     end

@@ -92,8 +92,8 @@ static int opt_count(lua_State *L, int t, const char *name, int dflt, int lo, in
     lua_getfield(L, t, name);
     if (!lua_isnil(L, -1)) {
         double d = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : NAN;
-        char expected[48];
         if (!(d >= lo && d <= hi) || d != floor(d)) {
+            char expected[48];
             snprintf(expected, sizeof expected, "integer %d..%d", lo, hi);
             bad_option(L, name, expected);
         }

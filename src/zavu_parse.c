@@ -344,7 +344,6 @@ static int put_escaped(sbuf *b, const char *s, size_t n)
 int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, size_t *cap,
                      char *why, size_t why_len)
 {
-    const char *bad;
     sbuf b = {buf, cap, 0};
     size_t base_len = strlen(base_url), k = 0, i;
     const char *p = rq->path, *open;
@@ -366,6 +365,7 @@ int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, s
             snprintf(why, why_len, "the path template and its parameters do not agree");
             return -2;
         }
+        const char *bad;
         if ((bad = zavu_check_segment(rq->params[k], rq->param_lens[k])) != NULL) {
             snprintf(why, why_len, "%.*s %s", (int)(close - open - 1), open + 1, bad);
             return -2;

@@ -145,7 +145,7 @@ local function work(path, cpath, core_file, encoder, opts_json, name, args_json)
       package.preload["zavu.core"] = assert(package.loadlib(core_file, "luaopen_zavu_core"))
     end
     local json = require("cjson.safe")
-    local zavu = require("zavu")
+    local zavu = require("zavu") -- luacheck: ignore 431
     _G.zavu_nvim_encode = _G.zavu_nvim_encode or assert(loadstring(encoder))
     local encode = _G.zavu_nvim_encode
     -- Error tables as plain tables with a mark, in copies.

@@ -6,6 +6,7 @@ local zavu = require "zavu"
 local core = require "zavu.core"
 local kit = require "zavu_testkit"
 
+-- luacheck: ignore jit_or_51
 local jit_or_51 = _VERSION == "Lua 5.1" -- PUC 5.1 and LuaJIT: finalizer errors propagate, pushcfunction allocates
 
 -- An unreachable object whose finalizer raises. Made in its own function,
@@ -70,7 +71,7 @@ describe("review: request() path parameters and query strings", function()
     local c = H.client { max_retries = 0 }
     local tail = (" p"):rep(60) .. H.nonce()
     local P = { "echo-" .. tail }
-    local keep = {}
+    local keep = {} -- luacheck: ignore 241
     local opts = setmetatable({}, {
       __index = function(_, k)
         if k == "timeout" then

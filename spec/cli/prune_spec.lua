@@ -1,6 +1,6 @@
 -- zavu sessions prune: what matches is shown before anything is deleted; on
 -- a terminal it asks (both answers), off one it needs --yes.
-local H = require "spec.helper"
+local H = require "spec.helper" -- luacheck: ignore 211
 local S = require "spec.cli.support"
 
 -- A key with 2 old failed, 1 old disconnected, 2 new failed and 1 ready session.

@@ -232,7 +232,7 @@ describe("zavu egress-nodes and proxy-status", function()
     out, err, status = S.run_as(key, "egress-nodes delete " .. id)
     assert.are.equal(0, status, err)
     assert.are.equal("deleted egress node " .. id .. "\n", out)
-    _, err, status = S.run_as(key, "egress-nodes get " .. id)
+    _, err, status = S.run_as(key, "egress-nodes get " .. id) -- luacheck: ignore 111
     assert.are.equal(1, status)
     assert.matches("egress_node_not_found (HTTP 404)", err, 1, true)
   end)

@@ -236,6 +236,7 @@ describe("zavu.nvim in headless Neovim", function()
     -- Needs zavu.core's cancel_all: without it, Neovim waits for the
     -- client's 5 s timeout as it exits, and this spec fails.
     local tag = H.nonce()
+    -- luacheck: ignore out
     local out, stderr, exit_seconds = in_nvim(([[
       local zn = require("zavu.nvim")
       zn.new({ timeout = 5, max_retries = 0 }).sessions.delete("hang-%s", function(ok, err)

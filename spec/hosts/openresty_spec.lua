@@ -242,7 +242,7 @@ local function start_nginx(edit, env)
   -- method path [port] -> status, body
   function self.request(method, path, on_port)
     local url = "http://127.0.0.1:" .. (on_port or self.port) .. path
-    local out, err, status =
+    local out, err, status = -- luacheck: ignore 431
       H.sh(("curl -s --max-time %d -X %s -w '\\n%%{http_code}' '%s'"):format(MAX_TIME, method, url))
     assert.are.equal(0, status, err)
     local body, code = out:match("^(.*)\n(%d+)$")

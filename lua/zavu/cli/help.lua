@@ -122,8 +122,8 @@ function M.text(node, path)
   local name = table.concat(path, " ")
   local out = {}
   if node.leaf then
-    local head, line = "Usage: zavu " .. name, nil
-    line = head
+    local head = "Usage: zavu " .. name
+    local line = head
     for word in units(node.usage) do -- wrapped under the first word
       if #line + 1 + #word > WIDTH then
         out[#out + 1] = line
