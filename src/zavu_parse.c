@@ -350,6 +350,10 @@ int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, s
 
     while (base_len > 0 && base_url[base_len - 1] == '/')
         base_len--;
+    if (p[0] != '/') { /* "@host/..." or ".host/..." would name another host than base_url's */
+        snprintf(why, why_len, "the path must start with /");
+        return -2;
+    }
     for (i = 0; p[i]; i++) {
         unsigned char ch = (unsigned char)p[i];
         if (ch <= 0x20 || ch == 0x7f || ch == '#') {

@@ -186,6 +186,14 @@ describe("review: request() misuse is local, not a retried connection_error", fu
     end
   end)
 
+  it("a path that does not start with / (it would name another host) through the core", function()
+    local c = H.client { max_retries = 0 }
+    local v, err = c.handle:request("GET", "@127.0.0.1:" .. H.free_port() .. "/v1/x")
+    assert.is_nil(v)
+    assert.are.equal("invalid_argument", err.code)
+    assert.are.equal(0, err.attempts)
+  end)
+
   it("a body on DELETE is sent, not dropped", function()
     local c = H.client { max_retries = 0 }
     local _, err =
