@@ -18,7 +18,7 @@ static const char PATH[] = "/v1/whatsapp-alt/sessions/";
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t split, base_len, id_len, prefix;
-    char *base, *id, *url = NULL, *segment, *decoded, why[256];
+    char *base, *id, *url = NULL, *segment, *decoded, why[256] = "";
     const char *why_key;
     size_t cap = 0, i;
     int decoded_len;
