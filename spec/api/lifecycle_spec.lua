@@ -88,7 +88,9 @@ describe("a client", function()
     ]]):format(H.key, H.http_url))
     assert.are.equal(0, status, out)
     local fds, kib = out:match("fds\t(%-?%d+)\tkib\t(%-?%d+)")
-    assert.is_true(tonumber(fds) <= 0, out)
+    -- A leak would keep a socket per client (a thousand); LuaJIT may keep the
+    -- last client alive a while longer in a stale stack slot, so one may linger.
+    assert.is_true(tonumber(fds) <= 1, out)
     -- Under AddressSanitizer freed memory sits in its quarantine on purpose;
     -- there LeakSanitizer, which fails the run on any leak, does this job.
     if not os.getenv("ZAVU_UNDER_ASAN") then assert.is_true(tonumber(kib) < 1024, out) end
