@@ -1,6 +1,6 @@
 /*
- * zavu_delete.c - one delete: the reused easy handle, attempt after attempt,
- * sleeping between them as the retry policy says. No Lua here.
+ * zavu_delete.c - one delete, the hot path: the reused easy handle set up
+ * for it, then zavu_perform's attempts (zavu_request.c). No Lua here.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "zavu_internal.h"
@@ -8,7 +8,7 @@
 int zavu_delete_session(zavu_client *c, const char *id, size_t id_len, const zavu_call *call,
                         zavu_result *res)
 {
-    int max_retries, n;
+    int max_retries;
     double timeout;
 
     if (!zavu_prepare_call(c, id, id_len, res))
@@ -31,28 +31,5 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len, const zav
     }
     curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
     curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
-    c->body.cancel_gen = zavu_cancel_count(); /* a cancel from now on ends this call */
-
-    for (n = 0;; n++) {
-        double started = c->debug ? zavu_now() : 0, wait;
-        CURLcode rc;
-        int again;
-        zavu_buffer_reset(&c->body);
-        c->curl_error[0] = '\0';
-        rc = curl_easy_perform(c->easy);
-        again = zavu_classify(c->easy, rc, &c->body, c->curl_error, call && call->missing_ok, res);
-        res->attempts = n + 1;
-        wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
-        if (c->debug)
-            zavu_log_attempt("DELETE", c->url, res, (zavu_now() - started) * 1000, n + 1,
-                             max_retries + 1, wait);
-        if (wait < 0)
-            break;
-        zavu_sleep_since(wait, c->body.cancel_gen);
-        if (zavu_cancelled_since(c->body.cancel_gen)) {
-            zavu_set_cancelled(res);
-            break;
-        }
-    }
-    return res->ok;
+    return zavu_perform(c, "DELETE", max_retries, call && call->missing_ok, 0, res);
 }

@@ -76,6 +76,13 @@ int zavu_transport_error(CURLcode rc, const char *errbuf, zavu_result *res);
 /* res->request_id from the response's X-Request-Id. */
 void zavu_note_request_id(CURL *e, zavu_result *res);
 
+/* Perform c->easy (URL, method and timeout set) attempt after attempt as
+ * the retry policy says, sleeping between them; fills res. keep_body: the
+ * success body is the answer (res->body; capped at max_response_bytes), as
+ * for zavu_request_send; a delete needs only the status. */
+int zavu_perform(zavu_client *c, const char *method, int max_retries, int missing_ok, int keep_body,
+                 zavu_result *res);
+
 /* For a POST: may it be sent again? Only if it surely never reached the
  * server, or the server asked for it. */
 int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res);

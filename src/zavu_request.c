@@ -37,7 +37,7 @@ static int local_error(zavu_result *res, const char *code, const char *message)
 int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *call,
                       zavu_result *res)
 {
-    int max_retries, n, is_post = strcmp(rq->method, "POST") == 0;
+    int max_retries, is_post = strcmp(rq->method, "POST") == 0;
     double timeout;
     char message[ZAVU_MAX_ID_LEN / 4];
 
@@ -61,9 +61,38 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
     if (curl_easy_setopt(c->easy, CURLOPT_URL, c->url) != CURLE_OK) /* over libcurl's 8 MB */
         return local_error(res, "invalid_argument", "the URL is longer than libcurl accepts");
     curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
-    c->body.max_ok = c->max_response;
-    c->body.cancel_gen = zavu_cancel_count();
+    return zavu_perform(c, rq->method, max_retries, call && call->missing_ok, 1, res);
+}
 
+/* A success whose body is the answer: kept whole, or the call fails. */
+static int settle_body(zavu_client *c, CURLcode rc, int again, zavu_result *res)
+{
+    /* A 2xx whose body stalled or was cut off: the body is the answer here
+     * (a delete needs none), so this is the transport's failure. */
+    if (res->ok && rc != CURLE_OK && !c->body.cut && !zavu_cancelled_since(c->body.cancel_gen))
+        again = zavu_transport_error(rc, c->curl_error, res);
+    if (res->ok && c->body.cut) { /* a success we did not keep whole */
+        char message[96];
+        res->ok = 0;
+        res->retryable = 0;
+        snprintf(message, sizeof message, "the response is larger than max_response_bytes (%zu)",
+                 c->max_response);
+        zavu_set_error(res, "response_too_large", message);
+    } else if (res->ok) {
+        res->body = c->body.data;
+        res->body_len = c->body.len;
+        zavu_note_request_id(c->easy, res);
+    }
+    return again;
+}
+
+int zavu_perform(zavu_client *c, const char *method, int max_retries, int missing_ok, int keep_body,
+                 zavu_result *res)
+{
+    int n, is_post = strcmp(method, "POST") == 0;
+
+    c->body.max_ok = keep_body ? c->max_response : 0;
+    c->body.cancel_gen = zavu_cancel_count(); /* a cancel from now on ends this call */
     for (n = 0;; n++) {
         double started = c->debug ? zavu_now() : 0, wait;
         CURLcode rc;
@@ -71,28 +100,15 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
         zavu_buffer_reset(&c->body);
         c->curl_error[0] = '\0';
         rc = curl_easy_perform(c->easy);
-        again = zavu_classify(c->easy, rc, &c->body, c->curl_error, call && call->missing_ok, res);
-        /* A 2xx whose body stalled or was cut off: the body is the answer
-         * here (a delete needs none), so this is the transport's failure. */
-        if (res->ok && rc != CURLE_OK && !c->body.cut && !zavu_cancelled_since(c->body.cancel_gen))
-            again = zavu_transport_error(rc, c->curl_error, res);
+        again = zavu_classify(c->easy, rc, &c->body, c->curl_error, missing_ok, res);
+        if (keep_body)
+            again = settle_body(c, rc, again, res);
         if (again && is_post)
             again = zavu_post_may_retry(c->easy, rc, res);
         res->attempts = n + 1;
-        if (res->ok && c->body.cut) { /* a success we did not keep whole */
-            res->ok = 0;
-            res->retryable = 0;
-            snprintf(message, sizeof message,
-                     "the response is larger than max_response_bytes (%zu)", c->max_response);
-            zavu_set_error(res, "response_too_large", message);
-        } else if (res->ok) {
-            res->body = c->body.data;
-            res->body_len = c->body.len;
-            zavu_note_request_id(c->easy, res);
-        }
         wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
         if (c->debug)
-            zavu_log_attempt(rq->method, c->url, res, (zavu_now() - started) * 1000, n + 1,
+            zavu_log_attempt(method, c->url, res, (zavu_now() - started) * 1000, n + 1,
                              max_retries + 1, wait);
         if (wait < 0)
             break;
@@ -102,6 +118,6 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
             break;
         }
     }
-    c->body.max_ok = 0; /* a later delete keeps bodies as errors only */
+    c->body.max_ok = 0; /* the buffer keeps bodies as errors only between calls */
     return res->ok;
 }
