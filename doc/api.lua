@@ -519,6 +519,11 @@ D.modules = {
         params = { { "new", "fun(): zavu.Client", "" } },
         returns = { { "zavu.Sessions", "", "" } },
       },
+      place = {
+        doc = 'Put f where a method named name lands on t: "sessions.get" -> t.sessions.get, "request" -> t.request (for the host modules)',
+        params = { { "t", "table", "" }, { "name", "string", "" }, { "f", "function", "" } },
+        returns = {},
+      },
     },
   },
   ["zavu.openresty"] = {

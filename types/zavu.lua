@@ -466,6 +466,12 @@ function zavu.lazy_client(new, names) end
 ---@return zavu.Sessions
 function zavu.lazy_sessions(new) end
 
+---Put f where a method named name lands on t: "sessions.get" -> t.sessions.get, "request" -> t.request (for the host modules)
+---@param t table
+---@param name string
+---@param f function
+function zavu.place(t, name, f) end
+
 ---The options with plain values only: what can cross into another thread.
 ---@param opts? table
 ---@return table

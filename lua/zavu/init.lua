@@ -71,7 +71,8 @@ function M.check_options(opts)
   at_call_site(core.check_options, with_environment(opts))
 end
 
--- Where a method lands on a client: "sessions.get" -> client.sessions.get.
+--- Where a method lands on a client: "sessions.get" -> client.sessions.get,
+-- "request" -> client.request. The host modules place theirs with it too.
 local function place(client, name, f)
   local resource, method = name:match("^(.-)%.?([^.]+)$")
   if resource == "" then
@@ -126,6 +127,8 @@ function M.lazy_client(new, names)
   end
   return lazy
 end
+
+M.place = place
 
 function M.lazy_sessions(new) return M.lazy_client(new).sessions end
 

@@ -382,16 +382,7 @@ local function method(state, name)
   end
 end
 
--- Where a method lands: "sessions.get" -> client.sessions.get, "request" -> client.request.
-local function place(client, name, f)
-  local resource, fname = name:match("^(.-)%.?([^.]+)$")
-  if resource == "" then
-    client[fname] = f
-  else
-    client[resource] = client[resource] or {}
-    client[resource][fname] = f
-  end
-end
+local place = zavu.place -- "sessions.get" -> client.sessions.get
 
 local function build(state)
   local client = {}

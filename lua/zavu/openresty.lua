@@ -51,15 +51,7 @@ local function split(name)
   return resource ~= "" and resource or nil, method
 end
 
-local function place(t, name, f)
-  local resource, method = split(name)
-  if resource then
-    t[resource] = t[resource] or {}
-    t[resource][method] = f
-  else
-    t[method] = f
-  end
-end
+local place = zavu.place -- "sessions.delete" -> t.sessions.delete
 
 -- ---- inside a worker thread (its own Lua VM, kept between calls) ----
 
