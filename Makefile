@@ -17,8 +17,10 @@ ALL_LDFLAGS = $(LDFLAGS) -shared
 LIBS = $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lm -lpthread
 
 CORE_SRC = src/zavu_client.c src/zavu_delete.c src/zavu_request.c src/zavu_batch.c src/zavu_cancel.c src/zavu_parse.c
-SRC = $(CORE_SRC) src/zavu_lua.c
-HDR = src/zavu_core.h src/zavu_internal.h src/compat.h
+BINDING_SRC = src/zavu_lua.c src/zavu_lua_options.c src/zavu_lua_client.c src/zavu_lua_errors.c \
+	src/zavu_lua_request.c src/zavu_lua_batch.c
+SRC = $(CORE_SRC) $(BINDING_SRC)
+HDR = src/zavu_core.h src/zavu_internal.h src/zavu_cancel.h src/zavu_lua.h src/compat.h
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 

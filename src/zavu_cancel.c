@@ -9,7 +9,7 @@
  * sockets in flight are shut down: the poll they sleep in returns.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "zavu_internal.h"
+#include "zavu_cancel.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -36,15 +36,6 @@ static pthread_mutex_t sockets_lock = PTHREAD_MUTEX_INITIALIZER;
 unsigned long zavu_cancel_count(void) { return __atomic_load_n(&cancel_count, __ATOMIC_ACQUIRE); }
 
 int zavu_cancelled_since(unsigned long count) { return zavu_cancel_count() != count; }
-
-void zavu_set_cancelled(zavu_result *res)
-{
-    zavu_set_error(res, "cancelled", "the call was cancelled before it finished");
-    res->status = 0;
-    res->retryable = 0;
-    res->body = NULL;
-    res->body_len = 0;
-}
 
 void zavu_track_socket(curl_socket_t fd)
 {
@@ -110,6 +101,13 @@ void zavu_cancel_after_fork_child(void)
 {
     n_sockets = 0;
     pthread_mutex_unlock(&sockets_lock);
+}
+
+double zavu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 void zavu_sleep(double seconds) { zavu_sleep_since(seconds, zavu_cancel_count()); }

@@ -40,13 +40,6 @@ int zavu_global_init(void)
     return global_status == CURLE_OK ? 0 : -1;
 }
 
-double zavu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 /* A memset the compiler may not drop as a dead store before free(). */
@@ -317,6 +310,15 @@ void zavu_set_error(zavu_result *res, const char *code, const char *message)
 {
     res->code = code;
     snprintf(res->message, sizeof res->message, "%s", message);
+}
+
+void zavu_set_cancelled(zavu_result *res)
+{
+    zavu_set_error(res, "cancelled", "the call was cancelled before it finished");
+    res->status = 0;
+    res->retryable = 0;
+    res->body = NULL;
+    res->body_len = 0;
 }
 
 static const char *code_for_curl(CURLcode rc)

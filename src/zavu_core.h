@@ -1,7 +1,7 @@
 /*
  * zavu_core.h - the Zavu API client in plain C over libcurl.
  *
- * Nothing here knows about Lua: the binding (zavu_lua.c) maps these calls to
+ * Nothing here knows about Lua: the binding (zavu_lua*.c) maps these calls to
  * Lua values, and tests or fuzzers can drive them directly.
  */
 #ifndef ZAVU_CORE_H

@@ -6,6 +6,7 @@
 #ifndef ZAVU_INTERNAL_H
 #define ZAVU_INTERNAL_H
 
+#include "zavu_cancel.h"
 #include "zavu_core.h"
 
 #include <curl/curl.h>
@@ -92,23 +93,10 @@ double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry);
 
 void zavu_set_error(zavu_result *res, const char *code, const char *message);
 
-/* ---- cancellation (zavu_cancel.c) ---- */
-
-int zavu_cancelled_since(unsigned long count);
+/* res as "cancelled" (zavu_cancel_all ran while the call was in flight). */
 void zavu_set_cancelled(zavu_result *res);
-/* Sockets in flight, so zavu_cancel_all can wake the poll they sleep in. */
-void zavu_track_socket(curl_socket_t fd);
-void zavu_untrack_socket_and_close(curl_socket_t fd);
-void zavu_cancel_before_fork(void);
-void zavu_cancel_after_fork_parent(void);
-void zavu_cancel_after_fork_child(void);
 
-/* Seconds (validated by the caller: finite, > 0) as libcurl milliseconds,
- * 1 ms at least and INT_MAX at most. */
-long zavu_ms(double seconds);
 /* One stderr line per attempt; wait: seconds until the next one, < 0: none. */
 void zavu_log_attempt(const char *method, const char *url, const zavu_result *res, double ms, int n,
                       int of, double wait);
-double zavu_now(void);
-
 #endif
