@@ -162,7 +162,8 @@ function M.parse(tree, argv)
 end
 
 --- Check the words a command takes: node.args = { "ID", "SENDER" },
--- node.rest = true for "ID...", node.min (default #args).
+-- node.rest = true for "ID...", node.min (default #args), node.values (a
+-- list: each word must be one of them).
 function M.check_args(r)
   local node, args = r.node, r.args
   local min = node.min or #(node.args or {})
@@ -171,7 +172,9 @@ function M.check_args(r)
     M.usage_error("unexpected argument '%s'", args[#(node.args or {}) + 1])
   end
   for k, a in ipairs(args) do
-    if a == "" then M.usage_error("%s is empty", node.args[math.min(k, #node.args)]) end
+    local name = node.args[math.min(k, #node.args)]
+    if a == "" then M.usage_error("%s is empty", name) end
+    if type(node.values) == "table" then KINDS.choice({ name = name, choices = node.values }, a) end
   end
 end
 

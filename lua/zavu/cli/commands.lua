@@ -1,5 +1,15 @@
 -- zavu.cli.commands: the command tree - every command, its words, its flags
--- and its help. The handlers live in zavu.cli.sessions and zavu.cli.nodes.
+-- and its help. The handlers live in zavu.cli.sessions and zavu.cli.nodes;
+-- the parser (zavu.cli.args), the help (zavu.cli.help) and the shell
+-- completion scripts (zavu.cli.completion) are all made from this table.
+--
+-- A leaf (a command that runs) has run = "module.function", usage, summary,
+-- and may have flags, args (the names of its words: { "ID", "SENDER" }), rest
+-- (the last word repeats), min (fewest words) and values (what its words may
+-- be: a list, checked and completed, or "commands", the words of this tree).
+-- A flag has name, help, key, and, when it takes a value, value (its name in
+-- the help; "FILE" completes file names) and kind (how zavu.cli.args reads
+-- it), with choices for the kinds "choice" and "list".
 local M = {}
 
 M.STATUSES = { "initializing", "qr_ready", "authenticating", "ready", "disconnected", "failed" }
@@ -210,9 +220,17 @@ M.tree = {
       },
     },
     ["proxy-status"] = leaf { run = "nodes.proxy_status", usage = "", summary = "the managed proxy's status" },
+    completion = leaf {
+      run = "completion",
+      args = { "SHELL" },
+      values = { "bash", "zsh", "fish" },
+      usage = "bash|zsh|fish",
+      summary = "print the completion script for that shell",
+    },
     help = leaf {
       run = "help",
       args = { "COMMAND" },
+      values = "commands",
       rest = true,
       min = 0,
       usage = "[COMMAND...]",
@@ -226,6 +244,7 @@ M.ORDER = {
   "sessions",
   "egress-nodes",
   "proxy-status",
+  "completion",
   "help",
   "list",
   "get",
@@ -240,5 +259,22 @@ M.ORDER = {
   "set-egress",
   "pairing-token",
 }
+
+--- The words under a command (one with commands), in ORDER.
+function M.words(command)
+  local words, rank = {}, {}
+  for i, w in ipairs(M.ORDER) do
+    rank[w] = i
+  end
+  for w in pairs(command.commands or {}) do
+    words[#words + 1] = w
+  end
+  table.sort(words, function(a, b)
+    local ra, rb = rank[a] or #M.ORDER + 1, rank[b] or #M.ORDER + 1
+    if ra ~= rb then return ra < rb end
+    return a < b
+  end)
+  return words
+end
 
 return M

@@ -31,20 +31,19 @@ Prints the new session. With --wait, its QR code is drawn on the terminal
 ready; scan it from the phone: WhatsApp > Linked devices > Link a device.
 Without qrencode, or off a terminal, the raw payload is printed instead.]],
   ["sessions list"] = [[
-A table fitted to the terminal; --json prints every session as a JSON array.]],
+A table fitted to the terminal; --json prints every session as one JSON
+array: every page is fetched first, so the listing is complete.]],
+  ["completion"] = [[
+Prints a script that completes zavu's commands, flags and flag values in
+that shell, made from this zavu's own commands (save a copy again after an
+upgrade). Load it from the shell's start-up file:
+  bash  ~/.bashrc:                   eval "$(zavu completion bash)"
+  zsh   ~/.zshrc, after compinit:    eval "$(zavu completion zsh)"
+  fish  ~/.config/fish/config.fish:  zavu completion fish | source
+or save it where the shell looks: bash-completion's
+~/.local/share/bash-completion/completions/zavu, a directory of zsh's $fpath
+as _zavu, or ~/.config/fish/completions/zavu.fish.]],
 }
-
-local function sorted_words(cmds)
-  local words, rank = {}, {}
-  for i, w in ipairs(commands.ORDER) do
-    rank[w] = i
-  end
-  for w in pairs(cmds) do
-    words[#words + 1] = w
-  end
-  table.sort(words, function(a, b) return (rank[a] or 99) < (rank[b] or 99) end)
-  return words
-end
 
 -- Every leaf under node, as { "sessions delete ID...", summary }.
 local function leaves(node, prefix, out)
@@ -53,7 +52,7 @@ local function leaves(node, prefix, out)
     out[#out + 1] = { (prefix .. " " .. node.usage):gsub("%s+$", ""), node.summary }
     return out
   end
-  for _, w in ipairs(sorted_words(node.commands)) do
+  for _, w in ipairs(commands.words(node)) do
     leaves(node.commands[w], prefix == "" and w or (prefix .. " " .. w), out)
   end
   return out

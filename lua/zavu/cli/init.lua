@@ -143,6 +143,15 @@ local function run(argv)
     return usage_failure(r.path, ("'zavu %s' needs a command"):format(table.concat(r.path, " ")))
   end
   if r.node.run == "help" then return help_for(r.args) end
+  if r.node.run == "completion" then -- needs no key: it sends nothing
+    local okc, e = pcall(args.check_args, r)
+    if not okc then
+      if not args.is_usage_error(e) then error(e, 0) end
+      return usage_failure(r.path, e.message)
+    end
+    io.stdout:write(require("zavu.cli.completion").script(r.args[1]))
+    return 0
+  end
   local ctx
   ok, ctx = pcall(function()
     args.check_args(r)

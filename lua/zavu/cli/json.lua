@@ -1,12 +1,21 @@
 -- zavu.cli.json: values as JSON for --json. lua-cjson escapes strings and
 -- writes numbers; the walk is ours so that keys come out sorted (the same
 -- data prints the same) and an empty list prints as [] (cjson 2.1 has no
--- empty_array), marked with M.array.
+-- empty_array), marked with M.array. Strings are cjson's, then made safe
+-- for a terminal: C1 controls and bidirectional overrides written as \u
+-- escapes (cjson writes their UTF-8 bytes), and a byte that is not UTF-8 as
+-- \ufffd, the replacement character (JSON is UTF-8, as Go's encoder does).
 local cjson = require("cjson.safe").new()
+local text = require "zavu.cli.text"
 
 local M = {}
 
 local ARRAY = {}
+
+-- cjson escapes C0 controls and DEL itself: what is left is over 0x7F.
+local function escape(cp) return cp and ("\\u%04x"):format(cp) or "\\ufffd" end
+
+local function string_json(s) return text.map(cjson.encode(s), escape) end
 
 --- t marked as a JSON array, even when empty.
 function M.array(t) return setmetatable(t or {}, ARRAY) end
@@ -47,7 +56,7 @@ local function encode(v, out, depth)
       if i > 1 then out[#out + 1] = "," end
       local value = v[k]
       if value == nil then value = v[tonumber(k)] end
-      out[#out + 1] = cjson.encode(k)
+      out[#out + 1] = string_json(k)
       out[#out + 1] = ":"
       encode(value, out, depth + 1)
     end
@@ -60,8 +69,10 @@ local function encode(v, out, depth)
     else
       out[#out + 1] = ("%.17g"):format(v)
     end
-  elseif t == "string" or t == "boolean" then
-    out[#out + 1] = cjson.encode(v)
+  elseif t == "string" then
+    out[#out + 1] = string_json(v)
+  elseif t == "boolean" then
+    out[#out + 1] = tostring(v)
   else
     out[#out + 1] = "null"
   end

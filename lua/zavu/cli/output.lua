@@ -160,7 +160,7 @@ function M.by_flex(columns)
 end
 
 --- An object as "key: value" lines, the keys in `order` first, nested
--- tables as key.sub; values cleaned.
+-- tables as key.sub; keys and values cleaned.
 function M.fields(obj, order)
   local seen, lines = {}, {}
   local function add(prefix, k, v)
@@ -174,7 +174,7 @@ function M.fields(obj, order)
         add(prefix .. k .. ".", kk, v[kk] == nil and v[tonumber(kk)] or v[kk])
       end
     else
-      lines[#lines + 1] = { prefix .. k, term.clean(v) }
+      lines[#lines + 1] = { term.clean(prefix .. k), term.clean(v) } -- the keys are the server's too
     end
   end
   for _, k in ipairs(order or {}) do
@@ -193,10 +193,10 @@ function M.fields(obj, order)
   end
   local w = 0
   for _, l in ipairs(lines) do
-    w = math.max(w, #l[1])
+    w = math.max(w, term.width(l[1]))
   end
   for _, l in ipairs(lines) do
-    M.say(l[1], ":", string.rep(" ", w - #l[1] + 1), l[2])
+    M.say(l[1], ":", string.rep(" ", w - term.width(l[1]) + 1), l[2])
   end
 end
 

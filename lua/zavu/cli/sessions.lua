@@ -125,7 +125,7 @@ local function wait_for(ctx, id, statuses)
       (
         "zavu: interrupted: session %s is not ready%s; `zavu sessions wait %s` goes on waiting, "
         .. "`zavu sessions delete %s` removes it"
-      ):format(term.clean(id), last and (" (" .. last .. ")") or "", term.clean(id), term.clean(id))
+      ):format(term.clean(id), last and (" (" .. term.clean(last) .. ")") or "", term.clean(id), term.clean(id))
     )
     return 130
   end

@@ -1,6 +1,8 @@
 -- zavu.cli.term: what the command knows of its terminal - whether a stream
 -- is one, how wide it is, whether colour is welcome - and how text from the
 -- network is made safe to print there.
+local network_text = require "zavu.cli.text"
+
 local M = {}
 
 local ttys = {}
@@ -66,17 +68,17 @@ function M.paint(fd, name, text)
   return "\27[" .. SGR[name] .. "m" .. text .. "\27[0m"
 end
 
---- Text from the network made safe for a terminal and one line: control
--- characters (escape sequences, newlines) shown as \xNN, never sent raw.
+--- Text from the network made safe for a terminal and one line: controls
+-- (C0, DEL: \xNN; a newline: \n; a tab: a blank), C1 controls and
+-- bidirectional overrides and isolates (\u009B, \u202E) and bytes that are
+-- not UTF-8 (\xNN) are shown escaped, never sent raw (zavu.cli.text).
 function M.clean(s)
-  s = tostring(s)
-  return (
-    s:gsub("[%z\1-\31\127]", function(c)
-      if c == "\n" then return "\\n" end
-      if c == "\t" then return " " end
-      return ("\\x%02X"):format(c:byte())
-    end)
-  )
+  return network_text.map(tostring(s), function(cp, byte)
+    if cp == 10 then return "\\n" end
+    if cp == 9 then return " " end
+    if cp and cp >= 0x80 then return ("\\u%04X"):format(cp) end
+    return ("\\x%02X"):format(cp or byte)
+  end)
 end
 
 --- Width on screen of UTF-8 text (one column per code point: close enough
