@@ -17,6 +17,8 @@
 --          `nginx -p "$PWD" -c zavu-nginx.conf` (only its `listen 127.0.0.1:8080`
 --          becomes a free port). A DELETE must delete the session on the mock,
 --          a GET must answer 405 and send nothing; `-s quit` stops it.
+--          examples/openresty/nginx.conf, where the README sends production
+--          users, is run the same way, with the commands at its top.
 --   nvim   A Neovim init.lua, run by headless Neovim (`-u`) in the sandbox,
 --          after the sh blocks before it (they install what it uses: run
 --          the whole file, a --filter that leaves them out fails it).
@@ -84,6 +86,21 @@ local CLEAN = "env -u LUA_PATH -u LUA_CPATH -u LUA_INIT -u ZAVU_LUA -u ZAVUDEV_L
 local function mock_env(key) return ("ZAVUDEV_BASE_URL=%s ZAVUDEV_API_KEY=%s "):format(H.http_url, key) end
 
 local blocks = runnable_blocks(read(H.root .. "/README.md"))
+
+-- The HTTP status nginx on port answers to METHOD /sessions/id.
+local function status_of(method, port, id)
+  local out = H.sh(
+    ("curl -s -o /dev/null --max-time 10 -X %s -w '%%{http_code}' http://127.0.0.1:%d/sessions/%s"):format(
+      method,
+      port,
+      id
+    )
+  )
+  return tonumber(out)
+end
+
+-- Waits for nginx to remove its pid file (it has exited).
+local function gone(pid_file) H.sh(("for i in $(seq 50); do [ -f %s ] || break; sleep 0.1; done"):format(pid_file)) end
 
 describe("README.md's runnable blocks", function()
   local sandbox, env
@@ -188,26 +205,16 @@ describe("README.md's runnable blocks", function()
         local run = ("cd %s && %s timeout 10 "):format(sandbox, env)
         local _, err, status = H.sh(run .. start)
         assert(status == 0, "nginx did not start: " .. err)
-        local function request(method, id)
-          local out = H.sh(
-            ("curl -s -o /dev/null --max-time 10 -X %s -w '%%{http_code}' http://127.0.0.1:%d/sessions/%s"):format(
-              method,
-              port,
-              id
-            )
-          )
-          return tonumber(out)
-        end
-        local gone, kept = "readme-del-" .. H.nonce(), "readme-get-" .. H.nonce()
-        local deleted, got = request("DELETE", gone), request("GET", kept)
+        local doomed, kept = "readme-del-" .. H.nonce(), "readme-get-" .. H.nonce()
+        local deleted, got = status_of("DELETE", port, doomed), status_of("GET", port, kept)
         local _, qerr, qstatus = H.sh(run .. start .. " -s quit")
-        H.sh(("for i in $(seq 50); do [ -f %s/build/nginx.pid ] || break; sleep 0.1; done"):format(sandbox))
+        gone(sandbox .. "/build/nginx.pid")
         local log = io.open(sandbox .. "/build/nginx-error.log")
         local log_text = log and log:read("*a") or ""
         if log then log:close() end
         assert.are.equal(204, deleted, log_text)
-        assert.are.equal("DELETE", H.info(gone).method)
-        assert.are.equal(1, H.info(gone).hits)
+        assert.are.equal("DELETE", H.info(doomed).method)
+        assert.are.equal(1, H.info(doomed).hits)
         assert.are.equal(405, got)
         assert.are.same({}, H.info(kept)) -- nothing was sent for it
         assert(qstatus == 0, "nginx -s quit: " .. qerr)
@@ -264,4 +271,36 @@ describe("README.md's runnable blocks", function()
       end)
     end
   end
+
+  -- The README sends production users to the example: it runs as its header says.
+  it("examples/openresty/nginx.conf starts with the commands at its top, deletes on DELETE only", function()
+    local path = sandbox .. "/examples/openresty/nginx.conf"
+    local conf = read(path)
+    local commands = {}
+    for command in conf:gmatch("\n#   ([^\n]+)") do
+      commands[#commands + 1] = command
+    end
+    assert.are.equal("mkdir -p examples/openresty/logs", commands[1])
+    assert.are.equal('nginx -p "$PWD/examples/openresty" -c nginx.conf', commands[2]:match("nginx .*$"))
+    local port = H.free_port()
+    local n
+    conf, n = conf:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. port .. ";")
+    assert.are.equal(1, n)
+    write(path, conf)
+    local script = sandbox .. "/tmp/example.sh"
+    write(script, commands[1] .. "\n" .. commands[2] .. "\n")
+    local run = ("cd %s && %s timeout 10 sh -e "):format(sandbox, env)
+    local _, err, status = H.sh(run .. script)
+    assert(status == 0, "the example did not start: " .. err)
+    local doomed, kept = "example-del-" .. H.nonce(), "example-get-" .. H.nonce()
+    local deleted, got = status_of("DELETE", port, doomed), status_of("GET", port, kept)
+    write(script, commands[2] .. " -s quit\n")
+    local _, qerr, qstatus = H.sh(run .. script)
+    gone(sandbox .. "/examples/openresty/logs/nginx.pid")
+    assert.are.equal(200, deleted, read(sandbox .. "/examples/openresty/logs/error.log"))
+    assert.are.equal("DELETE", H.info(doomed).method)
+    assert.are.equal(405, got)
+    assert.are.same({}, H.info(kept))
+    assert(qstatus == 0, "nginx -s quit: " .. qerr)
+  end)
 end)
