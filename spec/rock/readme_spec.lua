@@ -16,7 +16,8 @@
 --          its header names and started with the command the header gives,
 --          `nginx -p "$PWD" -c zavu-nginx.conf` (only its `listen 127.0.0.1:8080`
 --          becomes a free port). A DELETE must delete the session on the mock,
---          a GET must answer 405 and send nothing; `-s quit` stops it.
+--          a GET must answer 405 and send nothing; `-s quit` stops it. Run
+--          as root, it is also run as nobody, as most users are not root.
 --          examples/openresty/nginx.conf, where the README sends production
 --          users, is run the same way, with the commands at its top.
 --   nvim   A Neovim init.lua, run by headless Neovim (`-u`) in the sandbox,
@@ -101,6 +102,35 @@ end
 
 -- Waits for nginx to remove its pid file (it has exited).
 local function gone(pid_file) H.sh(("for i in $(seq 50); do [ -f %s ] || break; sleep 0.1; done"):format(pid_file)) end
+
+-- The nginx block, saved in dir and started there as its header says (by
+-- `as`, a command prefix such as runuser's, if given), against the mock.
+local function exercise_nginx_block(block, dir, env, as)
+  local conf = text(block)
+  local start = 'nginx -p "$PWD" -c zavu-nginx.conf'
+  assert.matches(start, conf, 1, true)
+  local port = H.free_port()
+  local n
+  conf, n = conf:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. port .. ";")
+  assert.are.equal(1, n, "the block listens on 127.0.0.1:8080 once")
+  write(dir .. "/zavu-nginx.conf", conf)
+  local run = ("cd %s && %s timeout 10 %s"):format(dir, env, as or "")
+  local _, err, status = H.sh(run .. start)
+  assert(status == 0, "nginx did not start: " .. err)
+  local doomed, kept = "readme-del-" .. H.nonce(), "readme-get-" .. H.nonce()
+  local deleted, got = status_of("DELETE", port, doomed), status_of("GET", port, kept)
+  local _, qerr, qstatus = H.sh(run .. start .. " -s quit")
+  gone(dir .. "/build/nginx.pid")
+  local log = io.open(dir .. "/build/nginx-error.log")
+  local log_text = log and log:read("*a") or ""
+  if log then log:close() end
+  assert.are.equal(204, deleted, log_text)
+  assert.are.equal("DELETE", H.info(doomed).method)
+  assert.are.equal(1, H.info(doomed).hits)
+  assert.are.equal(405, got)
+  assert.are.same({}, H.info(kept)) -- nothing was sent for it
+  assert(qstatus == 0, "nginx -s quit: " .. qerr)
+end
 
 describe("README.md's runnable blocks", function()
   local sandbox, env
@@ -193,32 +223,28 @@ describe("README.md's runnable blocks", function()
         assert(status == 0, where .. " failed (exit " .. tostring(status) .. "):\n" .. text(b) .. out .. err)
       end)
     elseif b.kind == "nginx" then
-      it("nginx: " .. where .. " starts as its header says, deletes on DELETE only", function()
-        local conf = text(b)
-        local start = 'nginx -p "$PWD" -c zavu-nginx.conf'
-        assert.matches(start, conf, 1, true)
-        local port = H.free_port()
-        local n
-        conf, n = conf:gsub("listen 127%.0%.0%.1:8080;", "listen 127.0.0.1:" .. port .. ";")
-        assert.are.equal(1, n, "the block listens on 127.0.0.1:8080 once")
-        write(sandbox .. "/zavu-nginx.conf", conf)
-        local run = ("cd %s && %s timeout 10 "):format(sandbox, env)
-        local _, err, status = H.sh(run .. start)
-        assert(status == 0, "nginx did not start: " .. err)
-        local doomed, kept = "readme-del-" .. H.nonce(), "readme-get-" .. H.nonce()
-        local deleted, got = status_of("DELETE", port, doomed), status_of("GET", port, kept)
-        local _, qerr, qstatus = H.sh(run .. start .. " -s quit")
-        gone(sandbox .. "/build/nginx.pid")
-        local log = io.open(sandbox .. "/build/nginx-error.log")
-        local log_text = log and log:read("*a") or ""
-        if log then log:close() end
-        assert.are.equal(204, deleted, log_text)
-        assert.are.equal("DELETE", H.info(doomed).method)
-        assert.are.equal(1, H.info(doomed).hits)
-        assert.are.equal(405, got)
-        assert.are.same({}, H.info(kept)) -- nothing was sent for it
-        assert(qstatus == 0, "nginx -s quit: " .. qerr)
-      end)
+      it(
+        "nginx: " .. where .. " starts as its header says, deletes on DELETE only",
+        function() exercise_nginx_block(b, sandbox, env) end
+      )
+      -- Most users are not root: nginx then writes nowhere but where the block says.
+      if H.sh("id -u") == "0\n" then
+        it("nginx: " .. where .. " does the same for a user who is not root (nobody)", function()
+          local dir = sandbox .. "/as-nobody"
+          local _, err, status = H.sh(
+            ("mkdir -p %s/build && cp -a %s/lua %s/ && cp -a %s/build/luajit %s/build/ && chown -R nobody %s"):format(
+              dir,
+              sandbox,
+              dir,
+              sandbox,
+              dir,
+              dir
+            )
+          )
+          assert(status == 0, err)
+          exercise_nginx_block(b, dir, env, "runuser -u nobody -- ")
+        end)
+      end
     elseif b.kind == "nvim" then
       it("nvim: " .. where .. " as init.lua finds :checkhealth zavu, :help zavu and zavu.nvim", function()
         local init, check, result =
