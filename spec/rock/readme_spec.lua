@@ -171,6 +171,14 @@ describe("README.md's runnable blocks", function()
     end
   end)
 
+  it('name every misbehaving id of the mock in "The mock API, by hand"', function()
+    local readme, missing = read(H.root .. "/README.md"), {}
+    for name in read(H.root .. "/spec/mock/zavu_mock.lua"):gmatch("\nscenarios%.(%w+) = function") do
+      if not readme:find("`" .. name .. "-", 1, true) then missing[#missing + 1] = name end
+    end
+    assert.are.same({}, missing)
+  end)
+
   -- The lua blocks, one program, on every interpreter.
   local program = {}
   local last = 0
