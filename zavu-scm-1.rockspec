@@ -39,9 +39,11 @@ test = {
 build = {
   type = "builtin",
   install = { bin = { zavu = "bin/zavu" } },
-  -- doc/zavu.txt (:help zavu) and types/ (LuaLS definitions) land in the
-  -- rock's directory: luarocks show --rock-dir zavu
-  copy_directories = { "doc", "types" },
+  -- doc/zavu.txt (:help zavu), types/ (LuaLS definitions) and
+  -- autoload/health/zavu.vim (:checkhealth zavu) land in the rock's
+  -- directory, `luarocks show --rock-dir zavu`, which Neovim can take on its
+  -- runtimepath (README, "Neovim").
+  copy_directories = { "doc", "types", "autoload" },
   modules = {
     ["zavu"] = "lua/zavu/init.lua",
     ["zavu.openresty"] = "lua/zavu/openresty.lua",

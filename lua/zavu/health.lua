@@ -27,6 +27,50 @@ local function is_loopback(host)
   return host == "localhost" or host == "::1" or host:match("^127%.%d+%.%d+%.%d+$") ~= nil
 end
 
+-- The entries of a search path that belong to another Lua (5.2 and later):
+-- what `eval "$(luarocks --lua-version=5.4 --local path)"` leaves in LUA_PATH
+-- and LUA_CPATH for every program started from that shell, Neovim included,
+-- whose LuaJIT then loads 5.4's cjson.so and fails on lua_newuserdatauv.
+local function foreign_entries(search_path)
+  local found, versions = {}, {}
+  for entry in (search_path or ""):gmatch("[^;]+") do
+    local v = entry:match("lua/(5%.[2-9])/") or entry:match("lua(5%.[2-9])")
+    if v then
+      found[#found + 1] = entry
+      versions[v] = true
+    end
+  end
+  local list = {}
+  for v in pairs(versions) do
+    list[#list + 1] = v
+  end
+  table.sort(list)
+  return found, table.concat(list, ", ")
+end
+
+-- Where package.cpath's foreign entries came from, what they are, how to fix it.
+local function foreign_advice(entries, versions)
+  local from = (os.getenv("LUA_CPATH") or ""):find(entries[1], 1, true) and "LUA_CPATH" or "package.cpath"
+  local shown = table.concat(entries, ";", 1, math.min(#entries, 3)) .. (#entries > 3 and ";..." or "")
+  local newest = versions:match("[%d.]+$")
+  local origin = "Something in your configuration put them on package.cpath."
+  if from == "LUA_CPATH" then
+    origin = ('It comes from `eval "$(luarocks --lua-version=%s --local path)"` (or the like) in the shell '):format(
+      newest
+    ) .. "Neovim was started from, or in ~/.bashrc: Neovim inherits LUA_PATH and LUA_CPATH."
+  end
+  return {
+    ("Cause: %s lists module directories of Lua %s (%s); Neovim's LuaJIT loads only modules built for "):format(
+      from,
+      versions,
+      shown
+    ) .. "Lua 5.1, and a C module found there fails (undefined symbol: lua_newuserdatauv, say).",
+    origin,
+    "Fix: start Neovim without them (`env -u LUA_PATH -u LUA_CPATH nvim`), keep that eval out of the shell "
+      .. "Neovim starts from, or use `luarocks --lua-version=5.1 --local path` for Neovim; see :help zavu-install",
+  }
+end
+
 -- scheme, host (brackets removed), and the URL with any user:password@ hidden.
 local function parse_url(url)
   local scheme, rest = url:match("^(%a[%w+.-]*)://(.*)$")
@@ -77,18 +121,39 @@ function M.check()
   report.start("zavu: the C core and libcurl")
   local lua_name = rawget(_G, "jit") and jit.version or _VERSION
   local uv = vim.uv or vim.loop
+  local foreign, versions = foreign_entries(package.cpath)
   local ok, core = pcall(require, "zavu.core")
   if not ok then
-    report.error("zavu.core does not load into Neovim's " .. lua_name .. ": " .. tostring(core), {
-      "Build it for LuaJIT with `make nvim` and put the repository and build/nvim on 'runtimepath'",
-      "(Neovim loads C modules from lua/ on the runtimepath), or install the rock against Lua 5.1.",
-    })
+    local why = tostring(core)
+    if #foreign > 0 then
+      report.error(
+        "zavu.core does not load into Neovim's " .. lua_name .. ": " .. why,
+        foreign_advice(foreign, versions)
+      )
+    elseif why:find("undefined symbol: lua", 1, true) then
+      report.error("zavu.core does not load into Neovim's " .. lua_name .. ": " .. why, {
+        "Cause: a C module built for another Lua (5.2 or later) was found first; Neovim's LuaJIT loads only",
+        "modules built for Lua 5.1. Build zavu for LuaJIT with `make nvim`, or install the rock for Lua 5.1.",
+      })
+    else
+      report.error("zavu.core does not load into Neovim's " .. lua_name .. ": " .. why, {
+        "Build it for LuaJIT with `make nvim` and put the repository and build/nvim on 'runtimepath'",
+        "(Neovim loads C modules from lua/ on the runtimepath), or install the rock against Lua 5.1",
+        "and put its tree on package.path, package.cpath and 'runtimepath': see :help zavu-install",
+      })
+    end
     return
   end
   local so = vim.api.nvim_get_runtime_file("lua/zavu/core.so", false)[1]
     or (package.searchpath and package.searchpath("zavu.core", package.cpath))
     or "package.cpath"
   report.ok(("zavu.core %s loads into Neovim's %s (%s)"):format(tostring(core.version), lua_name, so))
+  if #foreign > 0 then
+    report.warn(
+      ("package.cpath lists module directories of Lua %s: another C module found there will not load"):format(versions),
+      foreign_advice(foreign, versions)
+    )
+  end
   local zok, zavu = pcall(require, "zavu")
   if not zok then
     report.error("the zavu Lua module does not load: " .. tostring(zavu), {

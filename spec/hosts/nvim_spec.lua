@@ -390,6 +390,39 @@ describe("zavu.nvim in headless Neovim", function()
     assert.is_nil(all:find("pw@", 1, true))
   end)
 
+  it(":checkhealth zavu names a Lua 5.4 LUA_CPATH (luarocks path) as the cause, and the fix", function()
+    -- What the README's install block evals, as Neovim inherits it from that shell.
+    local exports = H.sh("luarocks --lua-version=5.4 --local path")
+    local path54 = assert(exports:match("export LUA_PATH='([^']+)'"), exports)
+    local cpath54 = assert(exports:match("export LUA_CPATH='([^']+)'"), exports)
+    assert.matches("/lua/5.4/?.so", cpath54, 1, true)
+    local body = [[
+      vim.cmd("checkhealth zavu")
+      out.lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+    ]]
+    -- 1. only 5.4's directories: cjson.so (5.4) does not load into LuaJIT
+    local leaked = in_nvim(body, { env = { LUA_PATH = path54, LUA_CPATH = cpath54 } })
+    -- 2. LuaJIT's own directories first, 5.4's after them: zavu loads, the leak is still named
+    local own = H.sh("env -u LUA_CPATH luajit -e 'io.write(package.cpath)'")
+    local after = in_nvim(body, { env = { LUA_PATH = path54, LUA_CPATH = own .. ";" .. cpath54 } })
+    local function text(lines) return table.concat(lines, "\n") end
+    local cause = "Cause: LUA_CPATH lists module directories of Lua 5.4"
+    local fix = "Fix: start Neovim without them (`env -u LUA_PATH -u LUA_CPATH nvim`)"
+    local origin = 'It comes from `eval "$(luarocks --lua-version=5.4 --local path)"`'
+    local report = text(leaked.lines)
+    assert.matches("ERROR: zavu.core does not load into Neovim's LuaJIT", report, 1, true)
+    assert.matches("undefined symbol: lua_newuserdatauv", report, 1, true)
+    for _, want in ipairs { cause, origin, fix, "luarocks --lua-version=5.1 --local path" } do
+      assert.matches(want, report, 1, true)
+    end
+    report = text(after.lines)
+    assert.matches("OK: zavu.core " .. require("zavu").VERSION .. " loads", report, 1, true)
+    assert.matches("WARNING: package.cpath lists module directories of Lua 5.4", report, 1, true)
+    for _, want in ipairs { cause, origin, fix } do
+      assert.matches(want, report, 1, true)
+    end
+  end)
+
   it("resolves :help zavu and :help zavu.sessions.delete() once the doc is on the runtimepath", function()
     local dir = tmpdir()
     H.sh(("cp -r %s/doc %s/doc"):format(H.root, dir))

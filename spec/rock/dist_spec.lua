@@ -46,7 +46,13 @@ describe("make dist", function()
         assert.are.equal(0, status, out .. err)
 
         local rockdir = ("%s/lib/luarocks/rocks-%s/zavu/%s-1/"):format(tree, v, version)
-        for _, f in ipairs { "types/zavu.lua", "types/zavu/openresty.lua", "types/zavu/nvim.lua", "doc/zavu.txt" } do
+        for _, f in ipairs {
+          "types/zavu.lua",
+          "types/zavu/openresty.lua",
+          "types/zavu/nvim.lua",
+          "doc/zavu.txt",
+          "autoload/health/zavu.vim",
+        } do
           assert.truthy(io.open(rockdir .. f), "the rock has no " .. f)
         end
         -- every Lua file of the checkout's lua/ is installed

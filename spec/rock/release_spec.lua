@@ -52,7 +52,7 @@ describe("the release", function()
       assert.are.equal("MIT", spec.description.license)
       assert.is_string(spec.test.type)
       assert.are.equal("bin/zavu", spec.build.install.bin.zavu)
-      assert.are.same({ "doc", "types" }, spec.build.copy_directories)
+      assert.are.same({ "doc", "types", "autoload" }, spec.build.copy_directories)
     end
     assert.matches("^MIT License\n", read("LICENSE"))
     assert.truthy(io.open(H.root .. "/bin/zavu"), "bin/zavu (the command the rock installs) is missing")
