@@ -8,8 +8,12 @@
 --
 -- Every request is recorded per id; GET /_mock/info/<id> returns the record
 -- (hits, connection number, method, raw URI, headers) as JSON.
+--
+-- Messages and senders (/v1/messages, /v1/senders) live in mock_messaging.lua;
+-- the scenarios below are theirs too (see there for what names one).
 local cjson = require "cjson.safe"
 local state = require "mock_state"
+local messaging = require "mock_messaging"
 
 local M = {}
 local dict = ngx.shared.mock
@@ -32,9 +36,11 @@ end
 
 local function api_error(status, code, message, extra) return reply(status, { code = code, message = message }, extra) end
 
--- A scenario's success: 204 for a DELETE, else a session as the API returns one.
+-- A scenario's success: 204 for a DELETE, else what the route returns (a
+-- session on the WhatsApp Alternative routes).
 local function success()
   if ngx.req.get_method() == "DELETE" then return reply(204) end
+  if ngx.ctx.mock_success then return reply(ngx.ctx.mock_success()) end
   return reply(200, {
     session = {
       id = ngx.ctx.mock_id,
@@ -199,6 +205,33 @@ scenarios.jsonnull = function() -- a 200 whose JSON is a bare null
   return reply(200, "null", { ["Content-Type"] = "application/json" })
 end
 
+-- lose-<n>-<how>-*: the route does its real work (a send stores its message)
+-- and the answer of the first <n> requests is lost: how = close (closed
+-- without a word), hang (never answered; 30 s), 503, or cut (mid-body).
+-- Later requests get the real answer (a repeated idempotencyKey: 409).
+scenarios.lose = function(args, hits)
+  local real = ngx.ctx.mock_real
+  if not real then return success() end
+  local status, body, headers = real()
+  if hits > tonumber(args[1]) then return reply(status, body, headers) end
+  local how = args[2]
+  if how == "hang" then return raw_reply(nil, 30) end
+  if how == "503" then return reply(503, { code = "unavailable", message = "stored, then failed on purpose" }) end
+  if how == "cut" then
+    return raw_reply('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"mess')
+  end
+  return ngx.exit(444)
+end
+-- conflict-*: a 409 in the Error shape (no message), as for a duplicate
+-- idempotencyKey whose first request is still being processed.
+scenarios.conflict = function()
+  return reply(409, {
+    code = "idempotency_conflict",
+    message = "a request with this idempotencyKey is in progress",
+    details = { reason = "in_progress" },
+  }, { ["x-should-retry"] = "false" })
+end
+
 scenarios.echo = function(_, _, record) -- send the request back as details
   return reply(418, { code = "echo", message = "echo", details = record })
 end
@@ -232,6 +265,9 @@ local function control(path)
     return reply(200, "ok")
   end
   local status, body = state.control(what, arg)
+  if not status then
+    status, body = messaging.control(what, arg)
+  end
   if status then return reply(status, body) end
   return reply(404, "no such control")
 end
@@ -362,11 +398,31 @@ local function member(coll, key, id, action, method)
   return api_error(404, "route_not_found", "no such route")
 end
 
+-- What mock_messaging needs of this file: replies, the record, the scenarios.
+local messaging_ctx = {
+  reply = reply,
+  record = function(id) return record_request(id, ngx.var.request_uri) end,
+  scenario = function(id)
+    local name, args_text = id:match("^(%a+)%-?(.*)$")
+    local scenario = name and scenarios[name]
+    if not scenario then return nil end
+    local args = {}
+    for a in args_text:gmatch("[^-]+") do
+      args[#args + 1] = a
+    end
+    return function(hits, record) return scenario(args, hits, record) end
+  end,
+}
+
 function M.handle()
   local uri = ngx.var.request_uri
   if uri:sub(1, 7) == "/_mock/" then return control(uri) end
   local path = uri:match("^[^?]*")
-  local rest = path:match("^.-/v1/whatsapp%-alt/(.*)$") -- after a base URL's own path, if any
+  local family, after = path:match("^.-/v1/(%l+)(.*)$") -- after a base URL's own path, if any
+  if (family == "messages" or family == "senders") and (after == "" or after:sub(1, 1) == "/") then
+    return messaging.handle(messaging_ctx, family, after)
+  end
+  local rest = path:match("^.-/v1/whatsapp%-alt/(.*)$")
   if not rest then return api_error(404, "route_not_found", "no route for " .. uri) end
   local method = ngx.req.get_method()
   local coll, tail = rest:match("^([%w%-]+)(.*)$")
@@ -384,6 +440,9 @@ function M.handle()
     hits, record = record_request(id, raw)
   end
   local auth = ngx.var.http_authorization or ""
+  if auth:find("^Bearer zv_test_.") then -- the sandbox has no WhatsApp Alternative
+    return api_error(400, "test_mode_unavailable", "whatsapp_alt is not available with test-mode API keys")
+  end
   if not auth:find("^Bearer zv_live_") or auth == "Bearer " .. REVOKED_KEY then
     return api_error(401, "unauthorized", "Invalid API key")
   end
