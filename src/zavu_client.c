@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -216,6 +218,10 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
         goto fail;
 
     c->config_code = zavu_check_api_key(cfg->api_key, &why);
+    if (c->config_code && strcmp(c->config_code, "test_mode_key") == 0) {
+        c->test_key = 1; /* usable: the sandbox answers messages and senders */
+        c->config_code = NULL;
+    }
     if (c->config_code) {
         snprintf(c->config_message, sizeof c->config_message, "%s", why);
     } else {
@@ -290,8 +296,47 @@ int zavu_prepare_call(zavu_client *c, const char *id, size_t id_len, zavu_result
         zavu_set_error(res, c->config_code, c->config_message);
         return 0;
     }
+    if (c->test_key) { /* the sessions' delete: WhatsApp Alternative, live keys only */
+        zavu_set_test_key(res);
+        return 0;
+    }
     zavu_adopt(c);
     return 1;
+}
+
+void zavu_set_test_key(zavu_result *res)
+{
+    zavu_set_error(res, "test_mode_key",
+                   "this endpoint is not available with test-mode API keys (zv_test_...): use a "
+                   "live key");
+}
+
+int zavu_random_bytes(unsigned char *buf, size_t n)
+{
+    size_t got = 0;
+    int fd;
+    while (got < n) { /* getrandom may return fewer bytes, or be interrupted */
+        ssize_t r = getrandom(buf + got, n - got, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break; /* ENOSYS (an old kernel): the device below */
+        got += (size_t)r;
+    }
+    if (got == n)
+        return 0;
+    if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) < 0)
+        return -1;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    return got == n ? 0 : -1;
 }
 
 int zavu_forked(const zavu_client *c) { return c->generation != fork_generation; }
@@ -427,6 +472,20 @@ int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res)
     (void)rc;
     curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
     return pretransfer == 0;
+}
+
+int zavu_may_retry(zavu_client *c, const char *method, CURLcode rc, const zavu_result *res,
+                   int again)
+{
+    if (!again)
+        return 0;
+    /* A send with its key: the server stores it once, whatever the network
+     * did; a 409 is that key's answer, which another attempt only repeats. */
+    if (c->rq_flags & ZAVU_RQ_IDEMPOTENT)
+        return res->status != 409;
+    if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0)
+        return zavu_post_may_retry(c->easy, rc, res);
+    return 1;
 }
 
 double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry)

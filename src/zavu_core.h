@@ -21,6 +21,8 @@
  * INT_MAX milliseconds, about 24.8 days: larger values are clamped to it. */
 #define ZAVU_MAX_SECONDS 2147483.647
 #define ZAVU_MIN_SECONDS 0.001 /* timeouts below 1 ms count as 1 ms */
+#define ZAVU_MAX_HEADERS 8     /* a request's own headers (Zavu-Sender) */
+#define ZAVU_KEY_BYTES 16      /* a generated idempotency key: 128 random bits */
 
 typedef struct zavu_client zavu_client;
 
@@ -99,7 +101,13 @@ int zavu_interrupted(void);
 zavu_client *zavu_client_new(const zavu_config *cfg);
 void zavu_client_free(zavu_client *c);
 
-/* DELETE /v1/whatsapp-alt/sessions/{id}. Fills *res; returns res->ok. */
+/* n bytes from the operating system's random source (getrandom, else
+ * /dev/urandom). 0 on success, -1 when there is none. */
+int zavu_random_bytes(unsigned char *buf, size_t n);
+
+/* DELETE /v1/whatsapp-alt/sessions/{id}. Fills *res; returns res->ok. A
+ * test-mode key is refused here (test_mode_key): the sandbox has no
+ * WhatsApp Alternative. */
 int zavu_delete_session(zavu_client *c, const char *id, size_t id_len, const zavu_call *call,
                         zavu_result *res);
 
@@ -107,8 +115,14 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len, const zav
  * params in order, each percent-encoded as exactly one path segment (and
  * checked as ids are); query holds key, value, key, value... encoded by
  * libcurl; body is JSON, sent with its Content-Type, or NULL. */
+/* ZAVU_RQ_LIVE_ONLY: refused locally with a test-mode key (zv_test_...).
+ * ZAVU_RQ_IDEMPOTENT: a POST the server deduplicates (a send with its
+ * idempotencyKey): retried as a GET is, but never after a 409, that key's
+ * own answer. */
+#define ZAVU_RQ_LIVE_ONLY 1
+#define ZAVU_RQ_IDEMPOTENT 2
 typedef struct zavu_request {
-    const char *method; /* "GET", "POST" or "DELETE" */
+    const char *method; /* "GET", "POST", "PATCH" or "DELETE" */
     const char *path;
     const char *const *params;
     const size_t *param_lens;
@@ -118,12 +132,16 @@ typedef struct zavu_request {
     size_t n_query; /* entries in query: twice the pairs */
     const char *body;
     size_t body_len;
+    int flags;                  /* ZAVU_RQ_* */
+    const char *const *headers; /* "Name: value", sent besides the client's */
+    size_t n_headers;           /* at most ZAVU_MAX_HEADERS */
 } zavu_request;
 
 /* Send rq with the retry policy: GET and DELETE as zavu_delete_session; a
- * POST again only when it surely never reached the server (refused, DNS, no
- * connection within the timeout) or the server asked (429, x-should-retry:
- * true), never after a timeout or a 5xx once sent. Fills *res (res->body is
+ * POST or PATCH again only when it surely never reached the server (refused,
+ * DNS, no connection within the timeout) or the server asked (429,
+ * x-should-retry: true), never after a timeout or a 5xx once sent - unless
+ * rq is ZAVU_RQ_IDEMPOTENT. Fills *res (res->body is
  * the response body for success and failure alike) and returns res->ok. A
  * success body over max_response_bytes is the error "response_too_large". */
 int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *call,

@@ -40,6 +40,8 @@ struct zavu_client {
     char *base_url, *ca_file, *ca_path, *user_agent;
     double timeout, connect_timeout, max_retry_wait;
     int max_retries, debug;
+    int test_key; /* a zv_test_ key: refused by the live-only requests */
+    int rq_flags; /* the running request's ZAVU_RQ_* (0 for a delete) */
     unsigned int rng;
     /* A bad configuration is reported by every call, never by the constructor. */
     const char *config_code;
@@ -87,6 +89,14 @@ int zavu_perform(zavu_client *c, const char *method, int max_retries, int missin
 /* For a POST: may it be sent again? Only if it surely never reached the
  * server, or the server asked for it. */
 int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res);
+
+/* An attempt's outcome that is worth another (`again`), through the rule of
+ * its method and c->rq_flags: 1 when it may be sent again. */
+int zavu_may_retry(zavu_client *c, const char *method, CURLcode rc, const zavu_result *res,
+                   int again);
+
+/* res as test_mode_key: what a live-only request says to a zv_test_ key. */
+void zavu_set_test_key(zavu_result *res);
 
 /* Seconds to wait before retry number `retry` (0-based) after res. */
 double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry);

@@ -100,6 +100,7 @@ static const luaL_Reg module_functions[] = {
     {"catch_interrupt", l_catch_interrupt},
     {"interrupted", l_interrupted},
     {"curl_info", l_curl_info},
+    {"idempotency_key", zl_idempotency_key},
     {NULL, NULL},
 };
 

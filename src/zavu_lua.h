@@ -56,6 +56,7 @@ int zl_error_from_response(lua_State *L);
 int zl_push_number_id(lua_State *L, int i);
 int zl_delete_at(lua_State *L, client_ud *u, int at);
 int zl_request(lua_State *L);
+int zl_idempotency_key(lua_State *L);
 
 /* ---- zavu_lua_batch.c ---- */
 int zl_delete_many(lua_State *L); /* inside zl_guarded: (u, ids, opts) */

@@ -28,6 +28,36 @@ static void copy_field(lua_State *L, int t, int err, const char *key, int type)
         lua_pop(L, 1);
 }
 
+/* A body that is a resource rather than an Error - a 409 to a repeated
+ * idempotencyKey carries the original {message = {id = ...}} - keeps it in
+ * err.details.message. The body is at index body. */
+static void keep_original(lua_State *L, int body, int err)
+{
+    int is_message;
+    lua_getfield(L, body, "message");
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_getfield(L, -1, "id"); /* a Message has one; a mangled Error may not */
+    is_message = lua_type(L, -1) == LUA_TSTRING;
+    lua_pop(L, 1);
+    if (!is_message) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_getfield(L, err, "details");
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, err, "details");
+    }
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "message");
+    lua_pop(L, 1);
+}
+
 /* Take code, message and details from a JSON error body, in either the
  * current {code, message, details} shape or the older {"error": {...}}. */
 static void fields_from_body(lua_State *L, int err, const zavu_result *res)
@@ -36,12 +66,14 @@ static void fields_from_body(lua_State *L, int err, const zavu_result *res)
     lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
     lua_pushlstring(L, res->body, res->body_len);
     if (lua_pcall(L, 1, 1, 0) == 0 && lua_type(L, -1) == LUA_TTABLE) {
+        int body = lua_gettop(L);
         lua_getfield(L, -1, "error");
         if (lua_type(L, -1) != LUA_TTABLE)
             lua_pop(L, 1);
         copy_field(L, lua_gettop(L), err, "code", LUA_TSTRING);
         copy_field(L, lua_gettop(L), err, "message", LUA_TSTRING);
         copy_field(L, lua_gettop(L), err, "details", LUA_TTABLE);
+        keep_original(L, body, err);
     }
     lua_settop(L, top);
 }

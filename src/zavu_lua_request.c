@@ -171,8 +171,44 @@ static size_t string_array(lua_State *L, int t, const char *what, const char ***
 
 static void decode_body(lua_State *L, zavu_result *res);
 
-/* request(method, path, params, query, body, opts) inside zl_guarded():
- * (u, method, path, {param...}, {key, value...}, json | nil, opts) ->
+/* What an operation adds to a request, from index i: flags (ZAVU_RQ_*:
+ * 1 live keys only, 2 idempotent), then { "Name: value", ... } headers. */
+static void read_extras(lua_State *L, int i, zavu_request *rq)
+{
+    lua_Integer flags = luaL_optinteger(L, i, 0);
+    size_t *lens, k;
+    luaL_argcheck(L, flags >= 0 && flags <= (ZAVU_RQ_LIVE_ONLY | ZAVU_RQ_IDEMPOTENT), i,
+                  "request flags expected");
+    rq->flags = (int)flags;
+    rq->n_headers = string_array(L, i + 1, "header", (const char ***)&rq->headers, &lens);
+    if (rq->n_headers > ZAVU_MAX_HEADERS)
+        luaL_argerror(L, i + 1, "at most 8 headers");
+    for (k = 0; k < rq->n_headers; k++) /* libcurl reads C strings: a NUL would cut one short */
+        if (strlen(rq->headers[k]) != lens[k])
+            luaL_argerror(L, i + 1, "a header with a NUL byte");
+}
+
+/* zavu.core.idempotency_key() -> 32 hex digits: 128 bits from the operating
+ * system's random source, new at each call. nil and an error without one. */
+int zl_idempotency_key(lua_State *L)
+{
+    unsigned char bytes[ZAVU_KEY_BYTES];
+    char hex[2 * ZAVU_KEY_BYTES];
+    static const char digits[] = "0123456789abcdef";
+    size_t i;
+    if (zavu_random_bytes(bytes, sizeof bytes) != 0)
+        return zl_push_local_error(L, "internal_error", "no random source for an idempotency key");
+    for (i = 0; i < sizeof bytes; i++) {
+        hex[2 * i] = digits[bytes[i] >> 4];
+        hex[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    lua_pushlstring(L, hex, sizeof hex);
+    return 1;
+}
+
+/* request(method, path, params, query, body, opts [, flags, headers]) inside
+ * zl_guarded(): (u, method, path, {param...}, {key, value...}, json | nil,
+ * opts, flags, {"Name: value"...}) ->
  * the decoded body (true when empty), status, attempts, request id | nil, err */
 static int l_request_inner(lua_State *L)
 {
@@ -181,7 +217,7 @@ static int l_request_inner(lua_State *L)
     zavu_call call;
     zavu_result res;
 
-    lua_settop(L, 7); /* fixed slots: the arrays below are pushed above them */
+    lua_settop(L, 9); /* fixed slots: the arrays below are pushed above them */
     luaL_checkstack(L, 24, "zavu request");
     memset(&rq, 0, sizeof rq);
     rq.method = luaL_checkstring(L, 2);
@@ -193,6 +229,7 @@ static int l_request_inner(lua_State *L)
     if (rq.n_query % 2)
         luaL_argerror(L, 5, "key, value pairs expected");
     rq.body = luaL_optlstring(L, 6, NULL, &rq.body_len);
+    read_extras(L, 8, &rq);
     zl_read_call(L, 7, &call, 0, NULL, NULL);
     if (!zavu_request_send(u->core, &rq, &call, &res)) {
         lua_pushnil(L);

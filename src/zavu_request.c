@@ -14,7 +14,7 @@ static void set_method(zavu_client *c, const zavu_request *rq)
 {
     CURL *e = c->easy;
     int is_post = strcmp(rq->method, "POST") == 0;
-    if (is_post || rq->body) { /* a POST, or a DELETE with a body */
+    if (is_post || rq->body || strcmp(rq->method, "PATCH") == 0) { /* or a DELETE with a body */
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, is_post ? NULL : rq->method);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(rq->body ? rq->body_len : 0));
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
@@ -34,19 +34,48 @@ static int local_error(zavu_result *res, const char *code, const char *message)
     return 0;
 }
 
+/* rq's own headers (Zavu-Sender) in front of the client's list for it, in
+ * nodes the caller owns (extra[], alive until the transfer ends: libcurl
+ * reads the list, never copies it). NULL when a header is unusable. */
+static struct curl_slist *own_headers(zavu_client *c, const zavu_request *rq,
+                                      struct curl_slist *extra)
+{
+    size_t i;
+    if (rq->n_headers > ZAVU_MAX_HEADERS)
+        return NULL;
+    for (i = 0; i < rq->n_headers; i++) {
+        const char *colon = strchr(rq->headers[i], ':');
+        /* "Name: value" and nothing that would end the header early */
+        if (!colon || colon == rq->headers[i] || zavu_has_control(rq->headers[i]))
+            return NULL;
+        extra[i].data = (char *)rq->headers[i];
+        extra[i].next = &extra[i + 1];
+    }
+    extra[i - 1].next = rq->body ? c->json_headers : c->headers; /* as set_method chose */
+    return extra;
+}
+
 int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *call,
                       zavu_result *res)
 {
-    int max_retries, is_post = strcmp(rq->method, "POST") == 0;
+    int max_retries, ok;
     double timeout;
     char message[ZAVU_MAX_ID_LEN / 4];
+    struct curl_slist extra[ZAVU_MAX_HEADERS], *headers = NULL;
 
     memset(res, 0, sizeof *res);
     res->retry_after = -1;
-    if (!is_post && strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "DELETE") != 0)
-        return local_error(res, "invalid_argument", "method must be GET, POST or DELETE");
+    if (strcmp(rq->method, "POST") != 0 && strcmp(rq->method, "GET") != 0 &&
+        strcmp(rq->method, "DELETE") != 0 && strcmp(rq->method, "PATCH") != 0)
+        return local_error(res, "invalid_argument", "method must be GET, POST, PATCH or DELETE");
     if (c->config_code)
         return local_error(res, c->config_code, c->config_message);
+    if (c->test_key && (rq->flags & ZAVU_RQ_LIVE_ONLY)) {
+        zavu_set_test_key(res);
+        return 0;
+    }
+    if (rq->n_headers && !(headers = own_headers(c, rq, extra)))
+        return local_error(res, "invalid_argument", "a request header is not \"Name: value\"");
     zavu_adopt(c);
     switch (zavu_request_url(c->base_url, rq, &c->url, &c->url_cap, message, sizeof message)) {
     case 0: break;
@@ -61,7 +90,14 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
     if (curl_easy_setopt(c->easy, CURLOPT_URL, c->url) != CURLE_OK) /* over libcurl's 8 MB */
         return local_error(res, "invalid_argument", "the URL is longer than libcurl accepts");
     curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
-    return zavu_perform(c, rq->method, max_retries, call && call->missing_ok, 1, res);
+    if (headers)
+        curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, headers);
+    c->rq_flags = rq->flags;
+    ok = zavu_perform(c, rq->method, max_retries, call && call->missing_ok, 1, res);
+    c->rq_flags = 0;
+    if (headers) /* extra[] ends with this call: point the handle back at the client's */
+        curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
+    return ok;
 }
 
 /* A success whose body is the answer: kept whole, or the call fails. */
@@ -89,7 +125,7 @@ static int settle_body(zavu_client *c, CURLcode rc, int again, zavu_result *res)
 int zavu_perform(zavu_client *c, const char *method, int max_retries, int missing_ok, int keep_body,
                  zavu_result *res)
 {
-    int n, is_post = strcmp(method, "POST") == 0;
+    int n;
 
     c->body.max_ok = keep_body ? c->max_response : 0;
     c->body.cancel_gen = zavu_cancel_count(); /* a cancel from now on ends this call */
@@ -103,8 +139,7 @@ int zavu_perform(zavu_client *c, const char *method, int max_retries, int missin
         again = zavu_classify(c->easy, rc, &c->body, c->curl_error, missing_ok, res);
         if (keep_body)
             again = settle_body(c, rc, again, res);
-        if (again && is_post)
-            again = zavu_post_may_retry(c->easy, rc, res);
+        again = zavu_may_retry(c, method, rc, res, again);
         res->attempts = n + 1;
         wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
         if (c->debug)

@@ -162,7 +162,8 @@ end
 function M.make(handle, op)
   return function(...)
     local params, query, body, opts = checked(M.prepare, op, ...)
-    local value, status, attempts, request_id = handle:request(op.method, op.path, params, query, body, opts)
+    local value, status, attempts, request_id =
+      handle:request(op.method, op.path, params, query, body, opts, op.live_keys_only and 1 or 0)
     if value == nil then return nil, status end
     return shape(op, value, status, attempts, request_id)
   end
@@ -271,8 +272,8 @@ end
 -- timeout, max_retries }) -> the decoded body (true when empty) | nil, err.
 -- "{name}" parts of path take params in order, each encoded as one segment.
 function M.prepare_request(method, path, args)
-  if method ~= "GET" and method ~= "POST" and method ~= "DELETE" then
-    raise('bad argument #1 to \'request\' ("GET", "POST" or "DELETE" expected, got %s)', tostring(method))
+  if method ~= "GET" and method ~= "POST" and method ~= "PATCH" and method ~= "DELETE" then
+    raise('bad argument #1 to \'request\' ("GET", "POST", "PATCH" or "DELETE" expected, got %s)', tostring(method))
   end
   if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
     raise("bad argument #2 to 'request' (a path starting with / expected)")

@@ -16,7 +16,7 @@ local SESSION = SESSIONS .. "/{sessionId}"
 local NODES = "/v1/whatsapp-alt/egress-nodes"
 local NODE = NODES .. "/{nodeId}"
 
-return {
+local operations = {
   { name = "sessions.list", method = "GET", path = SESSIONS, query = { "limit", "cursor" }, returns = "page" },
   { name = "sessions.create", method = "POST", path = SESSIONS, body = "table", returns = "session" },
   { name = "sessions.get", method = "GET", path = SESSION, returns = "session" },
@@ -39,3 +39,11 @@ return {
   { name = "egress_nodes.pairing_token", method = "POST", path = NODE .. "/pairing-token", returns = "object" },
   { name = "proxy_status", method = "GET", path = "/v1/whatsapp-alt/proxy-status", returns = "object" },
 }
+
+-- live_keys_only: refused locally with a test-mode key (zv_test_...), as the
+-- API refuses it: the sandbox has no WhatsApp Alternative.
+for _, op in ipairs(operations) do
+  if op.path:find("^/v1/whatsapp%-alt/") then op.live_keys_only = true end
+end
+
+return operations
