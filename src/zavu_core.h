@@ -194,4 +194,7 @@ int zavu_status_is_retryable(long status, int should_retry);
 /* Default wait before retry number `retry` (0-based), jitter in [0,1). */
 double zavu_backoff(int retry, double jitter);
 
+/* Webhook signatures (X-Zavu-Signature): their own header. */
+#include "zavu_webhook.h"
+
 #endif
