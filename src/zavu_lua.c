@@ -1053,6 +1053,7 @@ int luaopen_zavu_core(lua_State *L)
 
     lua_newtable(L);
     zavu_setfuncs(L, module_functions);
+    zavu_lua_open_webhooks(L); /* src/zavu_lua_webhooks.c */
     luaL_newmetatable(L, ERROR_MT);
     lua_pushcfunction(L, l_error_tostring);
     lua_setfield(L, -2, "__tostring");
