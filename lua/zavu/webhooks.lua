@@ -79,12 +79,10 @@ local function window(fname, opts, argn, known)
   end
   if tolerance == nil then
     tolerance = TOLERANCE
-  elseif type(tolerance) ~= "number" or not (tolerance >= 0) then
+  elseif type(tolerance) ~= "number" or tolerance ~= tolerance or tolerance < 0 then
     bad_option(fname, "tolerance", "number of seconds >= 0", tolerance)
   end
-  if require_v2 ~= nil and type(require_v2) ~= "boolean" then
-    bad_option(fname, "require_v2", "boolean", require_v2)
-  end
+  if require_v2 ~= nil and type(require_v2) ~= "boolean" then bad_option(fname, "require_v2", "boolean", require_v2) end
   -- The future side of the window is 60 s, or less when tolerance is less.
   return now, tolerance, tolerance < FUTURE and tolerance or FUTURE, require_v2 == true
 end
@@ -139,7 +137,9 @@ function M.sign(raw_body, secret, opts)
   check_secret("sign", secret, 2, false)
   local t, scheme = nil, "v2"
   if opts ~= nil then
-    if type(opts) ~= "table" then error(("bad argument #3 to 'sign' (table expected, got %s)"):format(type(opts)), 2) end
+    if type(opts) ~= "table" then
+      error(("bad argument #3 to 'sign' (table expected, got %s)"):format(type(opts)), 2)
+    end
     check_names("sign", opts, SIGN_OPTIONS, 2)
     t, scheme = opts.t, opts.scheme == nil and "v2" or opts.scheme
     if t ~= nil and (type(t) ~= "number" or not (t >= 0 and t < 2 ^ 63) or t ~= math.floor(t)) then

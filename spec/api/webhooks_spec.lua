@@ -115,9 +115,10 @@ describe("zavu.webhooks.verify, the contract's vectors", function()
     refused("signature_mismatch", webhooks.verify(B1, "t=1736850000,v2=" .. V1_1, S1, at(T1)))
   end)
 
-  it("refuses vector 1 under another secret", function()
-    refused_hiding({ S2, S1 }, "signature_mismatch", webhooks.verify(B1, H1, S2, at(T1)))
-  end)
+  it(
+    "refuses vector 1 under another secret",
+    function() refused_hiding({ S2, S1 }, "signature_mismatch", webhooks.verify(B1, H1, S2, at(T1))) end
+  )
 
   it("refuses vector 1's body with one byte changed", function()
     local changed = B1:gsub("Hi there", "Hi therE")
@@ -339,8 +340,14 @@ describe("zavu.webhooks.verify_tool", function()
     )
     assert.matches("tool call's timestamp", err.message, 1, true)
     assert.is_true(webhooks.verify_tool(TOOL_BODY, TOOL_SIG, 0, TOOL_SECRET, { now = TOOL_NOW + 300 }))
-    refused("timestamp_out_of_range", webhooks.verify_tool(TOOL_BODY, TOOL_SIG, nil, TOOL_SECRET, { now = TOOL_NOW + 301 }))
-    refused("timestamp_out_of_range", webhooks.verify_tool(TOOL_BODY, TOOL_SIG, nil, TOOL_SECRET, { now = TOOL_NOW - 61 }))
+    refused(
+      "timestamp_out_of_range",
+      webhooks.verify_tool(TOOL_BODY, TOOL_SIG, nil, TOOL_SECRET, { now = TOOL_NOW + 301 })
+    )
+    refused(
+      "timestamp_out_of_range",
+      webhooks.verify_tool(TOOL_BODY, TOOL_SIG, nil, TOOL_SECRET, { now = TOOL_NOW - 61 })
+    )
   end)
 
   it("falls back to X-Zavu-Timestamp only for a body without a timestamp, else refuses", function()
@@ -348,7 +355,10 @@ describe("zavu.webhooks.verify_tool", function()
     local sig = webhooks.sign(body, TOOL_SECRET, { t = 1, scheme = "v1" }):match("v1=(%x+)")
     assert.is_true(webhooks.verify_tool(body, sig, 1786113454812, TOOL_SECRET, { now = TOOL_NOW }))
     assert.is_true(webhooks.verify_tool(body, sig, "1786113454812", TOOL_SECRET, { now = TOOL_NOW }))
-    refused("timestamp_out_of_range", webhooks.verify_tool(body, sig, 1786113454812, TOOL_SECRET, { now = TOOL_NOW + 400 }))
+    refused(
+      "timestamp_out_of_range",
+      webhooks.verify_tool(body, sig, 1786113454812, TOOL_SECRET, { now = TOOL_NOW + 400 })
+    )
     local err = refused("timestamp_out_of_range", webhooks.verify_tool(body, sig, nil, TOOL_SECRET, { now = TOOL_NOW }))
     assert.matches("no timestamp", err.message, 1, true)
     refused("timestamp_out_of_range", webhooks.verify_tool(body, sig, "soon", TOOL_SECRET, { now = TOOL_NOW }))
@@ -357,12 +367,20 @@ describe("zavu.webhooks.verify_tool", function()
   it("says each error code", function()
     refused("missing_signature", webhooks.verify_tool(TOOL_BODY, nil, nil, TOOL_SECRET, { now = TOOL_NOW }))
     refused("missing_signature", webhooks.verify_tool(TOOL_BODY, "", nil, TOOL_SECRET, { now = TOOL_NOW }))
-    local err = refused("malformed_signature", webhooks.verify_tool(TOOL_BODY, H1, nil, TOOL_SECRET, { now = TOOL_NOW }))
+    local err =
+      refused("malformed_signature", webhooks.verify_tool(TOOL_BODY, H1, nil, TOOL_SECRET, { now = TOOL_NOW }))
     assert.matches("verify it with verify", err.message, 1, true)
     refused("malformed_signature", webhooks.verify_tool(TOOL_BODY, TOOL_SIG:sub(3), nil, TOOL_SECRET))
     refused("malformed_signature", webhooks.verify_tool(TOOL_BODY, { TOOL_SIG, TOOL_SIG }, nil, TOOL_SECRET))
-    refused_hiding({ "other" }, "signature_mismatch", webhooks.verify_tool(TOOL_BODY, TOOL_SIG, nil, "other", { now = TOOL_NOW }))
-    refused("signature_mismatch", webhooks.verify_tool(TOOL_BODY .. " ", TOOL_SIG, nil, TOOL_SECRET, { now = TOOL_NOW }))
+    refused_hiding(
+      { "other" },
+      "signature_mismatch",
+      webhooks.verify_tool(TOOL_BODY, TOOL_SIG, nil, "other", { now = TOOL_NOW })
+    )
+    refused(
+      "signature_mismatch",
+      webhooks.verify_tool(TOOL_BODY .. " ", TOOL_SIG, nil, TOOL_SECRET, { now = TOOL_NOW })
+    )
     local body = "not json"
     local sig = webhooks.sign(body, TOOL_SECRET, { t = 1, scheme = "v1" }):match("v1=(%x+)")
     refused("invalid_json", webhooks.verify_tool(body, sig, nil, TOOL_SECRET, { now = TOOL_NOW }))
@@ -385,57 +403,74 @@ describe("zavu.webhooks misuse", function()
       "unknown option 'tolerence' to 'verify' (did you mean 'tolerance'?)",
       function() webhooks.verify(B1, H1, S1, { tolerence = 300 }) end
     )
-    raises("unknown option 'requre_v2' to 'verify' (did you mean 'require_v2'?)", function()
-      webhooks.verify(B1, H1, S1, { requre_v2 = true })
-    end)
-    raises("unknown option 'Now' to 'verify' (did you mean 'now'?)", function() webhooks.verify(B1, H1, S1, { Now = 1 }) end)
+    raises(
+      "unknown option 'requre_v2' to 'verify' (did you mean 'require_v2'?)",
+      function() webhooks.verify(B1, H1, S1, { requre_v2 = true }) end
+    )
+    raises(
+      "unknown option 'Now' to 'verify' (did you mean 'now'?)",
+      function() webhooks.verify(B1, H1, S1, { Now = 1 }) end
+    )
     raises(
       "unknown option 'secret' to 'verify' (known: now, require_v2, tolerance)",
       function() webhooks.verify(B1, H1, S1, { secret = S1 }) end
     )
-    raises("unknown option 'schema' to 'sign' (did you mean 'scheme'?)", function() webhooks.sign(B1, S1, { schema = "v2" }) end)
-    raises("unknown option 'require_v2' to 'verify_tool'", function()
-      webhooks.verify_tool(TOOL_BODY, TOOL_SIG, nil, TOOL_SECRET, { require_v2 = true })
-    end)
+    raises(
+      "unknown option 'schema' to 'sign' (did you mean 'scheme'?)",
+      function() webhooks.sign(B1, S1, { schema = "v2" }) end
+    )
+    raises(
+      "unknown option 'require_v2' to 'verify_tool'",
+      function() webhooks.verify_tool(TOOL_BODY, TOOL_SIG, nil, TOOL_SECRET, { require_v2 = true }) end
+    )
   end)
 
   it("raises for wrong types and impossible values", function()
     raises("bad argument #1 to 'verify' (string expected, got nil)", function() webhooks.verify(nil, H1, S1) end)
     raises("bad argument #2 to 'verify' (string expected, got number)", function() webhooks.verify(B1, 5, S1) end)
-    raises("bad argument #3 to 'verify' (string or list of strings expected, got nil)", function()
-      webhooks.verify(B1, H1, nil)
-    end)
+    raises(
+      "bad argument #3 to 'verify' (string or list of strings expected, got nil)",
+      function() webhooks.verify(B1, H1, nil) end
+    )
     raises("bad argument #3 to 'verify' (the secret is empty)", function() webhooks.verify(B1, H1, "") end)
     raises("bad argument #3 to 'verify' (empty list of secrets)", function() webhooks.verify(B1, H1, {}) end)
-    raises("bad argument #3 to 'verify' (secret #2: non-empty string expected)", function()
-      webhooks.verify(B1, H1, { S1, 5 })
-    end)
+    raises(
+      "bad argument #3 to 'verify' (secret #2: non-empty string expected)",
+      function() webhooks.verify(B1, H1, { S1, 5 }) end
+    )
     raises("bad argument #4 to 'verify' (table expected, got number)", function() webhooks.verify(B1, H1, S1, 300) end)
-    raises("bad option 'now' to 'verify' (finite number of seconds expected, got string)", function()
-      webhooks.verify(B1, H1, S1, { now = "1736850000" })
-    end)
+    raises(
+      "bad option 'now' to 'verify' (finite number of seconds expected, got string)",
+      function() webhooks.verify(B1, H1, S1, { now = "1736850000" }) end
+    )
     raises("bad option 'now' to 'verify'", function() webhooks.verify(B1, H1, S1, { now = 0 / 0 }) end)
-    raises("bad option 'tolerance' to 'verify' (number of seconds >= 0 expected, got -1)", function()
-      webhooks.verify(B1, H1, S1, { tolerance = -1 })
-    end)
-    raises("bad option 'require_v2' to 'verify' (boolean expected, got string)", function()
-      webhooks.verify(B1, H1, S1, { require_v2 = "yes" })
-    end)
+    raises(
+      "bad option 'tolerance' to 'verify' (number of seconds >= 0 expected, got -1)",
+      function() webhooks.verify(B1, H1, S1, { tolerance = -1 }) end
+    )
+    raises(
+      "bad option 'require_v2' to 'verify' (boolean expected, got string)",
+      function() webhooks.verify(B1, H1, S1, { require_v2 = "yes" }) end
+    )
     raises("bad argument #2 to 'sign' (string expected, got table)", function() webhooks.sign(B1, { S1 }) end)
-    raises("bad option 't' to 'sign' (whole number of seconds >= 0 expected, got -1)", function()
-      webhooks.sign(B1, S1, { t = -1 })
-    end)
+    raises(
+      "bad option 't' to 'sign' (whole number of seconds >= 0 expected, got -1)",
+      function() webhooks.sign(B1, S1, { t = -1 }) end
+    )
     raises("bad option 't' to 'sign'", function() webhooks.sign(B1, S1, { t = 1.5 }) end)
     raises("bad option 't' to 'sign'", function() webhooks.sign(B1, S1, { t = "1" }) end)
-    raises("bad option 'scheme' to 'sign' (\"v1\", \"v2\" or \"v1+v2\" expected, got v3)", function()
-      webhooks.sign(B1, S1, { scheme = "v3" })
-    end)
-    raises("bad argument #3 to 'verify_tool' (number of milliseconds expected, got boolean)", function()
-      webhooks.verify_tool(TOOL_BODY, TOOL_SIG, true, TOOL_SECRET)
-    end)
-    raises("bad argument #4 to 'verify_tool' (string or list of strings expected, got nil)", function()
-      webhooks.verify_tool(TOOL_BODY, TOOL_SIG, nil)
-    end)
+    raises(
+      'bad option \'scheme\' to \'sign\' ("v1", "v2" or "v1+v2" expected, got v3)',
+      function() webhooks.sign(B1, S1, { scheme = "v3" }) end
+    )
+    raises(
+      "bad argument #3 to 'verify_tool' (number of milliseconds expected, got boolean)",
+      function() webhooks.verify_tool(TOOL_BODY, TOOL_SIG, true, TOOL_SECRET) end
+    )
+    raises(
+      "bad argument #4 to 'verify_tool' (string or list of strings expected, got nil)",
+      function() webhooks.verify_tool(TOOL_BODY, TOOL_SIG, nil) end
+    )
   end)
 
   it("raises misuse even when the header alone would be refused", function()
