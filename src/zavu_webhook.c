@@ -13,7 +13,6 @@
 
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,49 +68,28 @@ static void reset(zavu_webhook_result *res)
 /* ---- HMAC-SHA256 over up to three parts ---- */
 
 #ifdef ZAVU_EVP_MAC
-/* One context made once with the digest set (and a placeholder key, which
- * EVP_MAC_CTX_dup needs), duplicated and keyed per digest: no name lookup
- * ("HMAC", "SHA256") on the way of each verification. */
-static EVP_MAC_CTX *hmac_template;
-static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
-
-static void make_template(void)
-{
-    static const unsigned char placeholder[1] = {0};
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    OSSL_PARAM params[2];
-    EVP_MAC_CTX *ctx;
-    if (!mac)
-        return;
-    ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac); /* the context keeps its own reference */
-    if (!ctx)
-        return;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (!EVP_MAC_init(ctx, placeholder, sizeof placeholder, params)) {
-        EVP_MAC_CTX_free(ctx);
-        return;
-    }
-    hmac_template = ctx;
-}
-
+/* Fetched per call, not kept in a static: a module unloaded by lua_close
+ * would leave a kept context unreachable, and freeing it from a destructor
+ * could run after OpenSSL's own atexit cleanup. After the first call the
+ * fetch is a lookup in libcrypto's cache (a fraction of a microsecond). */
 static int hmac_parts(const char *key, size_t key_len, const char *const *parts, const size_t *lens,
                       int n, unsigned char *out)
 {
-    EVP_MAC_CTX *ctx;
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    OSSL_PARAM params[2];
     size_t out_len = 0;
-    int i, ok;
-    pthread_once(&hmac_once, make_template);
-    if (!hmac_template || !(ctx = EVP_MAC_CTX_dup(hmac_template)))
-        return -1;
-    /* A NULL key would keep the placeholder: an empty key is "" of length 0. */
-    ok = EVP_MAC_init(ctx, (const unsigned char *)(key ? key : ""), key_len, NULL);
+    int i, ok = ctx != NULL;
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    /* A NULL key means "keep the last one": an empty key is "" of length 0. */
+    ok = ok && EVP_MAC_init(ctx, (const unsigned char *)(key ? key : ""), key_len, params);
     for (i = 0; ok && i < n; i++)
         ok = EVP_MAC_update(ctx, (const unsigned char *)parts[i], lens[i]);
     ok = ok && EVP_MAC_final(ctx, out, &out_len, ZAVU_WEBHOOK_DIGEST) &&
          out_len == ZAVU_WEBHOOK_DIGEST;
     EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
     return ok ? 0 : -1;
 }
 #else
