@@ -117,6 +117,9 @@ function M.verify(raw_body, signature_header, secret, opts)
   end
   check_secret("verify", secret, 3, true)
   local now, tolerance, future, require_v2 = window("verify", opts, 4, VERIFY_OPTIONS)
+  if t == "table" and rawlen(signature_header) == 1 and type(rawget(signature_header, 1)) == "string" then
+    signature_header, t = rawget(signature_header, 1), "string" -- a list of one: that header
+  end
   if t == "table" then
     return nil, failure("malformed_signature", "X-Zavu-Signature was sent more than once: one header expected")
   end

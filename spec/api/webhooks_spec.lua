@@ -220,6 +220,7 @@ describe("zavu.webhooks.verify, the header's grammar", function()
   it("refuses a repeated header (the list ngx.req.get_headers gives) as malformed", function()
     local err = refused("malformed_signature", webhooks.verify(B1, { H1, H1 }, S1, at(T1)))
     assert.matches("more than once", err.message, 1, true)
+    assert.are.equal("v2", webhooks.verify(B1, { H1 }, S1, at(T1)).scheme) -- a list of one is that header
   end)
 
   it("parses nothing before the signature matched: a bad signature on a non-JSON body is a mismatch", function()

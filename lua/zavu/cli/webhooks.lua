@@ -299,6 +299,7 @@ local function forward(url, request)
     end
   end
   headers["content-length"] = tostring(#request.body)
+  http.TIMEOUT = REQUEST_SECONDS -- (LuaSocket's default is a minute)
   local ok, code = http.request {
     url = url,
     method = "POST",
