@@ -149,7 +149,7 @@ local function listen(words, extra)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir " .. dir .. " && mkfifo " .. dir .. "/in"))
-  local cmd = ("stty cols 200 rows 24; exec %s %s %s"):format(S.prefix(env(extra)), S.zavu, words)
+  local cmd = ("echo $$ > %s/pid; stty cols 200 rows 24; exec %s %s %s"):format(dir, S.prefix(env(extra)), S.zavu, words)
   local preload = os.getenv("LD_PRELOAD") -- under the asan suite, for the interpreter only
   if preload then cmd = "LD_PRELOAD='" .. preload .. "' " .. cmd end
   local sh = ("env -u LD_PRELOAD script -qec %s /dev/null < %s/in > %s/out 2>&1; echo $? > %s/rc"):format(
@@ -174,7 +174,13 @@ local function listen(words, extra)
     self.keyboard:close()
     return rc, took
   end
-  function self.cleanup() os.execute("rm -rf " .. dir) end
+  -- (a failed spec leaves no listen running)
+  function self.cleanup()
+    local pid = tonumber(read(dir .. "/pid"):match("%d+"))
+    if pid and read(dir .. "/rc") == "" then os.execute("kill " .. pid .. " 2>/dev/null") end
+    pcall(self.keyboard.close, self.keyboard)
+    os.execute("rm -rf " .. dir)
+  end
   return self
 end
 
@@ -200,6 +206,7 @@ local GROUP = '{"id":"evt_grp_%s","type":"message.inbound","timestamp":173685006
 describe("zavu listen", function()
   it("verifies and prints each delivery, answers refusals, and exits 130 on Ctrl-C", function()
     local l = listen("listen --port 0")
+    finally(l.cleanup)
     local body = GROUP:format(H.nonce())
     local code, answer = post(l.port, body, S.run(("webhooks sign < %s"):format(H.write_tmp(body)), env()):match("%S+"))
     assert.are.equal(200, code, answer)
@@ -226,12 +233,13 @@ describe("zavu listen", function()
     assert.is_true(took < 1, ("took %.3f s"):format(took))
     assert.is_nil(l.output():find("traceback", 1, true))
     assert.is_nil(l.output():find(SECRET, 1, true))
-    l.cleanup()
   end)
 
   it("forwards a verified delivery's bytes and headers to a local app, and answers its status", function()
     local app = listen("listen --port 0") -- the app: another listen, which verifies what it gets
+    finally(app.cleanup)
     local front = listen("listen --port 0 --forward-to http://127.0.0.1:" .. app.port .. "/app")
+    finally(front.cleanup)
     local body = GROUP:format(H.nonce())
     local id = body:match('"id":"([^"]+)"')
     local signature = S.run(("webhooks sign < %s"):format(H.write_tmp(body)), env()):match("%S+")
@@ -244,8 +252,6 @@ describe("zavu listen", function()
     code = post(front.port, body, signature)
     assert.are.equal(502, code)
     assert.are.equal(130, (front.interrupt()))
-    app.cleanup()
-    front.cleanup()
   end)
 
   it("refuses a forward URL that is not http:// and a missing secret, with exit 2", function()
