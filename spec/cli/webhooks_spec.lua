@@ -149,7 +149,12 @@ local function listen(words, extra)
   local dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir " .. dir .. " && mkfifo " .. dir .. "/in"))
-  local cmd = ("echo $$ > %s/pid; stty cols 200 rows 24; exec %s %s %s"):format(dir, S.prefix(env(extra)), S.zavu, words)
+  local cmd = ("echo $$ > %s/pid; stty cols 200 rows 24; exec %s %s %s"):format(
+    dir,
+    S.prefix(env(extra)),
+    S.zavu,
+    words
+  )
   local preload = os.getenv("LD_PRELOAD") -- under the asan suite, for the interpreter only
   if preload then cmd = "LD_PRELOAD='" .. preload .. "' " .. cmd end
   local sh = ("env -u LD_PRELOAD script -qec %s /dev/null < %s/in > %s/out 2>&1; echo $? > %s/rc"):format(
