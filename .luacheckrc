@@ -19,6 +19,7 @@ local vim = {
 -- written), on LuaJIT, plus what lua-nginx-module added after luacheck's list.
 stds.ngx_more = { read_globals = { ngx = { fields = { run_worker_thread = {} } } } }
 files["lua/zavu/openresty.lua"] = { std = "max+ngx_lua+ngx_more" }
+files["lua/zavu/openresty"] = { std = "max+ngx_lua+ngx_more" }
 files["spec/mock"] = { std = "max+ngx_lua+ngx_more" }
 files["examples/openresty"] = { std = "max+ngx_lua+ngx_more" }
 

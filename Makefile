@@ -14,13 +14,16 @@ CFLAGS ?= -O2 -g
 # Warnings and paths stay even when CFLAGS is given on the command line.
 ALL_CFLAGS = $(CFLAGS) -std=c99 -fPIC -Wall -Wextra -Isrc -I$(LUA_INC) $(shell pkg-config --cflags libcurl 2>/dev/null)
 ALL_LDFLAGS = $(LDFLAGS) -shared
-LIBS = $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) -lm -lpthread
+LIBS = $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl) $(CRYPTO_LIBS) -lm -lpthread
+# HMAC-SHA256 for webhook signatures (src/zavu_webhook.c): OpenSSL's libcrypto.
+CRYPTO_LIBS = $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 
-CORE_SRC = src/zavu_client.c src/zavu_delete.c src/zavu_request.c src/zavu_batch.c src/zavu_cancel.c src/zavu_parse.c
+CORE_SRC = src/zavu_client.c src/zavu_delete.c src/zavu_request.c src/zavu_batch.c src/zavu_cancel.c src/zavu_parse.c \
+	src/zavu_webhook.c
 BINDING_SRC = src/zavu_lua.c src/zavu_lua_options.c src/zavu_lua_client.c src/zavu_lua_errors.c \
-	src/zavu_lua_request.c src/zavu_lua_batch.c
+	src/zavu_lua_request.c src/zavu_lua_batch.c src/zavu_lua_webhooks.c
 SRC = $(CORE_SRC) $(BINDING_SRC)
-HDR = src/zavu_core.h src/zavu_internal.h src/zavu_cancel.h src/zavu_lua.h src/compat.h
+HDR = src/zavu_core.h src/zavu_internal.h src/zavu_cancel.h src/zavu_lua.h src/compat.h src/zavu_webhook.h
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
@@ -65,7 +68,7 @@ test: deps
 SAN_CC = clang
 SAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
-FUZZERS = headers url request error_body
+FUZZERS = headers url request error_body webhook
 FUZZ_SECONDS ?= 60
 
 build/fuzz/fuzz_headers: fuzz/fuzz_headers.c src/zavu_parse.c src/zavu_core.h
@@ -79,7 +82,10 @@ build/fuzz/fuzz_request: fuzz/fuzz_request.c src/zavu_parse.c src/zavu_core.h
 	$(SAN_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_request.c src/zavu_parse.c -lcurl -lm
 build/fuzz/fuzz_error_body: fuzz/fuzz_error_body.c $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
-	$(SAN_CC) $(FUZZ_FLAGS) -I/usr/include/lua5.4 -o $@ fuzz/fuzz_error_body.c $(SRC) -llua5.4 -lcurl -lm -lpthread
+	$(SAN_CC) $(FUZZ_FLAGS) -I/usr/include/lua5.4 -o $@ fuzz/fuzz_error_body.c $(SRC) -llua5.4 -lcurl $(CRYPTO_LIBS) -lm -lpthread
+build/fuzz/fuzz_webhook: fuzz/fuzz_webhook.c src/zavu_webhook.c src/zavu_webhook.h
+	@mkdir -p $(dir $@)
+	$(SAN_CC) $(FUZZ_FLAGS) -o $@ fuzz/fuzz_webhook.c src/zavu_webhook.c $(CRYPTO_LIBS) -lpthread
 
 # Each harness for FUZZ_SECONDS (make test runs them briefly); fails on any finding.
 fuzz: deps $(FUZZERS:%=build/fuzz/fuzz_%)
@@ -116,7 +122,7 @@ valgrind: deps
 # 4 OS threads, each with its own Lua state and client, under ThreadSanitizer.
 build/threads: spec/support/threads.c $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
-	$(SAN_CC) -g -O1 -fsanitize=thread -Isrc -I/usr/include/lua5.4 -o $@ spec/support/threads.c $(SRC) -llua5.4 -lcurl -lm -lpthread
+	$(SAN_CC) -g -O1 -fsanitize=thread -Isrc -I/usr/include/lua5.4 -o $@ spec/support/threads.c $(SRC) -llua5.4 -lcurl $(CRYPTO_LIBS) -lm -lpthread
 threads: deps build/threads
 	@scripts/run-sanitized threads
 

@@ -29,6 +29,8 @@ external_dependencies = {
   -- By library: Debian keeps curl/curl.h in a multiarch include directory
   -- that the compiler searches by itself but luarocks' header probe does not.
   CURL = { library = "curl" },
+  -- OpenSSL's libcrypto: HMAC-SHA256 for webhook signatures (Debian: libssl-dev).
+  CRYPTO = { library = "crypto" },
 }
 -- The whole suite (it builds the module for every interpreter, starts the
 -- mock API and needs Debian's busted, nginx and Neovim): see README, "Tests".
@@ -52,11 +54,14 @@ build = {
     ["zavu.operations"] = "lua/zavu/operations.lua",
     ["zavu.methods"] = "lua/zavu/methods.lua",
     ["zavu.lifecycle"] = "lua/zavu/lifecycle.lua",
+    ["zavu.options"] = "lua/zavu/options.lua",
+    ["zavu.webhooks"] = "lua/zavu/webhooks.lua",
+    ["zavu.openresty.webhook"] = "lua/zavu/openresty/webhook.lua",
     ["zavu.core"] = {
-      sources = { "src/zavu_client.c", "src/zavu_delete.c", "src/zavu_request.c", "src/zavu_batch.c", "src/zavu_cancel.c", "src/zavu_parse.c", "src/zavu_lua.c", "src/zavu_lua_options.c", "src/zavu_lua_client.c", "src/zavu_lua_errors.c", "src/zavu_lua_request.c", "src/zavu_lua_batch.c" },
-      incdirs = { "src", "$(CURL_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)" },
-      libraries = { "curl", "m", "pthread" },
+      sources = { "src/zavu_client.c", "src/zavu_delete.c", "src/zavu_request.c", "src/zavu_batch.c", "src/zavu_cancel.c", "src/zavu_parse.c", "src/zavu_webhook.c", "src/zavu_lua.c", "src/zavu_lua_options.c", "src/zavu_lua_client.c", "src/zavu_lua_errors.c", "src/zavu_lua_request.c", "src/zavu_lua_batch.c", "src/zavu_lua_webhooks.c" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(CRYPTO_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(CRYPTO_LIBDIR)" },
+      libraries = { "curl", "crypto", "m", "pthread" },
       defines = {},
     },
   },

@@ -56,6 +56,11 @@ D.aliases = {
       '"http_error"',
       '"worker_thread_unavailable"',
       '"internal_error"',
+      '"missing_signature"',
+      '"malformed_signature"',
+      '"timestamp_out_of_range"',
+      '"signature_mismatch"',
+      '"invalid_json"',
       "string",
     },
     "An error's code: one of the library's (README, \"The error table\"), or the `code` the API's body gave.",
@@ -363,6 +368,66 @@ D.classes = {
     },
   },
   {
+    name = "zavu.WebhookEvent",
+    doc = "A verified webhook delivery: the envelope Zavu sent (../shared/api/webhooks.md), decoded, and the "
+      .. "scheme that verified it. Unknown event types must be ignored, not refused.",
+    fields = {
+      { "id", "string", "the event's id (evt_...): the same on every retry of one delivery" },
+      { "type", "string", "message.inbound, message.status, message.delivered, conversation.new, ..." },
+      { "timestamp", "number", "when Zavu dispatched it, Unix milliseconds" },
+      { "senderId", "string?", "the sender whose webhook this is (absent on project-level events)" },
+      { "projectId", "string", "" },
+      { "data", "table", "the event's payload: test fields for presence" },
+      { "scheme", '"v2"|"v1"', "the signature that matched: v2 when the header had one" },
+    },
+  },
+  {
+    name = "zavu.WebhookVerifyOptions",
+    doc = "Options of `zavu.webhooks.verify`.",
+    fields = {
+      {
+        "tolerance",
+        "number?",
+        "seconds a signature may be old (default 300); the future side is 60 s, or this if less",
+      },
+      { "now", "number?", "the clock, Unix seconds (default os.time())" },
+      { "require_v2", "boolean?", "refuse a header with v1 only (v1 does not cover the timestamp)" },
+    },
+  },
+  {
+    name = "zavu.WebhookToolOptions",
+    doc = "Options of `zavu.webhooks.verify_tool`.",
+    fields = {
+      { "tolerance", "number?", "seconds the tool call's timestamp may be old (default 300)" },
+      { "now", "number?", "the clock, Unix seconds (default os.time())" },
+    },
+  },
+  {
+    name = "zavu.WebhookSignOptions",
+    doc = "Options of `zavu.webhooks.sign`.",
+    fields = {
+      { "t", "integer?", "the signature's Unix time (default os.time())" },
+      { "scheme", '"v2"|"v1"|"v1+v2"?', 'default "v2"; "v1+v2" signs both with one t' },
+    },
+  },
+  {
+    name = "zavu.openresty.WebhookOptions",
+    doc = "Options of `zavu.openresty.webhook`.",
+    fields = {
+      { "secret", "string|string[]", "the sender's signing secret, or one per sender" },
+      { "on_event", "fun(event: zavu.WebhookEvent)", "the handler; if it raises, the answer is 500 and Zavu retries" },
+      { "dedupe", "string?", "a lua_shared_dict's name: each event id handled once (ids kept 6 h)" },
+      { "max_body", "integer?", "bytes; a bigger body is answered 413 (default 1 MiB)" },
+      {
+        "respond",
+        '"after"|"first"?',
+        '"first": answer 200 before on_event runs (in a timer); an event whose handler raises is then lost',
+      },
+      { "tolerance", "number?", "as zavu.webhooks.verify" },
+      { "require_v2", "boolean?", "as zavu.webhooks.verify" },
+    },
+  },
+  {
     name = "zavu.nvim.ProbeInfo",
     doc = "What `zavu.nvim.probe` reports a worker thread loaded.",
     fields = {
@@ -525,6 +590,48 @@ D.modules = {
         returns = {},
       },
     },
+    -- Tables of functions on the module, each a class of its own.
+    tables = {
+      webhooks = {
+        class = "zavu.Webhooks",
+        doc = "Signed webhook deliveries (X-Zavu-Signature), checked in C over the exact bytes received.",
+        functions = {
+          verify = {
+            doc = 'Verify a sender-webhook delivery: v2 over "{t}.{body}" when the header has it, else v1 over the '
+              .. "body; then decode the JSON. err.code: missing_signature, malformed_signature, "
+              .. "timestamp_out_of_range, signature_mismatch, invalid_json.",
+            params = {
+              { "raw_body", "string", "the body's bytes as received" },
+              { "signature_header", "string|string[]?", "X-Zavu-Signature (nil: none; a list: sent twice)" },
+              { "secret", "string|string[]", "the secret, or one per sender" },
+              { "opts?", "zavu.WebhookVerifyOptions", "" },
+            },
+            returns = { { "zavu.WebhookEvent?", "event", "" }, { "zavu.Error?", "err", "" } },
+          },
+          sign = {
+            doc = "The X-Zavu-Signature value Zavu would send for the body (tests, local tools).",
+            params = {
+              { "raw_body", "string", "" },
+              { "secret", "string", "" },
+              { "opts?", "zavu.WebhookSignOptions", "" },
+            },
+            returns = { { "string", "header", "" } },
+          },
+          verify_tool = {
+            doc = "Verify a tool-call webhook: a bare hex HMAC of the body; fresh by the body's timestamp field "
+              .. "(timestamp_ms, the unsigned X-Zavu-Timestamp, only when the body has none).",
+            params = {
+              { "raw_body", "string", "" },
+              { "signature_hex", "string?", "X-Zavu-Signature" },
+              { "timestamp_ms", "number|string?", "X-Zavu-Timestamp" },
+              { "secret", "string|string[]", "the tool's secret" },
+              { "opts?", "zavu.WebhookToolOptions", "" },
+            },
+            returns = { { "true?", "ok", "" }, { "zavu.Error?", "err", "" } },
+          },
+        },
+      },
+    },
   },
   ["zavu.openresty"] = {
     doc = "zavu for OpenResty: every method of zavu.METHODS runs in nginx's thread pool "
@@ -543,6 +650,14 @@ D.modules = {
         doc = "Whether v is an error table of zavu.",
         params = { { "v", "any", "" } },
         returns = { { "boolean", "", "" } },
+      },
+      webhook = {
+        doc = "Receive a signed webhook delivery in a content handler: 405 to anything but POST, 413 past max_body, "
+          .. "401 to a signature failure, 400 to a body that is not JSON, 200 once on_event returned (or at once "
+          .. 'with respond = "first"), 500 when it raised; with dedupe, a handled id 200 without on_event and '
+          .. "an id being handled 409.",
+        params = { { "opts", "zavu.openresty.WebhookOptions", "" } },
+        returns = { { "integer", "status", "the status answered" } },
       },
     },
     internal = {

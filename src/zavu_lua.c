@@ -135,6 +135,7 @@ int luaopen_zavu_core(lua_State *L)
 
     lua_newtable(L);
     zavu_setfuncs(L, module_functions);
+    zl_open_webhooks(L);
     luaL_newmetatable(L, ERROR_MT);
     lua_pushcfunction(L, zl_error_tostring);
     lua_setfield(L, -2, "__tostring");

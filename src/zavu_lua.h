@@ -61,4 +61,8 @@ int zl_idempotency_key(lua_State *L);
 /* ---- zavu_lua_batch.c ---- */
 int zl_delete_many(lua_State *L); /* inside zl_guarded: (u, ids, opts) */
 
+/* ---- zavu_lua_webhooks.c ---- */
+/* zavu.core.webhook_*: the verifier (src/zavu_webhook.c); the module table on top. */
+void zl_open_webhooks(lua_State *L);
+
 #endif

@@ -48,6 +48,11 @@
 ---| "http_error"
 ---| "worker_thread_unavailable"
 ---| "internal_error"
+---| "missing_signature"
+---| "malformed_signature"
+---| "timestamp_out_of_range"
+---| "signature_mismatch"
+---| "invalid_json"
 ---| string
 
 ---The methods `request` sends.
@@ -235,6 +240,32 @@
 ---@field http2 boolean
 ---@field tls boolean
 
+---A verified webhook delivery: the envelope Zavu sent (../shared/api/webhooks.md), decoded, and the scheme that verified it. Unknown event types must be ignored, not refused.
+---@class zavu.WebhookEvent
+---@field id string the event's id (evt_...): the same on every retry of one delivery
+---@field type string message.inbound, message.status, message.delivered, conversation.new, ...
+---@field timestamp number when Zavu dispatched it, Unix milliseconds
+---@field senderId? string the sender whose webhook this is (absent on project-level events)
+---@field projectId string
+---@field data table the event's payload: test fields for presence
+---@field scheme "v2"|"v1" the signature that matched: v2 when the header had one
+
+---Options of `zavu.webhooks.verify`.
+---@class zavu.WebhookVerifyOptions
+---@field tolerance? number seconds a signature may be old (default 300); the future side is 60 s, or this if less
+---@field now? number the clock, Unix seconds (default os.time())
+---@field require_v2? boolean refuse a header with v1 only (v1 does not cover the timestamp)
+
+---Options of `zavu.webhooks.verify_tool`.
+---@class zavu.WebhookToolOptions
+---@field tolerance? number seconds the tool call's timestamp may be old (default 300)
+---@field now? number the clock, Unix seconds (default os.time())
+
+---Options of `zavu.webhooks.sign`.
+---@class zavu.WebhookSignOptions
+---@field t? integer the signature's Unix time (default os.time())
+---@field scheme? "v2"|"v1"|"v1+v2" default "v2"; "v1+v2" signs both with one t
+
 ---`sessions` of a zavu client (and of the module: its default client).
 ---@class zavu.Sessions
 local Sessions = {}
@@ -412,12 +443,43 @@ function Client.request(method, path, args) end
 ---Close the connections now rather than at garbage collection.
 function Client.close() end
 
+---Signed webhook deliveries (X-Zavu-Signature), checked in C over the exact bytes received.
+---@class zavu.Webhooks
+local Webhooks = {}
+
+---The X-Zavu-Signature value Zavu would send for the body (tests, local tools).
+---@param raw_body string
+---@param secret string
+---@param opts? zavu.WebhookSignOptions
+---@return string header
+function Webhooks.sign(raw_body, secret, opts) end
+
+---Verify a sender-webhook delivery: v2 over "{t}.{body}" when the header has it, else v1 over the body; then decode the JSON. err.code: missing_signature, malformed_signature, timestamp_out_of_range, signature_mismatch, invalid_json.
+---@param raw_body string the body's bytes as received
+---@param signature_header string|string[]? X-Zavu-Signature (nil: none; a list: sent twice)
+---@param secret string|string[] the secret, or one per sender
+---@param opts? zavu.WebhookVerifyOptions
+---@return zavu.WebhookEvent? event
+---@return zavu.Error? err
+function Webhooks.verify(raw_body, signature_header, secret, opts) end
+
+---Verify a tool-call webhook: a bare hex HMAC of the body; fresh by the body's timestamp field (timestamp_ms, the unsigned X-Zavu-Timestamp, only when the body has none).
+---@param raw_body string
+---@param signature_hex string? X-Zavu-Signature
+---@param timestamp_ms number|string? X-Zavu-Timestamp
+---@param secret string|string[] the tool's secret
+---@param opts? zavu.WebhookToolOptions
+---@return true? ok
+---@return zavu.Error? err
+function Webhooks.verify_tool(raw_body, signature_hex, timestamp_ms, secret, opts) end
+
 ---The Zavu API from Lua. The module's own methods (zavu.sessions.delete(id), ...) belong to a default client made on first use from the environment.
 ---@class zavu
 ---@field VERSION string this library's version
 ---@field curl_version string libcurl's version
 ---@field error_mt metatable the error tables' metatable: gives a copied error its tostring back
 ---@field METHODS string[] every method of a client, as "resource.name" or "name"
+---@field webhooks zavu.Webhooks
 ---@field sessions zavu.Sessions the default client's
 ---@field egress_nodes zavu.EgressNodes the default client's
 local zavu = {}

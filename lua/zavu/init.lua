@@ -23,6 +23,8 @@ local M = {
   check_call_options = core.check_call_options,
   --- Every call in flight in this process ends now with the code "cancelled".
   cancel_all = core.cancel_all,
+  -- Signed webhook deliveries: verify, sign, verify_tool (zavu/webhooks.lua).
+  webhooks = require "zavu.webhooks",
 }
 
 -- The client's methods, as "resource.name" (client[resource][name]) or

@@ -22,6 +22,7 @@
 local zavu = require "zavu"
 
 local M = { VERSION = zavu.VERSION, error_mt = zavu.error_mt, is_error = zavu.is_error }
+M.webhook = require("zavu.openresty.webhook").webhook -- a receiver for signed deliveries (openresty/webhook.lua)
 
 local MODULE = "zavu.openresty"
 local error_mt, is_error = zavu.error_mt, zavu.is_error

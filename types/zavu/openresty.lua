@@ -7,6 +7,16 @@
 ---@field thread_pool? string the nginx thread_pool to run calls in (default "default")
 ---@field blocking? boolean run in the calling coroutine instead (for phases that cannot yield): new() then returns a plain zavu client
 
+---Options of `zavu.openresty.webhook`.
+---@class zavu.openresty.WebhookOptions
+---@field secret string|string[] the sender's signing secret, or one per sender
+---@field on_event fun(event: zavu.WebhookEvent) the handler; if it raises, the answer is 500 and Zavu retries
+---@field dedupe? string a lua_shared_dict's name: each event id handled once (ids kept 6 h)
+---@field max_body? integer bytes; a bigger body is answered 413 (default 1 MiB)
+---@field respond? "after"|"first" "first": answer 200 before on_event runs (in a timer); an event whose handler raises is then lost
+---@field tolerance? number as zavu.webhooks.verify
+---@field require_v2? boolean as zavu.webhooks.verify
+
 ---`sessions` of a zavu.openresty client.
 ---@class zavu.openresty.Sessions
 local Sessions = {}
@@ -189,6 +199,11 @@ function openresty.new(opts) end
 ---@param v any
 ---@return boolean
 function openresty.is_error(v) end
+
+---Receive a signed webhook delivery in a content handler: 405 to anything but POST, 413 past max_body, 401 to a signature failure, 400 to a body that is not JSON, 200 once on_event returned (or at once with respond = "first"), 500 when it raised; with dedupe, a handled id 200 without on_event and an id being handled 409.
+---@param opts zavu.openresty.WebhookOptions
+---@return integer status the status answered
+function openresty.webhook(opts) end
 
 ---Whether the managed proxy egress is offered now.
 ---@param opts? zavu.CallOptions

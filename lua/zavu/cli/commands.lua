@@ -239,6 +239,12 @@ M.tree = {
   },
 }
 
+-- `zavu webhooks sign|verify` and `zavu listen` (zavu.cli.webhooks).
+local webhooks = require "zavu.cli.webhooks"
+for word, child in pairs(webhooks.tree) do
+  M.tree.commands[word] = child
+end
+
 -- Words in a stable, readable order.
 M.ORDER = {
   "sessions",
@@ -259,6 +265,14 @@ M.ORDER = {
   "set-egress",
   "pairing-token",
 }
+for i, word in ipairs(M.ORDER) do -- the webhooks' words go before "help"
+  if word == "help" then
+    for j, w in ipairs(webhooks.ORDER) do
+      table.insert(M.ORDER, i + j - 1, w)
+    end
+    break
+  end
+end
 
 --- The words under a command (one with commands), in ORDER.
 function M.words(command)

@@ -56,7 +56,7 @@ end
 
 local function context(zavu, core, r)
   local ctx = { opts = r.opts, args = r.args, path = r.path, core = core, zavu = zavu }
-  local options = client_options(zavu, r.opts)
+  local options = not r.node.offline and client_options(zavu, r.opts) -- offline: no API key needed
   -- The client; after a Ctrl-C, a cancelled error raised instead: a cancel
   -- ends only the calls in flight, and no new one may start.
   function ctx.client()
