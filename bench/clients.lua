@@ -28,6 +28,22 @@ function run.zavu() -- this module: sequential deletes on one client
   return socket.gettime() - t, ok
 end
 
+function run.send() -- this module: messages.send on one client, each with a fresh key
+  local client = require("zavu").new { api_key = "zv_live_bench", base_url = base, ca_file = ca, sender = "snd_bench" }
+  local send = client.messages.send
+  local function one() return send { to = "+56912345678", channel = "whatsapp_alt", text = "Hello" } end
+  for _ = 1, 100 do -- warm-up, as the raw loop's
+    one()
+  end
+  local ok = 0
+  local t = socket.gettime()
+  for _ = 1, n do
+    local m = one()
+    if m and m.id then ok = ok + 1 end
+  end
+  return socket.gettime() - t, ok
+end
+
 local function request_with(http_module)
   local ok = 0
   local t = socket.gettime()

@@ -172,20 +172,20 @@ static size_t string_array(lua_State *L, int t, const char *what, const char ***
 static void decode_body(lua_State *L, zavu_result *res);
 
 /* What an operation adds to a request, from index i: flags (ZAVU_RQ_*:
- * 1 live keys only, 2 idempotent), then { "Name: value", ... } headers. */
-static void read_extras(lua_State *L, int i, zavu_request *rq)
+ * 1 live keys only, 2 idempotent), then one header line, "Name: value" (the
+ * Zavu-Sender), or nil. The line is an argument: anchored for the call. */
+static void read_extras(lua_State *L, int i, zavu_request *rq, const char **line)
 {
+    size_t len;
     lua_Integer flags = luaL_optinteger(L, i, 0);
-    size_t *lens, k;
     luaL_argcheck(L, flags >= 0 && flags <= (ZAVU_RQ_LIVE_ONLY | ZAVU_RQ_IDEMPOTENT), i,
                   "request flags expected");
     rq->flags = (int)flags;
-    rq->n_headers = string_array(L, i + 1, "header", (const char ***)&rq->headers, &lens);
-    if (rq->n_headers > ZAVU_MAX_HEADERS)
-        luaL_argerror(L, i + 1, "at most 8 headers");
-    for (k = 0; k < rq->n_headers; k++) /* libcurl reads C strings: a NUL would cut one short */
-        if (strlen(rq->headers[k]) != lens[k])
-            luaL_argerror(L, i + 1, "a header with a NUL byte");
+    *line = luaL_optlstring(L, i + 1, NULL, &len);
+    if (*line && strlen(*line) != len) /* libcurl reads C strings: a NUL would cut it short */
+        luaL_argerror(L, i + 1, "a header without NUL bytes expected");
+    rq->headers = *line ? line : NULL;
+    rq->n_headers = *line ? 1 : 0;
 }
 
 /* zavu.core.idempotency_key() -> 32 hex digits: 128 bits from the operating
@@ -206,9 +206,9 @@ int zl_idempotency_key(lua_State *L)
     return 1;
 }
 
-/* request(method, path, params, query, body, opts [, flags, headers]) inside
+/* request(method, path, params, query, body, opts [, flags, header]) inside
  * zl_guarded(): (u, method, path, {param...}, {key, value...}, json | nil,
- * opts, flags, {"Name: value"...}) ->
+ * opts, flags, "Name: value" | nil) ->
  * the decoded body (true when empty), status, attempts, request id | nil, err */
 static int l_request_inner(lua_State *L)
 {
@@ -216,6 +216,7 @@ static int l_request_inner(lua_State *L)
     zavu_request rq;
     zavu_call call;
     zavu_result res;
+    const char *header;
 
     lua_settop(L, 9); /* fixed slots: the arrays below are pushed above them */
     luaL_checkstack(L, 24, "zavu request");
@@ -229,7 +230,7 @@ static int l_request_inner(lua_State *L)
     if (rq.n_query % 2)
         luaL_argerror(L, 5, "key, value pairs expected");
     rq.body = luaL_optlstring(L, 6, NULL, &rq.body_len);
-    read_extras(L, 8, &rq);
+    read_extras(L, 8, &rq, &header);
     zl_read_call(L, 7, &call, 0, NULL, NULL);
     if (!zavu_request_send(u->core, &rq, &call, &res)) {
         lua_pushnil(L);
