@@ -1,5 +1,6 @@
 -- zavu.cli.commands: the command tree - every command, its words, its flags
--- and its help. The handlers live in zavu.cli.sessions and zavu.cli.nodes;
+-- and its help. The handlers live in zavu.cli.sessions, zavu.cli.nodes,
+-- zavu.cli.messages and zavu.cli.senders;
 -- the parser (zavu.cli.args), the help (zavu.cli.help) and the shell
 -- completion scripts (zavu.cli.completion) are all made from this table.
 --
@@ -239,6 +240,90 @@ M.tree = {
   },
 }
 
+-- `zavu messages ...` and `zavu senders ...` (zavu.cli.messages, zavu.cli.senders).
+local function text_flag(name, key, value, help) return { name = name, value = value, key = key, help = help } end
+M.tree.commands.messages = {
+  summary = "send messages, and read them back",
+  commands = {
+    send = leaf {
+      run = "messages.send",
+      flags = {
+        text_flag("--to", "to", "TO", "the recipient: +E.164, an email address, a group JID (<id>@g.us)"),
+        text_flag("--text", "text", "TEXT", "the text, or a media's caption; - reads it from standard input"),
+        text_flag("--channel", "channel", "CHANNEL", "whatsapp_alt, sms, whatsapp, ... (default: the API chooses)"),
+        text_flag("--sender", "sender", "ID", "the sender to send as (the Zavu-Sender header; default: the project's)"),
+        text_flag("--type", "type", "TYPE", "the message type: text (default), image, video, audio, document, ..."),
+        { name = "--media-url", value = "URL", kind = "url", key = "media_url", help = "the media, for --type" },
+        text_flag(
+          "--idempotency-key",
+          "idempotency_key",
+          "KEY",
+          "sent at most once per key (default: a new random key, kept across retries)"
+        ),
+      },
+      usage = "--to TO --text TEXT|- [--channel C] [--sender ID] [--type T]",
+      summary = "send a message; retried safely, never sent twice",
+    },
+    list = leaf {
+      run = "messages.list",
+      flags = {
+        text_flag("--channel", "channel", "CHANNEL", "only this channel"),
+        text_flag("--status", "status", "STATUS", "only this status: queued, sent, delivered, failed, ..."),
+        text_flag("--to", "to", "TO", "only to this recipient"),
+        {
+          name = "--limit",
+          value = "N",
+          kind = "count",
+          min = 1,
+          max = 100000,
+          key = "limit",
+          help = "at most N, default 50",
+        },
+      },
+      usage = "[--channel C] [--status S] [--to T] [--limit N]",
+      summary = "a table: id, to, channel, type, status, created, text",
+    },
+    get = id_command("messages.get", "show one message"),
+  },
+}
+M.tree.commands.senders = {
+  summary = "senders and their webhooks",
+  commands = {
+    list = leaf { run = "senders.list", usage = "", summary = "a table: id, name, phone, default, webhook, signature" },
+    get = id_command("senders.get", "show one sender"),
+    update = leaf {
+      run = "senders.update",
+      args = { "ID" },
+      flags = {
+        { name = "--webhook-url", value = "URL", kind = "url", key = "webhook_url", help = "where its events go" },
+        { name = "--no-webhook", key = "no_webhook", help = "remove the webhook" },
+        text_flag("--webhook-events", "webhook_events", "E[,E]", "the events to deliver: message.inbound, ..."),
+        {
+          name = "--signature-version",
+          value = "V",
+          kind = "choice",
+          choices = { "v1", "v1+v2", "v2" },
+          key = "signature_version",
+          help = "X-Zavu-Signature: v1 -> v1+v2 -> v2, one step at a time",
+        },
+        { name = "--active", key = "active", help = "resume deliveries" },
+        { name = "--inactive", key = "inactive", help = "pause deliveries" },
+      },
+      usage = "ID [--webhook-url URL|--no-webhook] [--signature-version V]",
+      summary = "change a sender's webhook",
+    },
+    ["regenerate-secret"] = leaf {
+      run = "senders.regenerate_secret",
+      args = { "ID" },
+      flags = {
+        { name = "--yes", short = "-y", key = "yes", help = "regenerate without asking (needed off a terminal)" },
+      },
+      usage = "ID [--yes]",
+      summary = "a new webhook secret; the old one stops working at once",
+    },
+  },
+}
+
 -- `zavu webhooks sign|verify` and `zavu listen` (zavu.cli.webhooks).
 local webhooks = require "zavu.cli.webhooks"
 for word, child in pairs(webhooks.tree) do
@@ -250,11 +335,15 @@ M.ORDER = {
   "sessions",
   "egress-nodes",
   "proxy-status",
+  "messages",
+  "senders",
   "completion",
   "help",
+  "send",
   "list",
   "get",
   "create",
+  "update",
   "wait",
   "delete",
   "prune",
@@ -264,6 +353,7 @@ M.ORDER = {
   "link",
   "set-egress",
   "pairing-token",
+  "regenerate-secret",
 }
 for i, word in ipairs(M.ORDER) do -- the webhooks' words go before "help"
   if word == "help" then
