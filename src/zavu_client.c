@@ -481,7 +481,7 @@ int zavu_may_retry(zavu_client *c, const char *method, CURLcode rc, const zavu_r
         return 0;
     /* A send with its key: the server stores it once, whatever the network
      * did; a 409 is that key's answer, which another attempt only repeats. */
-    if (c->rq_flags & ZAVU_RQ_IDEMPOTENT)
+    if (c->rq_idempotent)
         return res->status != 409;
     if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0)
         return zavu_post_may_retry(c->easy, rc, res);

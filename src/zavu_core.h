@@ -115,12 +115,6 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len, const zav
  * params in order, each percent-encoded as exactly one path segment (and
  * checked as ids are); query holds key, value, key, value... encoded by
  * libcurl; body is JSON, sent with its Content-Type, or NULL. */
-/* ZAVU_RQ_LIVE_ONLY: refused locally with a test-mode key (zv_test_...).
- * ZAVU_RQ_IDEMPOTENT: a POST the server deduplicates (a send with its
- * idempotencyKey): retried as a GET is, but never after a 409, that key's
- * own answer. */
-#define ZAVU_RQ_LIVE_ONLY 1
-#define ZAVU_RQ_IDEMPOTENT 2
 typedef struct zavu_request {
     const char *method; /* "GET", "POST", "PATCH" or "DELETE" */
     const char *path;
@@ -132,7 +126,11 @@ typedef struct zavu_request {
     size_t n_query; /* entries in query: twice the pairs */
     const char *body;
     size_t body_len;
-    int flags;                  /* ZAVU_RQ_* */
+    /* A re-send is harmless (the request carries an idempotency key, as a
+     * send does): a POST is then retried as a GET is - except after a 409,
+     * that key's own answer, which another attempt only repeats. */
+    int idempotent;
+    int live_only;              /* refused locally with a test-mode key (zv_test_...) */
     const char *const *headers; /* "Name: value", sent besides the client's */
     size_t n_headers;           /* at most ZAVU_MAX_HEADERS */
 } zavu_request;
@@ -141,7 +139,7 @@ typedef struct zavu_request {
  * POST or PATCH again only when it surely never reached the server (refused,
  * DNS, no connection within the timeout) or the server asked (429,
  * x-should-retry: true), never after a timeout or a 5xx once sent - unless
- * rq is ZAVU_RQ_IDEMPOTENT. Fills *res (res->body is
+ * rq->idempotent. Fills *res (res->body is
  * the response body for success and failure alike) and returns res->ok. A
  * success body over max_response_bytes is the error "response_too_large". */
 int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *call,

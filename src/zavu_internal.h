@@ -40,8 +40,8 @@ struct zavu_client {
     char *base_url, *ca_file, *ca_path, *user_agent;
     double timeout, connect_timeout, max_retry_wait;
     int max_retries, debug;
-    int test_key; /* a zv_test_ key: refused by the live-only requests */
-    int rq_flags; /* the running request's ZAVU_RQ_* (0 for a delete) */
+    int test_key;      /* a zv_test_ key: refused by the live-only requests */
+    int rq_idempotent; /* the running request's rq->idempotent (0 for a delete) */
     unsigned int rng;
     /* A bad configuration is reported by every call, never by the constructor. */
     const char *config_code;
@@ -91,7 +91,7 @@ int zavu_perform(zavu_client *c, const char *method, int max_retries, int missin
 int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res);
 
 /* An attempt's outcome that is worth another (`again`), through the rule of
- * its method and c->rq_flags: 1 when it may be sent again. */
+ * its method and c->rq_idempotent: 1 when it may be sent again. */
 int zavu_may_retry(zavu_client *c, const char *method, CURLcode rc, const zavu_result *res,
                    int again);
 

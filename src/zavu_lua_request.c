@@ -171,16 +171,16 @@ static size_t string_array(lua_State *L, int t, const char *what, const char ***
 
 static void decode_body(lua_State *L, zavu_result *res);
 
-/* What an operation adds to a request, from index i: flags (ZAVU_RQ_*:
- * 1 live keys only, 2 idempotent), then one header line, "Name: value" (the
+/* What an operation adds to a request, from index i: flags (1: live keys
+ * only, 2: idempotent - see zavu_request), then one header line, "Name: value" (the
  * Zavu-Sender), or nil. The line is an argument: anchored for the call. */
 static void read_extras(lua_State *L, int i, zavu_request *rq, const char **line)
 {
     size_t len;
     lua_Integer flags = luaL_optinteger(L, i, 0);
-    luaL_argcheck(L, flags >= 0 && flags <= (ZAVU_RQ_LIVE_ONLY | ZAVU_RQ_IDEMPOTENT), i,
-                  "request flags expected");
-    rq->flags = (int)flags;
+    luaL_argcheck(L, flags >= 0 && flags <= 3, i, "request flags expected");
+    rq->live_only = (flags & 1) != 0;
+    rq->idempotent = (flags & 2) != 0;
     *line = luaL_optlstring(L, i + 1, NULL, &len);
     if (*line && strlen(*line) != len) /* libcurl reads C strings: a NUL would cut it short */
         luaL_argerror(L, i + 1, "a header without NUL bytes expected");

@@ -70,7 +70,7 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
         return local_error(res, "invalid_argument", "method must be GET, POST, PATCH or DELETE");
     if (c->config_code)
         return local_error(res, c->config_code, c->config_message);
-    if (c->test_key && (rq->flags & ZAVU_RQ_LIVE_ONLY)) {
+    if (c->test_key && rq->live_only) {
         zavu_set_test_key(res);
         return 0;
     }
@@ -92,9 +92,9 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
     curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
     if (headers)
         curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, headers);
-    c->rq_flags = rq->flags;
+    c->rq_idempotent = rq->idempotent;
     ok = zavu_perform(c, rq->method, max_retries, call && call->missing_ok, 1, res);
-    c->rq_flags = 0;
+    c->rq_idempotent = 0;
     if (headers) /* extra[] ends with this call: point the handle back at the client's */
         curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
     return ok;
