@@ -561,7 +561,12 @@ D.modules = {
       },
       error_from_response = {
         doc = "The error table an HTTP response turns into, for HTTP done by other means.",
-        params = { { "status", "integer", "" }, { "body?", "string", "" }, { "request_id?", "string", "" } },
+        params = {
+          { "status", "integer", "" },
+          { "body?", "string", "" },
+          { "request_id?", "string", "" },
+          { "noun?", "string", 'what the route is about, for a 404\'s message ("egress node"; default a session)' },
+        },
         returns = { { "zavu.Error", "err", "" } },
       },
       is_error = {

@@ -92,6 +92,10 @@ end
 --- Listings of key misbehave: "repeat-cursor", "broken-json", or "" to stop.
 function H.mock_misbehave(key, mode) return mock_post("/_mock/misbehave", { key = key, mode = mode }) end
 
+--- Every request with key answers status (200) and body, the bytes given, on
+-- any route; H.mock_answer(key) answers normally again.
+function H.mock_answer(key, body, status) return mock_post("/_mock/answer", { key = key, body = body, status = status }) end
+
 --- Set a session's state as given ({ status =, lastError = }): no more auto moves.
 function H.mock_set_state(id, fields) return mock_post("/_mock/state/" .. H.escape(id), fields) end
 

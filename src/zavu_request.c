@@ -18,7 +18,7 @@ static void set_method(zavu_client *c, const zavu_request *rq)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, is_post ? NULL : rq->method);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(rq->body ? rq->body_len : 0));
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->body ? c->json_headers : c->headers);
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->body ? c->json_headers : c->empty_post_headers);
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
@@ -43,6 +43,7 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
 
     memset(res, 0, sizeof *res);
     res->retry_after = -1;
+    res->noun = rq->noun ? rq->noun : "resource";
     if (!is_post && strcmp(rq->method, "GET") != 0 && strcmp(rq->method, "DELETE") != 0)
         return local_error(res, "invalid_argument", "method must be GET, POST or DELETE");
     if (c->config_code)

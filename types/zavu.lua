@@ -509,8 +509,9 @@ function zavu.check_options(opts) end
 ---@param status integer
 ---@param body? string
 ---@param request_id? string
+---@param noun? string what the route is about, for a 404's message ("egress node"; default a session)
 ---@return zavu.Error err
-function zavu.error_from_response(status, body, request_id) end
+function zavu.error_from_response(status, body, request_id, noun) end
 
 ---Whether v is an error table of this library (even a copied one).
 ---@param v any

@@ -16,7 +16,7 @@ local M = {
   curl_version = core.curl_version,
   error_mt = core.error_mt, -- give a copied error table its tostring back
   -- The error table an HTTP response turns into, for HTTP done by other
-  -- means (cosockets): error_from_response(status, body [, request_id]).
+  -- means (cosockets): error_from_response(status, body [, request_id [, noun]]).
   error_from_response = core.error_from_response,
   -- Raise now, as new() or a call would, for code that runs them in another
   -- thread (zavu.openresty, zavu.nvim): check_options(opts), check_call_options(opts).
@@ -99,16 +99,23 @@ function M.new(opts)
   -- sessions.delete and delete_many are C functions bound to the handle (no
   -- Lua call in between: the hot path); the rest are made from operations.
   client.sessions = core.sessions(handle)
+  -- (each, all, wait and prune are made from the detailed forms: they count
+  -- the requests their calls send)
+  local detailed = {} -- by name
   for _, op in ipairs(operations) do
-    if not op.native then place(client, op.name, methods.make(handle, op)) end
+    if not op.native then
+      local method
+      method, detailed[op.name] = methods.make(handle, op)
+      place(client, op.name, method)
+    end
     if op.returns == "page" then
       local resource = client[op.name:match("^(.-)%.")]
-      resource.each = methods.each(resource.list, "each")
-      resource.all = methods.all(resource.list, "all")
+      resource.each = methods.each(detailed[op.name], "each")
+      resource.all, detailed[op.name:gsub("list$", "all")] = methods.all(detailed[op.name], "all")
     end
   end
-  client.sessions.wait = lifecycle.wait(client.sessions.get, cfg.timeout)
-  client.sessions.prune = lifecycle.prune(client.sessions.all, client.sessions.delete_many)
+  client.sessions.wait = lifecycle.wait(detailed["sessions.get"], cfg.timeout)
+  client.sessions.prune = lifecycle.prune(detailed["sessions.all"], client.sessions.delete_many)
   client.request = methods.request(handle)
   --- Close the connection now rather than at garbage collection.
   function client.close() handle:close() end
@@ -116,7 +123,8 @@ function M.new(opts)
 end
 
 --- A client-shaped table whose calls go to a client that new() makes on
--- first use: the modules' default clients (this one's, OpenResty's, Neovim's).
+-- first use: the modules' default clients (this one's, OpenResty's, Neovim's);
+-- and a function that returns that client (making it).
 function M.lazy_client(new, names)
   local client, lazy = nil, {}
   for _, name in ipairs(names or M.METHODS) do
@@ -127,7 +135,10 @@ function M.lazy_client(new, names)
       return f(...)
     end)
   end
-  return lazy
+  return lazy, function()
+    client = client or new()
+    return client
+  end
 end
 
 M.place = place
@@ -136,11 +147,15 @@ function M.lazy_sessions(new) return M.lazy_client(new).sessions end
 
 -- The default client: zavu.sessions.delete(id), zavu.egress_nodes.list(), ...
 do
-  local lazy = M.lazy_client(M.new, M.METHODS)
+  local lazy, client = M.lazy_client(M.new, M.METHODS)
   for _, op in ipairs(operations) do
     if op.returns == "page" then -- made here: an iterator is not forwarded
       local resource = lazy[op.name:match("^(.-)%.")]
-      resource.each = methods.each(resource.list, "each")
+      local list -- the detailed form (each counts requests), made on first use
+      resource.each = methods.each(function(...)
+        list = list or methods.detailed(client().handle, op.name)
+        return list(...)
+      end, "each")
     end
   end
   for k, v in pairs(lazy) do

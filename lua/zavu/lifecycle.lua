@@ -79,11 +79,21 @@ end
 -- -> the session once its status is one asked for, or nil and an error:
 -- the get's own (404...), "session_failed" (with lastError and the
 -- session), "timeout", or "cancelled". Polls no faster than interval.
+-- get: the detailed form of sessions.get (value, err, status, attempts: see
+-- zavu.methods.detailed), so that every error carries the requests the wait
+-- sent and the last status it saw.
 -- get_timeout: the client's own per-attempt timeout (seconds); a get is never
 -- given longer than that, nor longer than what is left of wait's timeout.
 local MAX_SLEEP = 2147483 -- what zavu.core.sleep takes (libcurl's INT_MAX ms)
 
-local function cancelled() return nil, methods.failure("cancelled", "the call was cancelled before it finished") end
+-- sent: { attempts, status } of the requests made so far; fields: more.
+local function failure(sent, code, message, fields)
+  local err = methods.failure(code, message, fields)
+  err.attempts, err.status = sent.attempts, sent.status
+  return err
+end
+
+local function cancelled(sent) return nil, failure(sent, "cancelled", "the call was cancelled before it finished") end
 
 function M.wait(get, get_timeout)
   get_timeout = get_timeout or 60
@@ -92,27 +102,35 @@ function M.wait(get, get_timeout)
     local since = core.cancel_count() -- a cancel_all from now on ends the wait
     local deadline = core.now() + w.timeout
     local last_qr
+    local sent = { attempts = 0 }
     while true do
       local started = core.now()
       local left = deadline - started
       if left <= 0 then
         return nil,
-          methods.failure("timeout", ("the session did not reach the status asked for within %g s"):format(w.timeout))
+          failure(sent, "timeout", ("the session did not reach the status asked for within %g s"):format(w.timeout))
       end
       -- never longer than what is left: a last get that would outlive the
       -- wait gets that much time and no retries
-      local s, err = get(id, left < get_timeout and { timeout = left, max_retries = 0 } or nil)
-      if not s then return nil, err end
-      if core.cancel_count() ~= since then return cancelled() end
-      if s.qrCode and s.qrCode ~= last_qr then
+      local s, err, status, attempts = get(id, left < get_timeout and { timeout = left, max_retries = 0 } or nil)
+      sent.attempts, sent.status = sent.attempts + (attempts or 0), status or sent.status
+      if not s then
+        err.attempts = sent.attempts -- every get of the wait
+        return nil, err
+      end
+      if core.cancel_count() ~= since then return cancelled(sent) end
+      -- a new QR code to scan: only while the session shows one (a stale
+      -- qrCode next to another status is no code to scan)
+      if s.status == "qr_ready" and s.qrCode and s.qrCode ~= last_qr then
         last_qr = s.qrCode
         if w.on_qr then w.on_qr(s.qrCode, s) end
-        if core.cancel_count() ~= since then return cancelled() end
+        if core.cancel_count() ~= since then return cancelled(sent) end
       end
       if w.want[s.status] then return s end
       if s.status == "failed" then
         return nil,
-          methods.failure(
+          failure(
+            sent,
             "session_failed",
             "the session failed: " .. tostring(s.lastError or "no reason given"),
             { lastError = s.lastError, session = s }
@@ -120,9 +138,12 @@ function M.wait(get, get_timeout)
       end
       local next_poll = started + w.interval
       if next_poll > deadline then -- no poll fits before the deadline: wait it out
-        if not core.sleep(math.min(MAX_SLEEP, math.max(0, deadline - core.now())), since) then return cancelled() end
+        if not core.sleep(math.min(MAX_SLEEP, math.max(0, deadline - core.now())), since) then
+          return cancelled(sent)
+        end
         return nil,
-          methods.failure(
+          failure(
+            sent,
             "timeout",
             ("the session did not reach the status asked for within %g s (it is %s)"):format(
               w.timeout,
@@ -131,7 +152,7 @@ function M.wait(get, get_timeout)
             { session = s }
           )
       end
-      if not core.sleep(math.min(MAX_SLEEP, math.max(0, next_poll - core.now())), since) then return cancelled() end
+      if not core.sleep(math.min(MAX_SLEEP, math.max(0, next_poll - core.now())), since) then return cancelled(sent) end
     end
   end
 end
@@ -198,12 +219,14 @@ end
 --- prune { status = {...}, older_than = seconds, filter = f, dry_run, concurrency,
 -- timeout, max_retries } -> the delete_many summary plus `matched` (the
 -- sessions chosen) and `dry_run`; or nil and the listing's error.
+-- all: the detailed form of sessions.all (see zavu.methods.detailed).
 function M.prune(all, delete_many)
   return function(opts)
     local statuses = at_caller(M.check_prune, opts)
     local cancels = core.cancel_count() -- a cancel_all while choosing stops before deleting
-    local sessions, err = all(nil, { timeout = opts.timeout, max_retries = opts.max_retries })
+    local sessions, err, status, attempts = all(nil, { timeout = opts.timeout, max_retries = opts.max_retries })
     if not sessions then return nil, err end
+    local listed = { attempts = attempts, status = status }
     local now, matched, ids = os.time(), {}, {}
     for _, s in ipairs(sessions) do
       local ok = not statuses or statuses[s.status]
@@ -217,7 +240,7 @@ function M.prune(all, delete_many)
         ids[#ids + 1] = s.id
       end
     end
-    if core.cancel_count() ~= cancels then return cancelled() end
+    if core.cancel_count() ~= cancels then return cancelled(listed) end
     local summary
     if opts.dry_run then
       summary = { ok = true, total = #ids, deleted = {}, failed = {} }

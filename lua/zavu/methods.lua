@@ -94,6 +94,22 @@ local function encode(fname, value)
   return text
 end
 
+-- Why items is not a JSON array of objects, or nil when it is.
+local function bad_items(items)
+  if type(items) ~= "table" then return "no items array" end
+  local n, count = #items, 0
+  for _ in pairs(items) do
+    count = count + 1
+  end
+  if count ~= n then return "an items value that is not an array" end
+  for i = 1, n do
+    if type(items[i]) ~= "table" then
+      local what = type(items[i]) == "userdata" and "null" or type(items[i]) -- JSON null: cjson.null
+      return ("item %d that is %s, not an object"):format(i, what)
+    end
+  end
+end
+
 -- What the operation promises, or an invalid_response error.
 local function shape(op, value, status, attempts, request_id)
   local returns = op.returns
@@ -109,7 +125,8 @@ local function shape(op, value, status, attempts, request_id)
   if type(value) ~= "table" then return broken("a body that is not a JSON object") end
   if returns == "object" then return value end
   if returns == "page" then
-    if type(value.items) ~= "table" then return broken("no items array") end
+    local why = bad_items(value.items)
+    if why then return broken(why) end
     if value.nextCursor ~= nil and (type(value.nextCursor) ~= "string" or value.nextCursor == "") then
       return broken("a nextCursor that is not a string")
     end
@@ -118,6 +135,13 @@ local function shape(op, value, status, attempts, request_id)
   local inner = value[returns]
   if type(inner) ~= "table" then return broken(("no %s object"):format(returns)) end
   return inner
+end
+
+-- What a route is about, for a 404's message ("no such egress node"): the
+-- noun of its resource, "sessions" -> "session", "egress_nodes" -> "egress node".
+local function noun_of(op)
+  local resource = op.name:match("^(.-)%.")
+  return resource and (resource:gsub("_", " "):gsub("s$", ""))
 end
 
 --- The arguments of a call of op, checked: params, query, body, opts.
@@ -158,19 +182,47 @@ function M.prepare(op, ...)
   return params, query, body, opts
 end
 
---- The function for one operation, bound to a core handle.
+--- The function for one operation, bound to a core handle, and its detailed
+-- form, for what is built from several calls (each, all, wait, prune), which
+-- count the requests they send: detailed(...) -> value, err, status, attempts
+-- (of this call, success or not).
 function M.make(handle, op)
-  return function(...)
-    local params, query, body, opts = checked(M.prepare, op, ...)
-    local value, status, attempts, request_id = handle:request(op.method, op.path, params, query, body, opts)
-    if value == nil then return nil, status end
-    return shape(op, value, status, attempts, request_id)
+  local noun, ignore_body = noun_of(op), op.returns == "none"
+  -- value, err, status, attempts
+  local function send(params, query, body, opts)
+    local value, status, attempts, request_id =
+      handle:request(op.method, op.path, params, query, body, opts, noun, ignore_body)
+    if value == nil then
+      local err = status -- (nil, err)
+      return nil, err, err.status, err.attempts
+    end
+    local v, err = shape(op, value, status, attempts, request_id)
+    return v, err, status, attempts
   end
+  local function method(...)
+    local value, err = send(checked(M.prepare, op, ...))
+    if value == nil then return nil, err end
+    return value
+  end
+  return method, function(...) return send(checked(M.prepare, op, ...)) end
+end
+
+--- The detailed form of the operation named `name` ("sessions.get"), bound to handle.
+function M.detailed(handle, name)
+  for _, op in ipairs(require "zavu.operations") do
+    if op.name == name then
+      local _, detailed = M.make(handle, op)
+      return detailed
+    end
+  end
+  error("zavu: no operation " .. tostring(name), 2)
 end
 
 -- The pages of a listing, one call at a time: next_page() -> page, or nil
 -- at the end; raises the error table of a failed page. It ends: a cursor
 -- the server already gave, or more than max_pages pages, is invalid_response.
+-- list is a detailed form; sent.attempts counts every request of the listing
+-- and sent.status is the last status, which every error it raises carries.
 local function pages(list, query, opts)
   local q = {}
   for k, v in pairs(query or {}) do
@@ -179,27 +231,32 @@ local function pages(list, query, opts)
   if q.limit == nil then q.limit = 100 end -- the API's largest page: fewest round trips
   local max_pages = opts and opts.max_pages or M.DEFAULT_MAX_PAGES
   local seen, count, done = {}, 0, false
+  local sent = { attempts = 0 }
+  local function fail(message)
+    error(M.failure("invalid_response", message, { attempts = sent.attempts, status = sent.status }), 0)
+  end
   if q.cursor then seen[q.cursor] = true end
   return function()
     if done then return nil end
-    if count >= max_pages then
-      error(M.failure("invalid_response", ("the listing did not end within max_pages (%d)"):format(max_pages)), 0)
+    if count >= max_pages then fail(("the listing did not end within max_pages (%d)"):format(max_pages)) end
+    local p, err, status, attempts = list(q, opts)
+    sent.attempts, sent.status = sent.attempts + (attempts or 0), status or sent.status
+    if not p then
+      err.attempts = sent.attempts -- the listing's requests, not only this page's
+      error(err, 0)
     end
-    local p, err = list(q, opts)
-    if not p then error(err, 0) end
     count = count + 1
     local cursor = p.nextCursor
     if cursor then
-      if seen[cursor] then
-        error(M.failure("invalid_response", "the API gave a cursor it had already given: the listing would not end"), 0)
-      end
+      if seen[cursor] then fail("the API gave a cursor it had already given: the listing would not end") end
       seen[cursor] = true
       q.cursor = cursor
     else
       done = true
     end
     return p
-  end
+  end,
+    sent
 end
 
 -- Misuse of each/all raises at their caller, before any page is asked for.
@@ -228,6 +285,7 @@ end
 --- each(query, opts): every item of every page, fetched as the loop needs
 -- it. An error in the middle of the listing is raised (the error table), so
 -- a loop never ends as if the listing were complete; all() returns it.
+-- list: the detailed form of the listing (see M.detailed).
 function M.each(list, fname)
   return function(query, opts)
     check_listing_args(fname, query, opts)
@@ -246,11 +304,11 @@ function M.each(list, fname)
   end
 end
 
---- all(query, opts) -> every item in one array, or nil and the error.
+--- all(query, opts) -> every item in one array, or nil and the error; and
+-- all's detailed form. list: the detailed form of the listing.
 function M.all(list, fname)
-  return function(query, opts)
-    check_listing_args(fname, query, opts)
-    local next_page = pages(list, query, opts)
+  local function detailed(query, opts)
+    local next_page, sent = pages(list, query, opts)
     local items, n = {}, 0
     local ok, err = pcall(function()
       for page in next_page do
@@ -261,9 +319,19 @@ function M.all(list, fname)
         n = n + #page_items
       end
     end)
-    if ok then return items end
-    if type(err) == "table" and getmetatable(err) == core.error_mt then return nil, err end
+    if ok then return items, nil, sent.status, sent.attempts end
+    if type(err) == "table" and getmetatable(err) == core.error_mt then return nil, err, err.status, err.attempts end
     error(err, 0) -- misuse, or a bug: not the API's answer
+  end
+  local function all(query, opts)
+    check_listing_args(fname, query, opts)
+    local items, err = detailed(query, opts)
+    if items == nil then return nil, err end
+    return items
+  end
+  return all, function(query, opts)
+    check_listing_args(fname, query, opts)
+    return detailed(query, opts)
   end
 end
 
@@ -277,6 +345,7 @@ function M.prepare_request(method, path, args)
   if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
     raise("bad argument #2 to 'request' (a path starting with / expected)")
   end
+  if path:find("\0", 1, true) then raise("bad argument #2 to 'request' (the path holds a NUL byte)") end
   if args ~= nil and type(args) ~= "table" then
     raise("bad argument #3 to 'request' (table expected, got %s)", type(args))
   end
@@ -309,10 +378,25 @@ function M.prepare_request(method, path, args)
   return params, query, body, args
 end
 
+-- What a path is about, from the operations' own paths: the noun of the
+-- one whose fixed part ("/v1/whatsapp-alt/egress-nodes/") begins it.
+local routes = {}
+for _, op in ipairs(require "zavu.operations") do
+  local prefix, noun = op.path:match("^([^{]*){"), noun_of(op)
+  if prefix and noun then routes[#routes + 1] = { prefix = prefix, noun = noun } end
+end
+table.sort(routes, function(a, b) return #a.prefix > #b.prefix end)
+
+local function noun_of_path(path)
+  for _, r in ipairs(routes) do
+    if path:sub(1, #r.prefix) == r.prefix then return r.noun end
+  end
+end
+
 function M.request(handle)
   return function(method, path, args)
     local params, query, body, opts = checked(M.prepare_request, method, path, args)
-    local value, err = handle:request(method, path, params, query, body, opts)
+    local value, err = handle:request(method, path, params, query, body, opts, noun_of_path(path))
     if value == nil then return nil, err end
     return value
   end

@@ -3,6 +3,7 @@
 -- Every Neovim runs under `timeout`, and every wait inside it is bounded, so a
 -- hang fails in seconds.
 local H = require "spec.helper"
+local B = require "spec.support.bad_bodies"
 local cjson = require "cjson"
 
 local NVIM_BOUND = 20 -- seconds for one Neovim, start to exit
@@ -305,6 +306,59 @@ describe("zavu.nvim in headless Neovim", function()
     if out.request ~= nil then
       assert.is_true(out.request)
       assert.are.equal(1, H.info("req-" .. tag).hits)
+    end
+  end)
+
+  it("calls back with nil, invalid_response for each bad 2xx body on every method; the deletes true", function()
+    -- one key per body, each answering every request with it
+    local cases = { { what = "good", key = "zv_live_ans_nvim_" .. H.nonce() } }
+    H.mock_answer(cases[1].key, B.GOOD)
+    for what, body in pairs(B.BAD) do
+      cases[#cases + 1] = { what = what, key = "zv_live_ans_nvim_" .. H.nonce() }
+      H.mock_answer(cases[#cases].key, body)
+    end
+    local calls = {}
+    for _, list in ipairs { B.CALLS, B.DELETES } do
+      for _, call in ipairs(list) do
+        calls[#calls + 1] = call
+      end
+    end
+    local out = in_nvim(([[
+      local zn = require("zavu.nvim")
+      local cases, calls = vim.json.decode(%q), vim.json.decode(%q)
+      local pending = 0
+      out.results = {}
+      for _, case in ipairs(cases) do
+        local c, r = zn.new { api_key = case.key, max_retries = 0 }, {}
+        out.results[case.what] = r
+        for _, call in ipairs(calls) do
+          local name = call[1]
+          local resource, method = name:match("^(.-)%%.?([^.]+)$")
+          local f = resource == "" and c[method] or c[resource][method]
+          local args = { unpack(call, 2, table.maxn(call)) }
+          args[#args + 1] = function(v, err)
+            r[name] = v == nil and (err and err.code or "nil, nil")
+              or (v == true or (type(v) == "table" and v.ok == true)) and "true" or "a value"
+            pending = pending - 1
+          end
+          pending = pending + 1
+          f(unpack(args))
+        end
+      end
+      vim.wait(15000, function() return pending == 0 end, 10)
+    ]]):format(cjson.encode(cases), cjson.encode(calls)))
+    for _, case in ipairs(cases) do
+      local r = out.results[case.what]
+      for _, call in ipairs(B.CALLS) do
+        if case.what == "good" then
+          assert.is_truthy(r[call[1]] == "a value" or r[call[1]] == "true", call[1] .. ": " .. tostring(r[call[1]]))
+        else
+          assert.are.equal("invalid_response", r[call[1]], case.what .. ": " .. call[1])
+        end
+      end
+      for _, call in ipairs(B.DELETES) do
+        assert.are.equal("true", r[call[1]], case.what .. ": " .. call[1])
+      end
     end
   end)
 

@@ -2,6 +2,7 @@
 -- the mock API, plus a few spec-only locations for the edge cases. Every
 -- request is bounded (curl --max-time), so a hang fails in seconds.
 local H = require "spec.helper"
+local B = require "spec.support.bad_bodies"
 local cjson = require "cjson"
 
 local MAX_TIME = 8 -- seconds any one request of these specs may take
@@ -157,6 +158,26 @@ local SPEC_SERVER = [[
             content_by_lua_block {
                 local ok, err = ngx.timer.at(3600, function() end)
                 ngx.say(require("cjson").encode { ok = ok, err = err })
+            }
+        }
+        # Calls given as JSON ({ name, args... } each) on a client with the
+        # key given: what each answered ("invalid_response", "true" for true
+        # or an ok summary, "a value" for anything else).
+        location = /t/answers {
+            content_by_lua_block {
+                local cjson = require "cjson"
+                local args = ngx.req.get_uri_args()
+                local c = require("zavu.openresty").new { api_key = args.key, max_retries = 0 }
+                local out = {}
+                for _, call in ipairs(cjson.decode(args.calls)) do
+                    local name = call[1]
+                    local resource, method = name:match("^(.-)%.?([^.]+)$")
+                    local f = resource == "" and c[method] or c[resource][method]
+                    local v, err = f(unpack(call, 2, table.maxn(call)))
+                    out[name] = v == nil and (err and err.code or "nil, nil")
+                        or (v == true or (type(v) == "table" and v.ok == true)) and "true" or "a value"
+                end
+                ngx.say(cjson.encode(out))
             }
         }
         location = /t/paths {
@@ -392,6 +413,29 @@ describe("zavu.openresty in nginx", function()
     assert.are.equal("invalid_response", r.error.code)
     assert.is_nil(r.error.status)
     assert.matches("%[error%][^\n]*zavu: invalid_response", ngx_.log())
+  end)
+
+  it("answers nil, invalid_response for each bad 2xx body on every method; the deletes true", function()
+    local key = "zv_live_ans_ngx_" .. H.nonce()
+    local function run(calls)
+      return ngx_.spec(("/t/answers?key=%s&calls=%s"):format(key, H.escape(cjson.encode(calls))))
+    end
+    H.mock_answer(key, B.GOOD) -- the right body first: every method takes it
+    local good = run(B.CALLS)
+    for _, call in ipairs(B.CALLS) do
+      assert.is_truthy(good[call[1]] == "a value" or good[call[1]] == "true", call[1] .. ": " .. good[call[1]])
+    end
+    for what, body in pairs(B.BAD) do
+      H.mock_answer(key, body)
+      local r = run(B.CALLS)
+      for _, call in ipairs(B.CALLS) do
+        assert.are.equal("invalid_response", r[call[1]], what .. ": " .. call[1])
+      end
+      local d = run(B.DELETES)
+      for _, call in ipairs(B.DELETES) do
+        assert.are.equal("true", d[call[1]], what .. ": " .. call[1])
+      end
+    end
   end)
 
   it("answers JSON for an empty id, an encoded slash and another method, and decodes an id once", function()

@@ -7,7 +7,8 @@
 -- answers 204, as the API does for a session that is gone.
 --
 -- Every request is recorded per id; GET /_mock/info/<id> returns the record
--- (hits, connection number, method, raw URI, headers) as JSON.
+-- (hits, connection number, method, raw URI, headers - Content-Type and
+-- Content-Length among them - and body) as JSON.
 local cjson = require "cjson.safe"
 local state = require "mock_state"
 
@@ -388,6 +389,8 @@ function M.handle()
     return api_error(401, "unauthorized", "Invalid API key")
   end
   local key = auth:sub(8)
+  local answer = state.answer(key) -- any route, as a spec asked (POST /_mock/answer)
+  if answer then return reply(answer.status, answer.body, { ["Content-Type"] = "application/json" }) end
   if coll == "proxy-status" then return reply(200, { zavuProxyAvailable = true }) end
   if not id or id == "" then
     if id == "" then return api_error(404, "route_not_found", "no route for " .. uri) end

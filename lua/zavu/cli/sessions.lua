@@ -99,9 +99,10 @@ end
 -- (one that came while qrencode ran would otherwise wait out a whole sleep).
 local function wait_for(ctx, id, statuses)
   local client = ctx.client()
+  local get_counted = require("zavu.methods").detailed(client.handle, "sessions.get") -- wait counts its requests
   local function get(sid)
     if ctx.interrupted() then return nil, ctx.cancelled() end
-    return client.sessions.get(sid)
+    return get_counted(sid)
   end
   local draw, clear = qr.display()
   local function on_qr(payload, session)
