@@ -145,7 +145,7 @@ void zl_refuse_unknown(lua_State *L, int t, const char *fname, const char *noun,
     luaL_checkstack(L, 4, "zavu options");
     if (t < 0 && t > LUA_REGISTRYINDEX)
         t = lua_gettop(L) + t + 1; /* the pushes below would move a relative index */
-    lua_pushnil(L); /* the unknown key that comes first, kept alive here */
+    lua_pushnil(L);                /* the unknown key that comes first, kept alive here */
     slot = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
