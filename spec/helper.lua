@@ -56,6 +56,13 @@ function H.info(id)
   return cjson.decode(body)
 end
 
+-- How many API requests the mock saw with this key, whatever their path.
+function H.key_hits(key)
+  local body, code = http.request(H.http_url .. "/_mock/keyhits/" .. H.escape(key))
+  assert(code == 200, "mock keyhits: " .. tostring(code))
+  return tonumber(body)
+end
+
 -- The most requests of a "par-<ms>-<tag>-<n>" tag the mock had in flight at once.
 function H.max_in_flight(tag)
   local body, code = http.request(H.http_url .. "/_mock/max/" .. tag)

@@ -42,10 +42,11 @@ static int l_delete_inner(lua_State *L)
     const char *id;
     lua_settop(L, 3);
     if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER)
-        luaL_checklstring(L, 2, NULL); /* raises the usual type error, before anything else */
+        zl_raise(L, "bad argument #1 to 'delete' (string expected for sessionId, got %s)",
+                 luaL_typename(L, 2)); /* before anything else */
     zavu_call call;
     zavu_result res;
-    zl_read_call(L, 3, &call, 0, NULL, NULL);
+    zl_read_call(L, 3, "delete", 2, &call, 0, NULL, NULL);
     if (lua_type(L, 2) == LUA_TNUMBER) {
         if (!zl_push_number_id(L, 2))
             return zl_push_local_error(L, "invalid_argument", NUMBER_ID_MESSAGE);
@@ -80,7 +81,7 @@ int zl_delete_at(lua_State *L, client_ud *u, int at)
      * must not leave the client busy) or close the client. */
     lua_pushcfunction(L, zl_push_error_cfn);
     if (!u->core)
-        return luaL_error(L, "zavu: client is closed");
+        return zl_raise(L, "the client is closed");
     u->busy = 1;
     if (zavu_delete_session(u->core, id, id_len, NULL, &res)) {
         zl_call_done(u);
@@ -211,7 +212,7 @@ static int l_request_inner(lua_State *L)
     if (rq.n_query % 2)
         luaL_argerror(L, 5, "key, value pairs expected");
     rq.body = luaL_optlstring(L, 6, NULL, &rq.body_len);
-    zl_read_call(L, 7, &call, 0, NULL, NULL);
+    zl_read_call(L, 7, "request", 3, &call, 0, NULL, NULL);
     if (!zavu_request_send(u->core, &rq, &call, &res)) {
         lua_pushnil(L);
         zl_push_error(L, &res);

@@ -10,6 +10,7 @@ local core = require "zavu.core"
 local operations = require "zavu.operations"
 local methods = require "zavu.methods"
 local lifecycle = require "zavu.lifecycle"
+local schema = require "zavu.schema"
 
 local M = {
   VERSION = core.version,
@@ -39,11 +40,14 @@ end
 -- The interpreter as the User-Agent names it: LuaJIT says which LuaJIT.
 local lua_version = (rawget(_G, "jit") and jit.version) or _VERSION
 
+-- The client's options: the names zavu.core reads, one list (in C).
+local CLIENT_OPTIONS = schema.OPTIONS.client
+
+-- The options new() is given, checked for unknown names (its own keys) and
+-- read by name (through __index too), with the environment's defaults.
 local function with_environment(opts)
-  local cfg = {}
-  for k, v in pairs(opts or {}) do
-    cfg[k] = v
-  end
+  if opts ~= nil then schema.check_names(opts, "new", CLIENT_OPTIONS) end
+  local cfg = schema.pick(opts, CLIENT_OPTIONS)
   if cfg.api_key == nil then cfg.api_key = os.getenv("ZAVUDEV_API_KEY") end
   if cfg.base_url == nil then
     local url = os.getenv("ZAVUDEV_BASE_URL")
@@ -57,20 +61,16 @@ end
 -- `local client <close> = zavu.new()` closes it at the end of the scope (5.4).
 local client_mt = { __close = function(client) client.handle:close() end }
 
--- f(...), with an error it raises reported at our caller's caller (the
+-- f(...), with an error it raises reported at the caller's line (the
 -- user's code) rather than here.
-local function at_call_site(f, ...)
-  local ok, result = pcall(f, ...)
-  if not ok then error((tostring(result):gsub("^[^\n]-:%d+: ", "")), 3) end
-  return result
-end
+local at_call_site = methods.checked
 
---- Raise, as new() would, when an option has a wrong type or an impossible value.
+--- Raise, as new() would, when an option is unknown, has a wrong type or an impossible value.
 function M.check_options(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
-  at_call_site(core.check_options, with_environment(opts))
+  at_call_site(core.check_options, at_call_site(with_environment, opts))
 end
 
 --- Where a method lands on a client: "sessions.get" -> client.sessions.get,
@@ -93,7 +93,7 @@ function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
-  local cfg = with_environment(opts)
+  local cfg = at_call_site(with_environment, opts)
   local handle = at_call_site(core.new, cfg)
   local client = { handle = handle }
   -- sessions.delete and delete_many are C functions bound to the handle (no
@@ -110,8 +110,8 @@ function M.new(opts)
     end
     if op.returns == "page" then
       local resource = client[op.name:match("^(.-)%.")]
-      resource.each = methods.each(detailed[op.name], "each")
-      resource.all, detailed[op.name:gsub("list$", "all")] = methods.all(detailed[op.name], "all")
+      resource.each = methods.each(detailed[op.name], "each", op)
+      resource.all, detailed[op.name:gsub("list$", "all")] = methods.all(detailed[op.name], "all", op)
     end
   end
   client.sessions.wait = lifecycle.wait(detailed["sessions.get"], cfg.timeout)
@@ -155,7 +155,7 @@ do
       resource.each = methods.each(function(...)
         list = list or methods.detailed(client().handle, op.name)
         return list(...)
-      end, "each")
+      end, "each", op)
     end
   end
   for k, v in pairs(lazy) do
@@ -175,12 +175,19 @@ function M.plain_options(opts)
 end
 
 -- What each method checks before it sends anything, for check_call.
+local DELETE_MANY_OPTIONS = schema.names(schema.OPTIONS.call, schema.OPTIONS.delete, schema.OPTIONS.many)
 local checks = {
   ["sessions.delete_many"] = function(ids, opts)
     if type(ids) ~= "table" then
-      error("bad argument #1 to 'delete_many' (table expected, got " .. type(ids) .. ")", 0)
+      schema.raise("bad argument #1 to 'delete_many' (table expected, got %s)", type(ids))
     end
-    if opts ~= nil then core.check_call_options(opts) end
+    if opts ~= nil and type(opts) ~= "table" then
+      schema.raise("bad argument #2 to 'delete_many' (options table expected, got %s)", type(opts))
+    end
+    if opts ~= nil then
+      schema.check_names(opts, "delete_many", DELETE_MANY_OPTIONS)
+      core.check_call_options(opts)
+    end
   end,
   ["sessions.wait"] = lifecycle.check_wait,
   ["sessions.prune"] = lifecycle.check_prune,
@@ -188,13 +195,9 @@ local checks = {
 }
 for _, op in ipairs(operations) do
   checks[op.name] = function(...) methods.prepare(op, ...) end
-  if op.returns == "page" then checks[op.name:gsub("list$", "all")] = checks[op.name] end
-end
-checks["sessions.delete"] = function(id, opts)
-  if type(id) ~= "string" and type(id) ~= "number" then
-    error("bad argument #1 to 'delete' (string expected, got " .. type(id) .. ")", 0)
+  if op.returns == "page" then
+    checks[op.name:gsub("list$", "all")] = function(query, opts) methods.check_listing(op, "all", query, opts) end
   end
-  if opts ~= nil then core.check_call_options(opts) end
 end
 
 --- check_call(name, ...): raise, as client[name](...) would, when the
@@ -203,8 +206,7 @@ end
 function M.check_call(name, ...)
   local check = checks[name]
   if not check then error("bad argument #1 to 'check_call' (no method " .. tostring(name) .. ")", 2) end
-  local ok, err = pcall(check, ...)
-  if not ok then error(methods.without_position(err), 2) end
+  methods.checked(check, ...)
 end
 
 --- True when v is an error table from this library (even a copied one).

@@ -3,18 +3,21 @@
 -- the sessions that match (listing, then delete_many).
 local core = require "zavu.core"
 local methods = require "zavu.methods"
+local schema = require "zavu.schema"
 
 local M = {}
 
 -- Checks raise without a position; the public functions raise the message
--- again at their caller's line (see at_caller).
-local function raise(fmt, ...) error(fmt:format(...), 0) end
+-- again at their caller's line (at_caller: methods.checked).
+local raise = schema.raise
 
-local function at_caller(check, ...)
-  local ok, result = pcall(check, ...)
-  if not ok then error(result, 3) end
-  return result
-end
+local at_caller = methods.checked
+
+-- The options each takes: one list each. prune takes every call option
+-- (zavu.core's list) and hands them to the listing and to delete_many.
+local WAIT_OPTIONS = { "status", "timeout", "interval", "on_qr" }
+local CALL_OPTIONS = schema.OPTIONS.call
+local PRUNE_OPTIONS = schema.names({ "status", "older_than", "filter", "dry_run", "concurrency" }, CALL_OPTIONS)
 
 local function check_seconds(fname, name, v, dflt)
   if v == nil then return dflt end
@@ -59,11 +62,14 @@ end
 
 --- Check wait's arguments; raises on misuse. Returns the settings.
 function M.check_wait(id, opts)
-  if type(id) ~= "string" then raise("bad argument #1 to 'wait' (string expected, got %s)", type(id)) end
+  if type(id) ~= "string" and type(id) ~= "number" then -- a number: as get takes it
+    raise("bad argument #1 to 'wait' (string expected for sessionId, got %s)", type(id))
+  end
   if opts ~= nil and type(opts) ~= "table" then
     raise("bad argument #2 to 'wait' (table expected, got %s)", type(opts))
   end
   opts = opts or {}
+  schema.check_names(opts, "wait", WAIT_OPTIONS)
   if opts.on_qr ~= nil and type(opts.on_qr) ~= "function" then
     raise("bad option 'on_qr' to 'wait' (function expected, got %s)", type(opts.on_qr))
   end
@@ -185,6 +191,7 @@ M.epoch = epoch
 --- Check prune's arguments; raises on misuse.
 function M.check_prune(opts)
   if type(opts) ~= "table" then raise("bad argument #1 to 'prune' (table expected, got %s)", type(opts)) end
+  schema.check_names(opts, "prune", PRUNE_OPTIONS)
   if opts.status == nil and opts.older_than == nil and opts.filter == nil then
     raise(
       "bad argument #1 to 'prune' (say what to prune: status, older_than or filter; "
@@ -212,8 +219,11 @@ function M.check_prune(opts)
     )
   end
   -- What the listing and delete_many will be given, checked before either runs.
-  core.check_call_options { concurrency = opts.concurrency, timeout = opts.timeout, max_retries = opts.max_retries }
-  return opts.status ~= nil and status_set("prune", opts.status) or nil
+  local call_opts = schema.pick(opts, CALL_OPTIONS)
+  local many_opts = schema.pick(opts, CALL_OPTIONS)
+  many_opts.concurrency, many_opts.missing_ok = opts.concurrency, true
+  core.check_call_options(many_opts)
+  return opts.status ~= nil and status_set("prune", opts.status) or nil, call_opts, many_opts
 end
 
 --- prune { status = {...}, older_than = seconds, filter = f, dry_run, concurrency,
@@ -222,9 +232,9 @@ end
 -- all: the detailed form of sessions.all (see zavu.methods.detailed).
 function M.prune(all, delete_many)
   return function(opts)
-    local statuses = at_caller(M.check_prune, opts)
+    local statuses, call_opts, many_opts = at_caller(M.check_prune, opts)
     local cancels = core.cancel_count() -- a cancel_all while choosing stops before deleting
-    local sessions, err, status, attempts = all(nil, { timeout = opts.timeout, max_retries = opts.max_retries })
+    local sessions, err, status, attempts = all(nil, call_opts)
     if not sessions then return nil, err end
     local listed = { attempts = attempts, status = status }
     local now, matched, ids = os.time(), {}, {}
@@ -246,10 +256,7 @@ function M.prune(all, delete_many)
       summary = { ok = true, total = #ids, deleted = {}, failed = {} }
     else
       local derr
-      summary, derr = delete_many(
-        ids,
-        { concurrency = opts.concurrency, timeout = opts.timeout, max_retries = opts.max_retries, missing_ok = true }
-      )
+      summary, derr = delete_many(ids, many_opts)
       if not summary then return nil, derr end -- client_busy
     end
     summary.matched = matched

@@ -1,8 +1,10 @@
 -- zavu.methods: client methods made from zavu.operations, and the listing
 -- helpers every "page" operation gets (each, all). Misuse (a wrong Lua type,
--- an unknown query parameter) raises at the call site; everything the API or
--- the network says comes back as nil plus an error table.
+-- an unknown option, a query or body its operation does not take - see
+-- zavu.schema) raises at the caller's line; everything the API or the
+-- network says comes back as nil plus an error table.
 local core = require "zavu.core"
+local schema = require "zavu.schema"
 
 local json = require("cjson.safe").new() -- private: the user's cjson settings stay theirs
 json.encode_invalid_numbers(false) -- NaN and inf are no JSON: refuse them
@@ -13,12 +15,12 @@ local unpack_ = table.unpack or unpack
 
 M.DEFAULT_MAX_PAGES = 10000 -- a listing longer than this is the server's fault
 
---- A check's message without the "methods.lua:12:" a raise inside this
--- library put in front: the caller's position is the one that matters.
-function M.without_position(msg)
-  if type(msg) ~= "string" then return msg end
-  return (msg:gsub("^[^\n]-zavu/[%w_]+%.lua:%d+: ", ""))
-end
+-- The options each kind of method takes (the C lists: zavu.core.option_names).
+local OPTIONS = schema.OPTIONS
+local CALL = OPTIONS.call -- every operation's
+local DELETE = schema.names(OPTIONS.call, OPTIONS.delete) -- an operation that returns nothing
+local LISTING = schema.names(OPTIONS.call, { "max_pages" }) -- each, all
+local REQUEST = schema.names(DELETE, { "query", "body", "params" })
 
 --- An error table like the C core's, for what is found in Lua.
 function M.failure(code, message, fields)
@@ -29,18 +31,36 @@ function M.failure(code, message, fields)
   return setmetatable(err, core.error_mt)
 end
 
--- Checks raise without a position; public functions raise the message
--- again at their caller's line (see checked()).
-local function raise(fmt, ...) error(fmt:format(...), 0) end
+--- Raise misuse a check found (zavu.schema.raise) at the line of the first
+-- function up the stack that is not one of zavu's own modules: the
+-- caller's, however the call came (through the lazy default client, a tail
+-- call, a host module). zavu.core's checks find the same line themselves
+-- (zl_raise); their errors, and user code's, pass unchanged.
+function M.raise_at_caller(e)
+  local msg = schema.misuse_message(e)
+  if not msg then error(e, 0) end
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, "Sl")
+    if not info then error(msg, 0) end
+    if info.currentline > 0 and not info.source:find("zavu/[%w_]+%.lua$") then error(msg, level) end
+    level = level + 1
+  end
+end
 
--- f(...) with a check's error raised at the caller of our caller.
+-- Checks raise misuse without a position; public functions raise it again
+-- at their caller's line (see checked()).
+local raise = schema.raise
+
 local function pack(...) return { n = select("#", ...), ... } end
 
+-- f(...), with a check's error raised at the caller's line.
 local function checked(f, ...)
   local results = pack(pcall(f, ...))
-  if not results[1] then error(M.without_position(results[2]), 3) end
+  if not results[1] then M.raise_at_caller(results[2]) end
   return unpack_(results, 2, results.n)
 end
+M.checked = checked
 
 -- A query value as the API reads it: integers without a ".0", no NaN.
 local function query_value(fname, key, v)
@@ -58,27 +78,10 @@ local function query_value(fname, key, v)
   raise("bad query parameter '%s' to '%s' (string, number or boolean expected, got %s)", key, fname, t)
 end
 
--- {key, value, ...} in the order `allowed` names them; nil values are left out.
-local function build_query(fname, allowed, q, argn)
-  if q == nil then return nil end
-  if type(q) ~= "table" then raise("bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(q)) end
-  local known = {}
-  for _, k in ipairs(allowed) do
-    known[k] = true
-  end
-  for k in pairs(q) do
-    if not known[k] then
-      raise(
-        "bad argument #%d to '%s' (unknown query parameter '%s'; known: %s)",
-        argn,
-        fname,
-        tostring(k),
-        table.concat(allowed, ", ")
-      )
-    end
-  end
+-- {key, value, ...} in the order `keys` names them; nil values are left out.
+local function query_list(fname, keys, q)
   local out = {}
-  for _, k in ipairs(allowed) do
+  for _, k in ipairs(keys) do
     local v = q[k]
     if v ~= nil then
       out[#out + 1] = k
@@ -86,6 +89,16 @@ local function build_query(fname, allowed, q, argn)
     end
   end
   return out
+end
+
+-- The query of a described operation: checked, then in the fields' order.
+local function build_query(fname, fields, q, argn)
+  local checked_q = schema.query(fname, fields, q, argn)
+  local keys = {}
+  for i, f in ipairs(fields) do
+    keys[i] = f.name
+  end
+  return query_list(fname, keys, checked_q)
 end
 
 local function encode(fname, value)
@@ -144,32 +157,39 @@ local function noun_of(op)
   return resource and (resource:gsub("_", " "):gsub("s$", ""))
 end
 
---- The arguments of a call of op, checked: params, query, body, opts.
--- Raises (without a position) on misuse.
+-- A path parameter by the rule of every id: a string as it is, a number
+-- as its exact digits (zavu.core.number_id, what delete sends); a number
+-- without such digits is a local invalid_argument, as for delete.
+local function path_id(fname, i, name, v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then
+    local digits = core.number_id(v)
+    if digits then return digits end
+    return nil,
+      M.failure("invalid_argument", (name:gsub("Id$", " id")) .. " must be a string or a whole number below 2^53")
+  end
+  raise("bad argument #%d to '%s' (string expected for %s, got %s)", i, fname, name, t)
+end
+
+--- The arguments of a call of op, checked: params, query, body, opts - or
+-- nil and the invalid_argument error of an id without digits. Raises
+-- (without a position) on misuse, before looking at anything else.
 function M.prepare(op, ...)
   local fname = op.name:match("[^.]+$")
-  local args, params, i = { ... }, {}, 0
+  local args, params, i, bad_id = { ... }, {}, 0, nil
   for name in op.path:gmatch("{(%w+)}") do
     i = i + 1
-    if type(args[i]) ~= "string" then
-      raise("bad argument #%d to '%s' (string expected for %s, got %s)", i, fname, name, type(args[i]))
-    end
-    params[i] = args[i]
+    local err
+    params[i], err = path_id(fname, i, name, args[i])
+    bad_id = bad_id or err
   end
   local k, query, body = i + 1, nil, nil
   if op.query then
     query = build_query(fname, op.query, args[k], k)
     k = k + 1
-  elseif op.body == "table" then
-    local b = args[k]
-    if b ~= nil and type(b) ~= "table" then
-      raise("bad argument #%d to '%s' (table expected, got %s)", k, fname, type(b))
-    end
-    body = encode(fname, b or {})
-    k = k + 1
   elseif op.body then
-    if args[k] == nil then raise("bad argument #%d to '%s' (%s expected)", k, fname, op.body) end
-    body = encode(fname, { [op.body] = args[k] })
+    body = encode(fname, schema.body(fname, op.body, args[k], k))
     k = k + 1
   end
   local opts = args[k]
@@ -177,8 +197,10 @@ function M.prepare(op, ...)
     if type(opts) ~= "table" then
       raise("bad argument #%d to '%s' (options table expected, got %s)", k, fname, type(opts))
     end
+    schema.check_names(opts, fname, op.returns == "none" and DELETE or CALL)
     core.check_call_options(opts)
   end
+  if bad_id then return nil, bad_id end
   return params, query, body, opts
 end
 
@@ -190,6 +212,7 @@ function M.make(handle, op)
   local noun, ignore_body = noun_of(op), op.returns == "none"
   -- value, err, status, attempts
   local function send(params, query, body, opts)
+    if not params then return nil, query, nil, 0 end -- an id without digits: nothing was sent
     local value, status, attempts, request_id =
       handle:request(op.method, op.path, params, query, body, opts, noun, ignore_body)
     if value == nil then
@@ -223,13 +246,7 @@ end
 -- the server already gave, or more than max_pages pages, is invalid_response.
 -- list is a detailed form; sent.attempts counts every request of the listing
 -- and sent.status is the last status, which every error it raises carries.
-local function pages(list, query, opts)
-  local q = {}
-  for k, v in pairs(query or {}) do
-    q[k] = v
-  end
-  if q.limit == nil then q.limit = 100 end -- the API's largest page: fewest round trips
-  local max_pages = opts and opts.max_pages or M.DEFAULT_MAX_PAGES
+local function pages(list, q, opts, max_pages)
   local seen, count, done = {}, 0, false
   local sent = { attempts = 0 }
   local function fail(message)
@@ -259,14 +276,17 @@ local function pages(list, query, opts)
     sent
 end
 
--- Misuse of each/all raises at their caller, before any page is asked for.
-local function check_listing_args(fname, query, opts)
-  if query ~= nil and type(query) ~= "table" then
-    error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, type(query)), 3)
-  end
+--- each/all's arguments, checked as the listing's calls would check them -
+-- so misuse raises at each/all, before any page is asked for. Returns the
+-- query (100 a page unless told: the fewest round trips), the listing's
+-- options and max_pages.
+function M.check_listing(op, fname, query, opts)
+  local q = schema.query(fname, op.query, query, 1)
+  if q.limit == nil then q.limit = 100 end
   if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+    raise("bad argument #2 to '%s' (table expected, got %s)", fname, type(opts))
   end
+  if opts ~= nil then schema.check_names(opts, fname, LISTING) end
   local max_pages = opts and opts.max_pages
   if
     max_pages ~= nil
@@ -278,18 +298,20 @@ local function check_listing_args(fname, query, opts)
       or max_pages == math.huge
     )
   then
-    error(("bad option 'max_pages' to '%s' (whole number >= 1 expected, got %s)"):format(fname, tostring(max_pages)), 3)
+    raise("bad option 'max_pages' to '%s' (whole number >= 1 expected, got %s)", fname, tostring(max_pages))
   end
+  local call_opts = schema.pick(opts, CALL)
+  core.check_call_options(call_opts)
+  return q, call_opts, max_pages or M.DEFAULT_MAX_PAGES
 end
 
 --- each(query, opts): every item of every page, fetched as the loop needs
 -- it. An error in the middle of the listing is raised (the error table), so
 -- a loop never ends as if the listing were complete; all() returns it.
 -- list: the detailed form of the listing (see M.detailed).
-function M.each(list, fname)
+function M.each(list, fname, op)
   return function(query, opts)
-    check_listing_args(fname, query, opts)
-    local next_page = pages(list, query, opts)
+    local next_page = pages(list, checked(M.check_listing, op, fname, query, opts))
     local page, i = nil, 0
     return function()
       while true do
@@ -306,9 +328,9 @@ end
 
 --- all(query, opts) -> every item in one array, or nil and the error; and
 -- all's detailed form. list: the detailed form of the listing.
-function M.all(list, fname)
-  local function detailed(query, opts)
-    local next_page, sent = pages(list, query, opts)
+function M.all(list, fname, op)
+  local function detailed(q, opts, max_pages)
+    local next_page, sent = pages(list, q, opts, max_pages)
     local items, n = {}, 0
     local ok, err = pcall(function()
       for page in next_page do
@@ -321,23 +343,20 @@ function M.all(list, fname)
     end)
     if ok then return items, nil, sent.status, sent.attempts end
     if type(err) == "table" and getmetatable(err) == core.error_mt then return nil, err, err.status, err.attempts end
-    error(err, 0) -- misuse, or a bug: not the API's answer
+    error(err, 0) -- a bug: not the API's answer
   end
   local function all(query, opts)
-    check_listing_args(fname, query, opts)
-    local items, err = detailed(query, opts)
+    local items, err = detailed(checked(M.check_listing, op, fname, query, opts))
     if items == nil then return nil, err end
     return items
   end
-  return all, function(query, opts)
-    check_listing_args(fname, query, opts)
-    return detailed(query, opts)
-  end
+  return all, function(query, opts) return detailed(checked(M.check_listing, op, fname, query, opts)) end
 end
 
 --- request(method, path, { query = {...}, body = table | json, params = {...},
--- timeout, max_retries }) -> the decoded body (true when empty) | nil, err.
--- "{name}" parts of path take params in order, each encoded as one segment.
+-- timeout, max_retries, missing_ok }) -> the decoded body (true when empty)
+-- | nil, err. "{name}" parts of path take params in order, each encoded as
+-- one segment. The escape hatch: query and body are sent as given, unchecked.
 function M.prepare_request(method, path, args)
   if method ~= "GET" and method ~= "POST" and method ~= "DELETE" then
     raise('bad argument #1 to \'request\' ("GET", "POST" or "DELETE" expected, got %s)', tostring(method))
@@ -350,6 +369,7 @@ function M.prepare_request(method, path, args)
     raise("bad argument #3 to 'request' (table expected, got %s)", type(args))
   end
   args = args or {}
+  schema.check_names(args, "request", REQUEST)
   local query
   if args.query ~= nil then
     if type(args.query) ~= "table" then raise("bad option 'query' (table expected)") end
@@ -359,7 +379,7 @@ function M.prepare_request(method, path, args)
       keys[#keys + 1] = key
     end
     table.sort(keys) -- the same URL for the same table, every time
-    query = build_query("request", keys, args.query, 3)
+    query = query_list("request", keys, args.query)
   end
   local body = args.body
   if body ~= nil and method == "GET" then raise("bad option 'body' (a GET sends no body)") end
@@ -374,8 +394,9 @@ function M.prepare_request(method, path, args)
     if type(v) ~= "string" then raise("bad option 'params' (strings expected, #%d is %s)", i, type(v)) end
     params[i] = v
   end
-  core.check_call_options(args)
-  return params, query, body, args
+  local opts = schema.pick(args, DELETE) -- what zavu.core reads: a call's options
+  core.check_call_options(opts)
+  return params, query, body, opts
 end
 
 -- What a path is about, from the operations' own paths: the noun of the

@@ -86,8 +86,46 @@ local SPEC_SERVER = [[
                 end)
                 try("many_function_id", function() local _ = c.sessions.delete_many({ id, print }) end)
                 try("many_coroutine", function()
-                    local _ = c.sessions.delete_many({ id }, { timeout = 1, extra = { coroutine.create(function() end) } })
+                    local _ = c.sessions.delete_many({ id, { coroutine.create(function() end) } }, { timeout = 1 })
                 end)
+                ngx.say(require("cjson").encode(out))
+            }
+        }
+        # A misspelled name raises at the caller's line, naming the function and the
+        # nearest known name; nothing is sent. A number id follows delete's rule.
+        location = /t/names {
+            content_by_lua_block {
+                local zavu = require "zavu.openresty"
+                local id, key = ngx.var.arg_id, ngx.var.arg_key
+                local c = zavu.new { api_key = key }
+                local out = {}
+                local function try(name, f)
+                    local ok, msg = pcall(f)
+                    out[name] = ok and "no error" or tostring(msg)
+                end
+                local t = { timeuot = 1 }
+                try("new", function() local _ = zavu.new { timeuot = 5 } end)
+                try("new_pool", function() local _ = zavu.new { thread_poll = "default" } end)
+                try("delete", function() local _ = c.sessions.delete(id, t) end)
+                try("default_delete", function() local _ = zavu.sessions.delete(id, t) end)
+                try("get", function() local _ = c.sessions.get(id, t) end)
+                try("link", function() local _ = c.sessions.link(id, "snd_1", t) end)
+                try("list", function() local _ = c.sessions.list({}, t) end)
+                try("all", function() local _ = c.sessions.all(nil, { max_page = 2 }) end)
+                try("many", function() local _ = c.sessions.delete_many({ id }, { concurency = 2 }) end)
+                try("wait", function() local _ = c.sessions.wait(id, { timout = 1 }) end)
+                try("prune", function() local _ = c.sessions.prune { status = "initializing", dryrun = true } end)
+                try("request", function() local _ = c.request("GET", "/v1/whatsapp-alt/proxy-status", t) end)
+                try("create", function() local _ = c.sessions.create { displayNam = "x" } end)
+                try("egress", function() local _ = c.sessions.set_egress(id, { nodeId = "nd_1" }) end)
+                try("limit", function() local _ = c.sessions.list { limit = 0 } end)
+                try("node_create", function() local _ = c.egress_nodes.create { label = "x" } end)
+                try("delete_table", function() local _ = c.sessions.delete({}) end)
+                local number = tonumber(ngx.var.arg_number)
+                local _, err = c.sessions.get(number)
+                out.number = err and err.status
+                local _, bad = c.sessions.get(1.5)
+                out.fraction = bad and bad.code
                 ngx.say(require("cjson").encode(out))
             }
         }
@@ -552,7 +590,7 @@ describe("zavu.openresty in nginx", function()
       many_concurrency = "bad option 'concurrency'",
       many_progress = "on_progress (a function) cannot cross into nginx's thread pool",
       many_function_id = "argument #1 to 'delete_many'[2] (a function) cannot cross into nginx's thread pool",
-      many_coroutine = "extra[1] (a thread) cannot cross into nginx's thread pool",
+      many_coroutine = "'delete_many'[2][1] (a thread) cannot cross into nginx's thread pool",
     }
     for name, text in pairs(expect) do
       local msg = r[name]
@@ -563,6 +601,45 @@ describe("zavu.openresty in nginx", function()
       assert.is_nil(msg:find("worker_thread_unavailable", 1, true), name)
     end
     assert.is_nil(H.info(id).hits)
+  end)
+
+  it("refuses a misspelled option, body field or query parameter at the caller's line, sending nothing", function()
+    local id, key = "names-" .. H.nonce(), "zv_live_names_" .. H.nonce()
+    local number = H.pid() * 1e9 + (os.time() % 100000) * 1e4 + 1
+    H.mock_seed(key, 2, { status = "initializing" })
+    local r = ngx_.spec(("/t/names?id=%s&key=%s&number=%d"):format(id, key, number))
+    local function typo(fname) return ("unknown option 'timeuot' to '%s' (did you mean 'timeout'?)"):format(fname) end
+    local expect = {
+      new = typo "new",
+      new_pool = "unknown option 'thread_poll' to 'new' (did you mean 'thread_pool'?)",
+      delete = typo "delete",
+      default_delete = typo "delete",
+      get = typo "get",
+      link = typo "link",
+      list = typo "list",
+      request = typo "request",
+      all = "unknown option 'max_page' to 'all' (did you mean 'max_pages'?)",
+      many = "unknown option 'concurency' to 'delete_many' (did you mean 'concurrency'?)",
+      wait = "unknown option 'timout' to 'wait' (did you mean 'timeout'?)",
+      prune = "unknown option 'dryrun' to 'prune' (did you mean 'dry_run'?)",
+      create = "unknown body field 'displayNam' to 'create' (did you mean 'displayName'?)",
+      egress = "missing body field 'egress.kind' to 'set_egress' (string required)",
+      limit = "bad query parameter 'limit' to 'list' (integer 1..100 expected, got 0)",
+      node_create = "missing body field 'senderId' to 'create' (string required)",
+      delete_table = "bad argument #1 to 'delete' (string expected for sessionId, got table)",
+    }
+    for name, text in pairs(expect) do
+      local msg = r[name]
+      assert.is_string(msg, name)
+      assert.are.equal(text, (msg:gsub("^[^\n]-:%d+: ", "")), name)
+      assert.matches("^content_by_lua%(nginx%.conf:%d+%):%d+: ", msg, nil, false, name .. ": " .. msg)
+    end
+    assert.is_nil(H.info(id).hits)
+    -- a number id is sent as its digits; one without them is invalid_argument, sent nowhere
+    assert.are.equal(404, r.number)
+    assert.are.equal(1, H.info(("%d"):format(number)).hits)
+    assert.are.equal("invalid_argument", r.fraction)
+    assert.are.equal(1, H.key_hits(key)) -- the number's get, and nothing else
   end)
 
   it("offers every method the wrapper lists, on new() and the default client", function()

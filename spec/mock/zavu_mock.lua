@@ -8,7 +8,8 @@
 --
 -- Every request is recorded per id; GET /_mock/info/<id> returns the record
 -- (hits, connection number, method, raw URI, headers - Content-Type and
--- Content-Length among them - and body) as JSON.
+-- Content-Length among them - and body) as JSON. Requests are counted per API
+-- key too, whatever their path: GET /_mock/keyhits/<key>.
 local cjson = require "cjson.safe"
 local state = require "mock_state"
 
@@ -229,6 +230,8 @@ local function control(path)
     return reply(200, dict:get("info:" .. ngx.unescape_uri(arg)) or "{}")
   elseif what == "max" then
     return reply(200, tostring(dict:get("max:" .. arg) or 0))
+  elseif what == "keyhits" then -- requests of any path sent with this key
+    return reply(200, tostring(dict:get("keyhits:" .. ngx.unescape_uri(arg)) or 0))
   elseif what == "health" then
     return reply(200, "ok")
   end
@@ -369,6 +372,8 @@ function M.handle()
   local path = uri:match("^[^?]*")
   local rest = path:match("^.-/v1/whatsapp%-alt/(.*)$") -- after a base URL's own path, if any
   if not rest then return api_error(404, "route_not_found", "no route for " .. uri) end
+  local bearer = (ngx.var.http_authorization or ""):match("^Bearer (.+)$")
+  if bearer then dict:incr("keyhits:" .. bearer, 1, 0) end
   local method = ngx.req.get_method()
   local coll, tail = rest:match("^([%w%-]+)(.*)$")
   local raw, action = (tail or ""):match("^/([^/]*)/?(.*)$")

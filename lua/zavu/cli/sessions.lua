@@ -137,6 +137,7 @@ function M.create(ctx)
   local o = ctx.opts
   local body = { displayName = o.name, egress = M.egress(o, false) }
   if not o.wait and (o.wait_timeout or o.interval) then args.usage_error("--wait-timeout goes with --wait") end
+  ctx.check("sessions.create", body)
   local s, err = ctx.client().sessions.create(body)
   if not s then return ctx.fail("creating a session", err) end
   if not o.wait then return show(ctx, s) end
