@@ -270,7 +270,7 @@ D.classes = {
   {
     name = "zavu.DeleteOptions",
     parent = "zavu.CallOptions",
-    doc = "Options of `sessions.delete`.",
+    doc = "Options of `sessions.delete` and `egress_nodes.delete`.",
     fields = {
       { "missing_ok", "boolean?", "count a 404 (already gone) as done" },
     },
@@ -322,7 +322,7 @@ D.classes = {
   },
   {
     name = "zavu.RequestArgs",
-    parent = "zavu.CallOptions",
+    parent = "zavu.DeleteOptions",
     doc = "Arguments of `request`.",
     fields = {
       { "params", "string[]?", "the values of the path's {name} parts, in order (each one encoded segment)" },
@@ -483,7 +483,7 @@ D.operations = {
     returns = "zavu.EgressNodePairing",
   },
   ["egress_nodes.get"] = { doc = "An egress node.", returns = "zavu.EgressNode" },
-  ["egress_nodes.delete"] = { doc = "Revoke an egress node. `true` on any 2xx." },
+  ["egress_nodes.delete"] = { doc = "Revoke an egress node. `true` on any 2xx.", opts = "zavu.DeleteOptions" },
   ["egress_nodes.pairing_token"] = { doc = "A fresh pairing token for a node.", returns = "zavu.EgressNodePairing" },
   ["proxy_status"] = { doc = "Whether the managed proxy egress is offered now.", returns = "zavu.ProxyStatus" },
 }
@@ -493,13 +493,13 @@ D.methods = {
   ["sessions.delete_many"] = {
     doc = "Delete many sessions concurrently (libcurl's multi interface); each id gets delete's checks, retries "
       .. "and error table. nil and an error only when the client is busy.",
-    params = { { "ids", "string[]", "" }, { "opts?", "zavu.DeleteManyOptions", "" } },
+    params = { { "ids", "(string|integer)[]", "" }, { "opts?", "zavu.DeleteManyOptions", "" } },
     returns = { { "zavu.DeleteSummary?", "summary", "" }, { "zavu.Error?", "err", "" } },
   },
   ["sessions.wait"] = {
     doc = "Poll `get` until the session reaches a status asked for; ends on failed (session_failed), a 404 or any "
       .. "error of get, its timeout (timeout) or `zavu.cancel_all()` (cancelled).",
-    params = { { "id", "string", "the session's id" }, { "opts?", "zavu.WaitOptions", "" } },
+    params = { { "id", "string|integer", "the session's id" }, { "opts?", "zavu.WaitOptions", "" } },
     returns = { { "zavu.Session?", "session", "" }, { "zavu.Error?", "err", "" } },
   },
   ["sessions.prune"] = {
@@ -540,12 +540,12 @@ D.modules = {
         returns = { { "zavu.Client", "client", "" } },
       },
       check_options = {
-        doc = "Raise, as new() would, when an option has a wrong type or an impossible value.",
+        doc = "Raise, as new() would, when an option is unknown, has a wrong type or an impossible value.",
         params = { { "opts?", "zavu.Options", "" } },
         returns = {},
       },
       check_call_options = {
-        doc = "Raise, as a call would, on a bad per-call option.",
+        doc = "Raise, as a call would, on an unknown or bad per-call option (any method's, delete_many's included).",
         params = { { "opts", "zavu.CallOptions", "" } },
         returns = {},
       },
@@ -561,7 +561,12 @@ D.modules = {
       },
       error_from_response = {
         doc = "The error table an HTTP response turns into, for HTTP done by other means.",
-        params = { { "status", "integer", "" }, { "body?", "string", "" }, { "request_id?", "string", "" } },
+        params = {
+          { "status", "integer", "" },
+          { "body?", "string", "" },
+          { "request_id?", "string", "" },
+          { "noun?", "string", 'what the route is about, for a 404\'s message ("egress node"; default a session)' },
+        },
         returns = { { "zavu.Error", "err", "" } },
       },
       is_error = {

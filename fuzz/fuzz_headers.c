@@ -36,7 +36,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     status = size >= 2 ? (long)(data[0] | data[1] << 8) % 1000 : 0;
     CHECK(zavu_code_for_status(status)[0] != '\0');
-    CHECK(zavu_message_for_status(status)[0] != '\0');
+    CHECK(zavu_message_for_status(status, NULL, small, sizeof small)[0] != '\0');
+    CHECK(strlen(zavu_message_for_status(status, v, small, sizeof small)) < sizeof small);
     CHECK(zavu_status_is_retryable(status, -1) >= 0);
     secs = zavu_backoff(size ? data[0] : 0, size > 1 ? data[1] / 256.0 : 0);
     CHECK(secs > 0 && secs <= 8);

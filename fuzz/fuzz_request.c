@@ -4,6 +4,9 @@
  * Invariants: the URL is the base, then the template's literal parts in
  * order, each parameter as exactly one segment that decodes back to itself
  * (or a refusal naming the parameter), then key=value pairs that decode back.
+ * And a literal path (the last field, after a '/'): sent exactly as given,
+ * or refused; when it is plain (no control byte, space, '#' or '{'), refused
+ * only for a segment that decodes to "." or "..", which is never sent.
  */
 #include "zavu_core.h"
 
@@ -33,6 +36,58 @@ static const char *expect_decoded(const char *text, const char *stop, const char
     CHECK(decoded && (size_t)out_len == len && memcmp(decoded, want, len) == 0);
     curl_free(decoded);
     return text + n;
+}
+
+/* Does a segment (n bytes) decode to "." or ".."? libcurl's decoding, as
+ * an oracle for zavu_is_dot_segment. */
+static int decodes_to_dots(const char *s, size_t n)
+{
+    int out_len, dots;
+    char *decoded;
+    if (n == 0)
+        return 0;
+    decoded = curl_easy_unescape(NULL, s, (int)n, &out_len);
+    CHECK(decoded);
+    dots = (out_len == 1 && decoded[0] == '.') ||
+           (out_len == 2 && decoded[0] == '.' && decoded[1] == '.');
+    curl_free(decoded);
+    return dots;
+}
+
+/* A path given as it is, with no parameters. */
+static void check_literal(const char *field)
+{
+    size_t len = strlen(field), i, plain = 1, dots = 0;
+    char *path = malloc(len + 2), *url = NULL, why[512];
+    size_t cap = 0;
+    zavu_request rq;
+    int rc;
+
+    path[0] = '/';
+    memcpy(path + 1, field, len + 1);
+    for (i = 0; path[i]; i++)
+        if ((unsigned char)path[i] <= 0x20 || path[i] == 0x7f || path[i] == '#' || path[i] == '{')
+            plain = 0;
+    for (i = 0; i < strcspn(path, "?");) {
+        size_t n = strcspn(path + i, "/?");
+        CHECK(zavu_is_dot_segment(path + i, n) == decodes_to_dots(path + i, n));
+        dots |= (size_t)decodes_to_dots(path + i, n);
+        i += n + 1;
+    }
+    memset(&rq, 0, sizeof rq);
+    rq.method = "GET";
+    rq.path = path;
+    rc = zavu_request_url("https://h/", &rq, &url, &cap, why, sizeof why);
+    if (rc == 0) {
+        CHECK(!dots);
+        CHECK(strncmp(url, "https://h", 9) == 0 && strcmp(url + 9, path) == 0);
+    } else {
+        CHECK(rc == -2 && strlen(why) > 0);
+        if (plain)
+            CHECK(dots);
+    }
+    free(url);
+    free(path);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -98,6 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         CHECK(*p == '\0');
     }
+    check_literal(fields[n - 1]);
     free(url);
     free(copy);
     return 0;

@@ -56,6 +56,13 @@ function H.info(id)
   return cjson.decode(body)
 end
 
+-- How many API requests the mock saw with this key, whatever their path.
+function H.key_hits(key)
+  local body, code = http.request(H.http_url .. "/_mock/keyhits/" .. H.escape(key))
+  assert(code == 200, "mock keyhits: " .. tostring(code))
+  return tonumber(body)
+end
+
 -- The most requests of a "par-<ms>-<tag>-<n>" tag the mock had in flight at once.
 function H.max_in_flight(tag)
   local body, code = http.request(H.http_url .. "/_mock/max/" .. tag)
@@ -91,6 +98,10 @@ end
 
 --- Listings of key misbehave: "repeat-cursor", "broken-json", or "" to stop.
 function H.mock_misbehave(key, mode) return mock_post("/_mock/misbehave", { key = key, mode = mode }) end
+
+--- Every request with key answers status (200) and body, the bytes given, on
+-- any route; H.mock_answer(key) answers normally again.
+function H.mock_answer(key, body, status) return mock_post("/_mock/answer", { key = key, body = body, status = status }) end
 
 --- Set a session's state as given ({ status =, lastError = }): no more auto moves.
 function H.mock_set_state(id, fields) return mock_post("/_mock/state/" .. H.escape(id), fields) end

@@ -138,6 +138,9 @@ CURL *zavu_new_easy(zavu_client *c, zavu_buffer *body, char *errbuf)
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    /* The path is sent as it was asked (dot segments are refused before):
+     * libcurl would otherwise squash "/x/../" itself. */
+    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -253,6 +256,13 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
     if (!curl_slist_append(c->json_headers, "Content-Type: application/json") ||
         !curl_slist_append(c->json_headers, "Expect:"))
         goto fail;
+    /* A POST with no body: "Content-Type:" takes away the form type libcurl
+     * would add; the body is none, sent as Content-Length: 0. */
+    for (h = c->headers; h; h = h->next)
+        if (!(c->empty_post_headers = curl_slist_append(c->empty_post_headers, h->data)))
+            goto fail;
+    if (!curl_slist_append(c->empty_post_headers, "Content-Type:"))
+        goto fail;
     return c;
 fail:
     zavu_client_free(c);
@@ -272,8 +282,11 @@ void zavu_client_free(zavu_client *c)
         wipe(h->data, strlen(h->data)); /* the Authorization line */
     for (h = c->json_headers; h; h = h->next)
         wipe(h->data, strlen(h->data));
+    for (h = c->empty_post_headers; h; h = h->next)
+        wipe(h->data, strlen(h->data));
     curl_slist_free_all(c->headers);
     curl_slist_free_all(c->json_headers);
+    curl_slist_free_all(c->empty_post_headers);
     free(c->base_url);
     free(c->ca_file);
     free(c->ca_path);
@@ -286,7 +299,7 @@ void zavu_client_free(zavu_client *c)
 int zavu_prepare_call(zavu_client *c, const char *id, size_t id_len, zavu_result *res)
 {
     const char *why;
-    memset(res, 0, sizeof *res);
+    memset(res, 0, sizeof *res); /* noun NULL: a session */
     res->retry_after = -1;
     if ((why = zavu_check_id(id, id_len)) != NULL) {
         zavu_set_error(res, "invalid_argument", why);

@@ -66,6 +66,8 @@ typedef struct zavu_result {
     int retryable;
     double retry_after; /* seconds the server asked to wait; < 0: it did not */
     int attempts;       /* requests sent */
+    const char *noun;   /* what the route names, for a 404's message
+                           ("egress node"); NULL: a session */
 } zavu_result;
 
 /* Once per process, before any client (thread-safe). 0 on success. */
@@ -126,6 +128,8 @@ typedef struct zavu_request {
     size_t n_query; /* entries in query: twice the pairs */
     const char *body;
     size_t body_len;
+    const char *noun; /* what the path names ("egress node"), for messages;
+                         NULL: "resource" */
     /* A re-send is harmless (the request carries an idempotency key, as a
      * send does): a POST is then retried as a GET is - except after a 409,
      * that key's own answer, which another attempt only repeats. */
@@ -177,8 +181,9 @@ const char *zavu_check_segment(const char *s, size_t len);
 
 /* base_url + rq's path with its params and query, as zavu_request says,
  * into *buf (grown with realloc). 0 on success; -1 out of memory; -2 when
- * the template and the params do not agree or a param is refused (then
- * why says which: "sessionId is empty"). */
+ * the template and the params do not agree, a param is refused (then why
+ * says which: "sessionId is empty"), or the path holds a dot segment ("."
+ * or "..", percent-encoded or not), which would leave the route asked for. */
 int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, size_t *cap,
                      char *why, size_t why_len);
 
@@ -199,9 +204,15 @@ int zavu_parse_should_retry(const char *value);             /* 1 / 0 */
  * bytes with '?' so it is safe to print. */
 void zavu_copy_header_value(char *dst, size_t cap, const char *src);
 
-/* The error code and a human message for an HTTP status with no usable body. */
+/* The error code and a human message for an HTTP status with no usable body.
+ * The message names noun ("no such egress node"; NULL: "session"), written
+ * into buf (cap bytes), which it returns. */
 const char *zavu_code_for_status(long status);
-const char *zavu_message_for_status(long status);
+const char *zavu_message_for_status(long status, const char *noun, char *buf, size_t cap);
+
+/* 1 when the segment (len bytes, no '/') is "." or "..", percent-encoded
+ * (%2e, %2E) or not: a server or proxy resolves it against the path. */
+int zavu_is_dot_segment(const char *s, size_t len);
 
 /* Is a reply with this status worth another attempt? should_retry is the
  * server's x-should-retry verdict (-1 when it gave none). */

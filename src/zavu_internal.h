@@ -33,7 +33,8 @@ struct zavu_client {
     CURL *easy;                 /* single deletes: one reused handle, one kept-alive connection */
     CURLM *multi;               /* delete_many: created on first use, its connections kept too */
     struct curl_slist *headers; /* Authorization and Accept */
-    struct curl_slist *json_headers; /* the same, plus Content-Type for a JSON body */
+    struct curl_slist *json_headers;       /* the same, plus Content-Type for a JSON body */
+    struct curl_slist *empty_post_headers; /* the same, minus libcurl's form Content-Type */
     int easy_is_generic; /* c->easy was last set up by zavu_request_send, not for a delete */
     size_t max_response;
     unsigned long generation; /* forks seen when its connections were opened */

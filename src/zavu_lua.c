@@ -85,6 +85,16 @@ static int l_curl_info(lua_State *L)
     return 1;
 }
 
+/* zavu.core.number_id(n) -> the string a number id is sent as (its exact
+ * digits), or nil when it has none (not whole, NaN, a float past 2^53). */
+static int l_number_id(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TNUMBER);
+    if (!zl_push_number_id(L, 1))
+        lua_pushnil(L);
+    return 1;
+}
+
 /* ---- the module ---- */
 
 static const luaL_Reg module_functions[] = {
@@ -93,6 +103,8 @@ static const luaL_Reg module_functions[] = {
     {"error_from_response", zl_error_from_response},
     {"check_options", zl_check_options},
     {"check_call_options", zl_check_call_options},
+    {"check_names", zl_check_names},
+    {"number_id", l_number_id},
     {"cancel_all", l_cancel_all},
     {"sleep", l_sleep},
     {"cancel_count", l_cancel_count},
@@ -144,5 +156,6 @@ int luaopen_zavu_core(lua_State *L)
     lua_setfield(L, -2, "version");
     lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
     lua_setfield(L, -2, "curl_version");
+    zl_push_option_names(L);
     return 1;
 }

@@ -28,11 +28,24 @@ typedef struct {
 /* Client options from the table at t into cfg; leaves values on the stack
  * that keep cfg's strings alive. Raises on a bad option. */
 void zl_read_config(lua_State *L, int t, zavu_config *cfg);
-/* Per-call options from the table at t (none or nil: the client's). With
- * many, also concurrency and on_progress (its stack index into *progress). */
-void zl_read_call(lua_State *L, int t, zavu_call *call, int many, int *concurrency, int *progress);
+/* Per-call options from the table at t (none or nil: the client's), the
+ * argument #argn of fname. With many, also concurrency and on_progress
+ * (its stack index into *progress). Unknown names raise. */
+void zl_read_call(lua_State *L, int t, const char *fname, int argn, zavu_call *call, int many,
+                  int *concurrency, int *progress);
 int zl_check_options(lua_State *L);
 int zl_check_call_options(lua_State *L);
+void zl_push_option_names(lua_State *L);
+
+/* ---- zavu_lua_names.c ---- */
+/* Raise fmt (lua_pushfstring's) at the caller's line: the first Lua function up the stack. */
+int zl_raise(lua_State *L, const char *fmt, ...);
+/* Raise for a key of the table at t that none of the NULL-terminated lists
+ * (a NULL-terminated array of them) names: "unknown <noun> '<prefix><key>'
+ * to '<fname>' (did you mean ...?)". Raw keys only: no metamethod runs. */
+void zl_refuse_unknown(lua_State *L, int t, const char *fname, const char *noun, const char *prefix,
+                       const char *const *const *lists);
+int zl_check_names(lua_State *L); /* zavu.core.check_names(t, fname, names, noun [, prefix]) */
 
 /* ---- zavu_lua_client.c ---- */
 void zl_open_client(lua_State *L);

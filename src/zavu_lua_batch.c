@@ -128,9 +128,11 @@ int zl_delete_many(lua_State *L)
     lua_settop(L, 3);
     /* Beyond LUA_MINSTACK: the copies, the arrays, the summary's tables. */
     luaL_checkstack(L, 32, "zavu delete_many");
-    luaL_checktype(L, 2, LUA_TTABLE);
+    if (!lua_istable(L, 2))
+        zl_raise(L, "bad argument #1 to 'delete_many' (table expected, got %s)",
+                 luaL_typename(L, 2));
     memset(&m, 0, sizeof m);
-    zl_read_call(L, 3, &call, 1, &concurrency, &m.progress);
+    zl_read_call(L, 3, "delete_many", 2, &call, 1, &concurrency, &m.progress);
     n = (int)zavu_rawlen(L, 2);
     m.total = n;
     /* A private copy of the ids: on_progress may change the caller's table,

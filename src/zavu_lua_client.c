@@ -13,7 +13,7 @@ client_ud *zl_check_client(lua_State *L)
 {
     client_ud *u = luaL_checkudata(L, 1, CLIENT_MT);
     if (!u->core)
-        luaL_argerror(L, 1, "client is closed");
+        zl_raise(L, "the client is closed");
     return u;
 }
 
@@ -95,7 +95,7 @@ int zl_guarded(lua_State *L, client_ud *u, int at, lua_CFunction inner)
     lua_pushlightuserdata(L, u);
     lua_insert(L, at + 1);
     if (!u->core)
-        return luaL_error(L, "zavu: client is closed");
+        return zl_raise(L, "the client is closed");
     if (u->busy) /* a finalizer's call is still running? cannot be, but never nest */
         return zl_push_busy(L);
     u->busy = 1;
@@ -119,7 +119,7 @@ client_ud *zl_bound_client(lua_State *L)
 {
     client_ud *u = lua_touserdata(L, lua_upvalueindex(1));
     if (!u->core)
-        luaL_error(L, "zavu: client is closed");
+        zl_raise(L, "the client is closed");
     return u;
 }
 static int l_bound_delete(lua_State *L) { return zl_delete_at(L, zl_bound_client(L), 1); }

@@ -103,10 +103,12 @@ void zl_push_error(lua_State *L, const zavu_result *res)
         set_string(L, "code", res->code);
         set_string(L, "message", res->message);
     } else {
+        char message[128];
         if (res->body_len)
             fields_from_body(L, err, res);
         set_default(L, err, "code", zavu_code_for_status(res->status));
-        set_default(L, err, "message", zavu_message_for_status(res->status));
+        set_default(L, err, "message",
+                    zavu_message_for_status(res->status, res->noun, message, sizeof message));
     }
     if (res->request_id[0])
         set_string(L, "request_id", res->request_id);
@@ -194,9 +196,11 @@ int zl_push_error_cfn(lua_State *L)
     return 1;
 }
 
-/* zavu.core.error_from_response(status, body [, request_id]) -> err
+/* zavu.core.error_from_response(status, body [, request_id [, noun]]) -> err
  * The error table a response with this status and body turns into: for code
- * that talks HTTP by other means (cosockets), and for the fuzzer. */
+ * that talks HTTP by other means (cosockets), and for the fuzzer. noun names
+ * what the route is about, for a 404 with no usable body ("no such egress
+ * node"); a session when absent. */
 int zl_error_from_response(lua_State *L)
 {
     zavu_result res;
@@ -211,6 +215,7 @@ int zl_error_from_response(lua_State *L)
     res.retry_after = -1;
     res.retryable = zavu_status_is_retryable(res.status, -1);
     zavu_copy_header_value(res.request_id, sizeof res.request_id, luaL_optstring(L, 3, NULL));
+    res.noun = luaL_optstring(L, 4, NULL);
     zl_push_error(L, &res);
     return 1;
 }

@@ -8,6 +8,26 @@
 #include <stdio.h>
 #include <string.h>
 
+/* ---- the names each options table may hold ---- */
+
+/* One list per table: a new option is one more name here (and its reader
+ * below). Every other key raises, naming the nearest known name. Exported
+ * to Lua as zavu.core.option_names, from which the Lua layer makes the
+ * lists of wait, prune, each/all and the host modules. */
+static const char *const CLIENT_OPTIONS[] = {"api_key",     "base_url",
+                                             "timeout",     "connect_timeout",
+                                             "max_retries", "max_retry_wait",
+                                             "ca_file",     "ca_path",
+                                             "user_agent",  "allow_insecure_http",
+                                             "debug",       "max_response_bytes",
+                                             "lua_version", NULL};
+/* every call's */
+static const char *const CALL_OPTIONS[] = {"timeout", "max_retries", NULL};
+/* a delete's besides (delete, delete_many, request) */
+static const char *const DELETE_OPTIONS[] = {"missing_ok", NULL};
+/* delete_many's besides */
+static const char *const MANY_OPTIONS[] = {"concurrency", "on_progress", NULL};
+
 /* ---- options: read, validated and copied before any transfer starts ---- */
 
 /* Raise "bad option 'name' (expected, got what)": the type for a wrong
@@ -21,7 +41,7 @@ static int bad_value(lua_State *L, const char *name, const char *expected, int t
         snprintf(got, sizeof got, "nan"); /* printf may say -nan */
     else
         snprintf(got, sizeof got, "%.14g", (double)lua_tonumber(L, -1));
-    return luaL_error(L, "bad option '%s' (%s expected, got %s)", name, expected, got);
+    return zl_raise(L, "bad option '%s' (%s expected, got %s)", name, expected, got);
 }
 #define bad_option(L, name, expected) bad_value(L, name, expected, 0)
 #define bad_type(L, name, expected) bad_value(L, name, expected, 1)
@@ -42,7 +62,7 @@ static const char *opt_string(lua_State *L, int t, const char *name)
     /* The core reads C strings: a NUL would silently cut the value (an API
      * key, a base URL past its "?" check, a User-Agent) short. */
     if (memchr(s, '\0', len) != NULL)
-        luaL_error(L, "bad option '%s' (string without NUL bytes expected)", name);
+        zl_raise(L, "bad option '%s' (string without NUL bytes expected)", name);
     return s;
 }
 
@@ -103,8 +123,10 @@ static int opt_flag(lua_State *L, int t, const char *name)
  * that keep cfg's strings alive. Raises on a bad option. */
 void zl_read_config(lua_State *L, int t, zavu_config *cfg)
 {
+    static const char *const *const lists[] = {CLIENT_OPTIONS, NULL};
     memset(cfg, 0, sizeof *cfg);
     luaL_checkstack(L, 8, "zavu options");
+    zl_refuse_unknown(L, t, "new", "option", "", lists);
     cfg->api_key = opt_string(L, t, "api_key");
     cfg->base_url = opt_string(L, t, "base_url");
     cfg->ca_file = opt_string(L, t, "ca_file");
@@ -112,7 +134,7 @@ void zl_read_config(lua_State *L, int t, zavu_config *cfg)
     cfg->user_agent = opt_string(L, t, "user_agent");
     cfg->lua_version = opt_string(L, t, "lua_version");
     if (cfg->user_agent && zavu_has_control(cfg->user_agent))
-        luaL_error(L, "bad option 'user_agent' (control characters would end the header)");
+        zl_raise(L, "bad option 'user_agent' (control characters would end the header)");
     cfg->timeout = opt_seconds(L, t, "timeout", 60, 0);
     cfg->connect_timeout = opt_seconds(L, t, "connect_timeout", 10, 0);
     cfg->max_retries = opt_count(L, t, "max_retries", 2, 0, ZAVU_MAX_RETRIES);
@@ -123,17 +145,23 @@ void zl_read_config(lua_State *L, int t, zavu_config *cfg)
     cfg->debug = opt_flag(L, t, "debug");
 }
 
-/* Per-call options, from the table at t (none or nil: the client's). With
- * many, also concurrency and on_progress; *progress gets the stack index
- * of on_progress (left on the stack), or 0. */
-void zl_read_call(lua_State *L, int t, zavu_call *call, int many, int *concurrency, int *progress)
+/* Per-call options, from the table at t (none or nil: the client's), the
+ * argument #argn of fname. With many, also concurrency and on_progress;
+ * *progress gets the stack index of on_progress (left on the stack), or 0. */
+void zl_read_call(lua_State *L, int t, const char *fname, int argn, zavu_call *call, int many,
+                  int *concurrency, int *progress)
 {
+    static const char *const *const one[] = {CALL_OPTIONS, DELETE_OPTIONS, NULL};
+    static const char *const *const all[] = {CALL_OPTIONS, DELETE_OPTIONS, MANY_OPTIONS, NULL};
     call->timeout = -1;
     call->max_retries = -1;
     call->missing_ok = 0;
     if (lua_isnoneornil(L, t))
         return;
-    luaL_checktype(L, t, LUA_TTABLE);
+    if (!lua_istable(L, t))
+        zl_raise(L, "bad argument #%d to '%s' (options table expected, got %s)", argn, fname,
+                 luaL_typename(L, t));
+    zl_refuse_unknown(L, t, fname, "option", "", many ? all : one);
     call->timeout = opt_seconds(L, t, "timeout", -1, 0);
     call->max_retries = opt_count(L, t, "max_retries", -1, 0, ZAVU_MAX_RETRIES);
     call->missing_ok = opt_flag(L, t, "missing_ok");
@@ -155,7 +183,9 @@ void zl_read_call(lua_State *L, int t, zavu_call *call, int many, int *concurren
 int zl_check_options(lua_State *L)
 {
     zavu_config cfg;
-    luaL_checktype(L, 1, LUA_TTABLE);
+    if (!lua_istable(L, 1))
+        zl_raise(L, "bad argument #1 to 'check_options' (table expected, got %s)",
+                 luaL_typename(L, 1));
     zl_read_config(L, 1, &cfg);
     return 0;
 }
@@ -165,6 +195,29 @@ int zl_check_call_options(lua_State *L)
     zavu_call call;
     int concurrency = 8, progress = 0;
     if (!lua_isnoneornil(L, 1))
-        zl_read_call(L, 1, &call, 1, &concurrency, &progress);
+        zl_read_call(L, 1, "check_call_options", 1, &call, 1, &concurrency, &progress);
     return 0;
+}
+
+static void push_names(lua_State *L, const char *field, const char *const *names)
+{
+    int i;
+    lua_newtable(L);
+    for (i = 0; names[i]; i++) {
+        lua_pushstring(L, names[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, field);
+}
+
+/* zavu.core.option_names = { client = {...}, call = {...}, delete = {...},
+ * many = {...} }, into the module table on top of the stack. */
+void zl_push_option_names(lua_State *L)
+{
+    lua_newtable(L);
+    push_names(L, "client", CLIENT_OPTIONS);
+    push_names(L, "call", CALL_OPTIONS);
+    push_names(L, "delete", DELETE_OPTIONS);
+    push_names(L, "many", MANY_OPTIONS);
+    lua_setfield(L, -2, "option_names");
 }

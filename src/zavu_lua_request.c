@@ -42,10 +42,11 @@ static int l_delete_inner(lua_State *L)
     const char *id;
     lua_settop(L, 3);
     if (lua_type(L, 2) != LUA_TSTRING && lua_type(L, 2) != LUA_TNUMBER)
-        luaL_checklstring(L, 2, NULL); /* raises the usual type error, before anything else */
+        zl_raise(L, "bad argument #1 to 'delete' (string expected for sessionId, got %s)",
+                 luaL_typename(L, 2)); /* before anything else */
     zavu_call call;
     zavu_result res;
-    zl_read_call(L, 3, &call, 0, NULL, NULL);
+    zl_read_call(L, 3, "delete", 2, &call, 0, NULL, NULL);
     if (lua_type(L, 2) == LUA_TNUMBER) {
         if (!zl_push_number_id(L, 2))
             return zl_push_local_error(L, "invalid_argument", NUMBER_ID_MESSAGE);
@@ -80,7 +81,7 @@ int zl_delete_at(lua_State *L, client_ud *u, int at)
      * must not leave the client busy) or close the client. */
     lua_pushcfunction(L, zl_push_error_cfn);
     if (!u->core)
-        return luaL_error(L, "zavu: client is closed");
+        return zl_raise(L, "the client is closed");
     u->busy = 1;
     if (zavu_delete_session(u->core, id, id_len, NULL, &res)) {
         zl_call_done(u);
@@ -101,28 +102,38 @@ int zl_delete_at(lua_State *L, client_ud *u, int at)
 
 /* ---- any request ---- */
 
-/* Drop the fields that are JSON null (cjson.null, a NULL light userdata)
- * from every object in the decoded value at the top; arrays keep theirs. */
-static void drop_nulls(lua_State *L)
+/* Make the decoded value at the top what a caller gets: drop the fields that
+ * are JSON null (cjson.null, a NULL light userdata) from every object, arrays
+ * keep theirs. Returns 0 when it holds a number no double can hold: "1e999"
+ * is valid JSON that lua-cjson decodes as inf. */
+static int clean_decoded(lua_State *L)
 {
-    int t = lua_gettop(L);
-    if (lua_type(L, t) != LUA_TTABLE)
-        return;
+    int t = lua_gettop(L), type = lua_type(L, t);
+    if (type == LUA_TNUMBER)
+        return isfinite((double)lua_tonumber(L, t));
+    if (type != LUA_TTABLE)
+        return 1;
     luaL_checkstack(L, 4, "zavu: decoded body nests too deep"); /* one level's slots */
-    if (zavu_rawlen(L, t) > 0) { /* a JSON array: keep its nulls, walk its tables */
+    if (zavu_rawlen(L, t) > 0) { /* a JSON array: keep its nulls, walk its values */
         size_t i, n = zavu_rawlen(L, t);
         for (i = 1; i <= n; i++) {
+            int ok;
             lua_rawgeti(L, t, (int)i);
-            drop_nulls(L);
+            ok = clean_decoded(L);
             lua_pop(L, 1);
+            if (!ok)
+                return 0;
         }
-        return;
+        return 1;
     }
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
-        int type = lua_type(L, -1);
-        if (type == LUA_TTABLE) {
-            drop_nulls(L);
+        type = lua_type(L, -1);
+        if (type == LUA_TTABLE || type == LUA_TNUMBER) {
+            if (!clean_decoded(L)) {
+                lua_pop(L, 2);
+                return 0;
+            }
         } else if (type == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) == NULL &&
                    lua_type(L, -2) == LUA_TSTRING) {
             lua_pushvalue(L, -2);
@@ -131,6 +142,7 @@ static void drop_nulls(lua_State *L)
         }
         lua_pop(L, 1);
     }
+    return 1;
 }
 
 /* The strings of array t[1..n] into v/lens (n entries). The strings are
@@ -169,7 +181,7 @@ static size_t string_array(lua_State *L, int t, const char *what, const char ***
     return n;
 }
 
-static void decode_body(lua_State *L, zavu_result *res);
+static int decode_body(lua_State *L, zavu_result *res);
 
 /* What an operation adds to a request, from index i: flags (1: live keys
  * only, 2: idempotent - see zavu_request), then one header line, "Name: value" (the
@@ -206,10 +218,13 @@ int zl_idempotency_key(lua_State *L)
     return 1;
 }
 
-/* request(method, path, params, query, body, opts [, flags, header]) inside
- * zl_guarded(): (u, method, path, {param...}, {key, value...}, json | nil,
- * opts, flags, "Name: value" | nil) ->
- * the decoded body (true when empty), status, attempts, request id | nil, err */
+/* request(method, path, params, query, body, opts [, noun [, ignore_body
+ * [, flags [, header]]]]) inside zl_guarded(): (u, method, path, {param...},
+ * {key, value...}, json | nil, opts, noun | nil, ignore_body | nil, flags |
+ * nil, "Name: value" | nil) -> the decoded body (true when empty, or when
+ * ignore_body: an operation that promises none), status, attempts, request
+ * id | nil, err. noun names what the path is about, for a 404's message
+ * ("egress node"); flags and header: read_extras. */
 static int l_request_inner(lua_State *L)
 {
     client_ud *u = lua_touserdata(L, 1);
@@ -217,12 +232,16 @@ static int l_request_inner(lua_State *L)
     zavu_call call;
     zavu_result res;
     const char *header;
+    size_t path_len;
 
-    lua_settop(L, 9); /* fixed slots: the arrays below are pushed above them */
+    lua_settop(L, 11); /* fixed slots: the arrays below are pushed above them */
     luaL_checkstack(L, 24, "zavu request");
     memset(&rq, 0, sizeof rq);
     rq.method = luaL_checkstring(L, 2);
-    rq.path = luaL_checkstring(L, 3);
+    rq.path = luaL_checklstring(L, 3, &path_len);
+    if (strlen(rq.path) != path_len) /* it would be cut there */
+        luaL_argerror(L, 3, "the path holds a NUL byte");
+    rq.noun = luaL_optstring(L, 8, NULL);
     rq.n_params = string_array(L, 4, "path parameter", (const char ***)&rq.params,
                                (size_t **)&rq.param_lens);
     rq.n_query = string_array(L, 5, "query entry", (const char ***)&rq.query,
@@ -230,18 +249,16 @@ static int l_request_inner(lua_State *L)
     if (rq.n_query % 2)
         luaL_argerror(L, 5, "key, value pairs expected");
     rq.body = luaL_optlstring(L, 6, NULL, &rq.body_len);
-    read_extras(L, 8, &rq, &header);
-    zl_read_call(L, 7, &call, 0, NULL, NULL);
+    read_extras(L, 10, &rq, &header);
+    zl_read_call(L, 7, "request", 3, &call, 0, NULL, NULL);
     if (!zavu_request_send(u->core, &rq, &call, &res)) {
         lua_pushnil(L);
         zl_push_error(L, &res);
         return 2;
     }
-    if (res.body_len == 0)
+    if (res.body_len == 0 || lua_toboolean(L, 9))
         lua_pushboolean(L, 1);
-    else
-        decode_body(L, &res);
-    if (lua_isnil(L, -1))
+    else if (!decode_body(L, &res))
         return 2; /* nil, err */
     lua_pushinteger(L, (lua_Integer)res.status);
     lua_pushinteger(L, res.attempts);
@@ -249,22 +266,29 @@ static int l_request_inner(lua_State *L)
     return 4;
 }
 
-/* The JSON body of a success, decoded: the value, or nil and an error. */
-static void decode_body(lua_State *L, zavu_result *res)
+/* The JSON body of a success, decoded: pushes the value and returns 1, or
+ * pushes nil and an invalid_response error and returns 0. */
+static int decode_body(lua_State *L, zavu_result *res)
 {
+    const char *what = "a body that is not JSON (or nests deeper than 64)";
     lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
     lua_pushlstring(L, res->body, res->body_len);
     lua_call(L, 1, 1); /* cjson.safe: nil on a bad body, never raises */
-    if (lua_isnil(L, -1)) {
-        res->ok = 0;
-        res->code = "invalid_response";
-        snprintf(res->message, sizeof res->message,
-                 "the API answered %ld with a body that is not JSON", res->status);
-        res->body_len = 0;
-        zl_push_error(L, res);
-        return;
+    if (lua_type(L, -1) == LUA_TLIGHTUSERDATA) {
+        what = "a bare JSON null"; /* cjson.null: no value a caller (or a thread) can take */
+    } else if (!lua_isnil(L, -1)) {
+        if (clean_decoded(L))
+            return 1;
+        what = "a number too large for a double";
     }
-    drop_nulls(L);
+    lua_pop(L, 1);
+    res->ok = 0;
+    res->code = "invalid_response";
+    snprintf(res->message, sizeof res->message, "the API answered %ld with %s", res->status, what);
+    res->body_len = 0;
+    lua_pushnil(L);
+    zl_push_error(L, res);
+    return 0;
 }
 
 int zl_request(lua_State *L) { return zl_guarded(L, zl_check_client(L), 2, l_request_inner); }

@@ -268,23 +268,30 @@ const char *zavu_code_for_status(long status)
     return status >= 500 && status <= 599 ? "server_error" : "http_error";
 }
 
-const char *zavu_message_for_status(long status)
+const char *zavu_message_for_status(long status, const char *noun, char *buf, size_t cap)
 {
+    const char *fixed = NULL;
+    if (!noun)
+        noun = "session";
     switch (status) {
-    case 400: return "the API rejected the request as malformed";
-    case 401: return "the API key was not accepted";
-    case 403: return "the API key may not perform this action";
-    case 404: return "no such session";
-    case 408: return "the API timed out waiting for the request";
-    case 409: return "the request conflicts with the session's state";
-    case 422: return "the API could not process the request";
-    case 429: return "rate limited by the API";
+    case 400: fixed = "the API rejected the request as malformed"; break;
+    case 401: fixed = "the API key was not accepted"; break;
+    case 403: fixed = "the API key may not perform this action"; break;
+    case 404: snprintf(buf, cap, "no such %s", noun); return buf;
+    case 408: fixed = "the API timed out waiting for the request"; break;
+    case 409: snprintf(buf, cap, "the request conflicts with the %s's state", noun); return buf;
+    case 422: fixed = "the API could not process the request"; break;
+    case 429: fixed = "rate limited by the API"; break;
+    default:
+        if (status >= 300 && status <= 399)
+            fixed = "the API answered with a redirect, which is not followed";
+        else if (status >= 500 && status <= 599)
+            fixed = "the API failed with a server error";
+        else
+            fixed = "the API answered with an unexpected status";
     }
-    if (status >= 300 && status <= 399)
-        return "the API answered with a redirect, which is not followed";
-    if (status >= 500 && status <= 599)
-        return "the API failed with a server error";
-    return "the API answered with an unexpected status";
+    snprintf(buf, cap, "%s", fixed);
+    return buf;
 }
 
 int zavu_status_is_retryable(long status, int should_retry)
@@ -303,6 +310,38 @@ double zavu_backoff(int retry, double jitter)
 }
 
 /* ---- any request's URL ---- */
+
+int zavu_is_dot_segment(const char *s, size_t len)
+{
+    size_t i = 0, dots = 0;
+    while (i < len) {
+        if (s[i] == '.') {
+            i++;
+        } else if (i + 2 < len && s[i] == '%' && s[i + 1] == '2' &&
+                   (s[i + 2] == 'e' || s[i + 2] == 'E')) {
+            i += 3;
+        } else {
+            return 0;
+        }
+        dots++;
+    }
+    return dots == 1 || dots == 2;
+}
+
+/* 1 when the path part of url (up to its query) holds a dot segment. */
+static int has_dot_segment(const char *path)
+{
+    size_t end = strcspn(path, "?"), i = 0;
+    while (i < end) {
+        size_t n = strcspn(path + i, "/?");
+        if (n > end - i)
+            n = end - i;
+        if (zavu_is_dot_segment(path + i, n))
+            return 1;
+        i += n + 1;
+    }
+    return 0;
+}
 
 typedef struct sbuf {
     char **buf;
@@ -386,6 +425,13 @@ int zavu_request_url(const char *base_url, const zavu_request *rq, char **buf, s
     }
     if (put(&b, p, strlen(p)) != 0)
         return -1;
+    /* After the base: libcurl would resolve "." and ".." (it sends the path as
+     * it is here, CURLOPT_PATH_AS_IS), and a server or proxy would, encoded
+     * or not, so "/x/../../admin" would leave the route asked for. */
+    if (has_dot_segment(*buf + base_len)) {
+        snprintf(why, why_len, "the path holds a \".\" or \"..\" segment (percent-encoded or not)");
+        return -2;
+    }
     for (i = 0; i + 1 < rq->n_query; i += 2) { /* after the path's own query, if it has one */
         if (put(&b, i == 0 && !strchr(rq->path, '?') ? "?" : "&", 1) != 0 ||
             put_escaped(&b, rq->query[i], rq->query_lens[i]) != 0 || put(&b, "=", 1) != 0 ||

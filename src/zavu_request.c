@@ -9,22 +9,36 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A POST or a PATCH, or a DELETE with a body: what goes with a body. */
+static int sends_body(const zavu_request *rq)
+{
+    return rq->body || strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PATCH") == 0;
+}
+
+/* The client's headers for rq: JSON's with a body, none of libcurl's form
+ * type for a POST without one. */
+static struct curl_slist *client_headers(zavu_client *c, const zavu_request *rq)
+{
+    if (!sends_body(rq))
+        return c->headers;
+    return rq->body ? c->json_headers : c->empty_post_headers;
+}
+
 /* Point the handle at rq: method, headers, body. */
 static void set_method(zavu_client *c, const zavu_request *rq)
 {
     CURL *e = c->easy;
     int is_post = strcmp(rq->method, "POST") == 0;
-    if (is_post || rq->body || strcmp(rq->method, "PATCH") == 0) { /* or a DELETE with a body */
+    if (sends_body(rq)) {
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, is_post ? NULL : rq->method);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)(rq->body ? rq->body_len : 0));
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->body ? c->json_headers : c->headers);
     } else {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST,
                          strcmp(rq->method, "GET") == 0 ? NULL : rq->method);
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->headers);
     }
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, client_headers(c, rq));
     c->easy_is_generic = 1;
 }
 
@@ -51,7 +65,7 @@ static struct curl_slist *own_headers(zavu_client *c, const zavu_request *rq,
         extra[i].data = (char *)rq->headers[i];
         extra[i].next = &extra[i + 1];
     }
-    extra[i - 1].next = rq->body ? c->json_headers : c->headers; /* as set_method chose */
+    extra[i - 1].next = client_headers(c, rq);
     return extra;
 }
 
@@ -65,6 +79,7 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
 
     memset(res, 0, sizeof *res);
     res->retry_after = -1;
+    res->noun = rq->noun ? rq->noun : "resource";
     if (strcmp(rq->method, "POST") != 0 && strcmp(rq->method, "GET") != 0 &&
         strcmp(rq->method, "DELETE") != 0 && strcmp(rq->method, "PATCH") != 0)
         return local_error(res, "invalid_argument", "method must be GET, POST, PATCH or DELETE");

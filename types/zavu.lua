@@ -180,7 +180,7 @@
 ---@field timeout? number seconds per attempt, for this call
 ---@field max_retries? integer extra attempts, for this call
 
----Options of `sessions.delete`.
+---Options of `sessions.delete` and `egress_nodes.delete`.
 ---@class zavu.DeleteOptions : zavu.CallOptions
 ---@field missing_ok? boolean count a 404 (already gone) as done
 
@@ -211,7 +211,7 @@
 ---@field max_retries? integer extra attempts
 
 ---Arguments of `request`.
----@class zavu.RequestArgs : zavu.CallOptions
+---@class zavu.RequestArgs : zavu.DeleteOptions
 ---@field params? string[] the values of the path's {name} parts, in order (each one encoded segment)
 ---@field query? table<string, string|number|boolean> encoded in key order
 ---@field body? table|string a table is sent as JSON; a string as it is
@@ -298,21 +298,21 @@ function Sessions.all(query, opts) end
 function Sessions.create(body, opts) end
 
 ---A session.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
 ---@return zavu.Error? err
 function Sessions.get(sessionId, opts) end
 
 ---Delete a session, unlink its senders and log the device out of WhatsApp. `true` on any 2xx.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.DeleteOptions
 ---@return true? ok
 ---@return zavu.Error? err
 function Sessions.delete(sessionId, opts) end
 
 ---Set how the session reaches WhatsApp.
----@param sessionId string
+---@param sessionId string|integer
 ---@param egress zavu.EgressInput
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
@@ -320,21 +320,21 @@ function Sessions.delete(sessionId, opts) end
 function Sessions.set_egress(sessionId, egress, opts) end
 
 ---Reconnect the session (a POST: sent again only when surely unsent).
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
 ---@return zavu.Error? err
 function Sessions.reconnect(sessionId, opts) end
 
 ---Log the device out of WhatsApp; the session stays.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
 ---@return zavu.Error? err
 function Sessions.logout(sessionId, opts) end
 
 ---Attach the session to a sender.
----@param sessionId string
+---@param sessionId string|integer
 ---@param senderId string
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
@@ -342,14 +342,14 @@ function Sessions.logout(sessionId, opts) end
 function Sessions.link(sessionId, senderId, opts) end
 
 ---Detach the session from its sender.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
 ---@return zavu.Error? err
 function Sessions.unlink(sessionId, opts) end
 
 ---Delete many sessions concurrently (libcurl's multi interface); each id gets delete's checks, retries and error table. nil and an error only when the client is busy.
----@param ids string[]
+---@param ids (string|integer)[]
 ---@param opts? zavu.DeleteManyOptions
 ---@return zavu.DeleteSummary? summary
 ---@return zavu.Error? err
@@ -362,7 +362,7 @@ function Sessions.delete_many(ids, opts) end
 function Sessions.prune(opts) end
 
 ---Poll `get` until the session reaches a status asked for; ends on failed (session_failed), a 404 or any error of get, its timeout (timeout) or `zavu.cancel_all()` (cancelled).
----@param id string the session's id
+---@param id string|integer the session's id
 ---@param opts? zavu.WaitOptions
 ---@return zavu.Session? session
 ---@return zavu.Error? err
@@ -373,48 +373,48 @@ function Sessions.wait(id, opts) end
 local EgressNodes = {}
 
 ---One page of a sender's egress nodes.
----@param query? zavu.EgressNodeListQuery
+---@param query zavu.EgressNodeListQuery
 ---@param opts? zavu.CallOptions
 ---@return zavu.EgressNodePage? page
 ---@return zavu.Error? err
 function EgressNodes.list(query, opts) end
 
 ---Every item of every page, fetched as the loop needs it; a failed page raises its error table (wrap the loop in pcall, or use all).
----@param query? zavu.EgressNodeListQuery
+---@param query zavu.EgressNodeListQuery
 ---@param opts? zavu.ListOptions
 ---@return fun(): zavu.EgressNode? iterator
 function EgressNodes.each(query, opts) end
 
 ---Every item of every page in one array.
----@param query? zavu.EgressNodeListQuery
+---@param query zavu.EgressNodeListQuery
 ---@param opts? zavu.ListOptions
 ---@return zavu.EgressNode[]? items
 ---@return zavu.Error? err
 function EgressNodes.all(query, opts) end
 
 ---Register an egress node; show `pairing` to the device as a QR code.
----@param body? zavu.EgressNodeCreateBody
+---@param body zavu.EgressNodeCreateBody
 ---@param opts? zavu.CallOptions
 ---@return zavu.EgressNodePairing? result
 ---@return zavu.Error? err
 function EgressNodes.create(body, opts) end
 
 ---An egress node.
----@param nodeId string
+---@param nodeId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.EgressNode? node
 ---@return zavu.Error? err
 function EgressNodes.get(nodeId, opts) end
 
 ---Revoke an egress node. `true` on any 2xx.
----@param nodeId string
----@param opts? zavu.CallOptions
+---@param nodeId string|integer
+---@param opts? zavu.DeleteOptions
 ---@return true? ok
 ---@return zavu.Error? err
 function EgressNodes.delete(nodeId, opts) end
 
 ---A fresh pairing token for a node.
----@param nodeId string
+---@param nodeId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.EgressNodePairing? result
 ---@return zavu.Error? err
@@ -497,11 +497,11 @@ function zavu.cancel_all() end
 ---@param ... any
 function zavu.check_call(name, ...) end
 
----Raise, as a call would, on a bad per-call option.
+---Raise, as a call would, on an unknown or bad per-call option (any method's, delete_many's included).
 ---@param opts zavu.CallOptions
 function zavu.check_call_options(opts) end
 
----Raise, as new() would, when an option has a wrong type or an impossible value.
+---Raise, as new() would, when an option is unknown, has a wrong type or an impossible value.
 ---@param opts? zavu.Options
 function zavu.check_options(opts) end
 
@@ -509,8 +509,9 @@ function zavu.check_options(opts) end
 ---@param status integer
 ---@param body? string
 ---@param request_id? string
+---@param noun? string what the route is about, for a 404's message ("egress node"; default a session)
 ---@return zavu.Error err
-function zavu.error_from_response(status, body, request_id) end
+function zavu.error_from_response(status, body, request_id, noun) end
 
 ---Whether v is an error table of this library (even a copied one).
 ---@param v any

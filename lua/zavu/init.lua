@@ -10,13 +10,14 @@ local core = require "zavu.core"
 local operations = require "zavu.operations"
 local methods = require "zavu.methods"
 local lifecycle = require "zavu.lifecycle"
+local schema = require "zavu.schema"
 
 local M = {
   VERSION = core.version,
   curl_version = core.curl_version,
   error_mt = core.error_mt, -- give a copied error table its tostring back
   -- The error table an HTTP response turns into, for HTTP done by other
-  -- means (cosockets): error_from_response(status, body [, request_id]).
+  -- means (cosockets): error_from_response(status, body [, request_id [, noun]]).
   error_from_response = core.error_from_response,
   -- Raise now, as new() or a call would, for code that runs them in another
   -- thread (zavu.openresty, zavu.nvim): check_options(opts), check_call_options(opts).
@@ -39,11 +40,14 @@ end
 -- The interpreter as the User-Agent names it: LuaJIT says which LuaJIT.
 local lua_version = (rawget(_G, "jit") and jit.version) or _VERSION
 
+-- The client's options: the names zavu.core reads, one list (in C).
+local CLIENT_OPTIONS = schema.OPTIONS.client
+
+-- The options new() is given, checked for unknown names (its own keys) and
+-- read by name (through __index too), with the environment's defaults.
 local function with_environment(opts)
-  local cfg = {}
-  for k, v in pairs(opts or {}) do
-    cfg[k] = v
-  end
+  if opts ~= nil then schema.check_names(opts, "new", CLIENT_OPTIONS) end
+  local cfg = schema.pick(opts, CLIENT_OPTIONS)
   if cfg.api_key == nil then cfg.api_key = os.getenv("ZAVUDEV_API_KEY") end
   if cfg.base_url == nil then
     local url = os.getenv("ZAVUDEV_BASE_URL")
@@ -57,20 +61,16 @@ end
 -- `local client <close> = zavu.new()` closes it at the end of the scope (5.4).
 local client_mt = { __close = function(client) client.handle:close() end }
 
--- f(...), with an error it raises reported at our caller's caller (the
+-- f(...), with an error it raises reported at the caller's line (the
 -- user's code) rather than here.
-local function at_call_site(f, ...)
-  local ok, result = pcall(f, ...)
-  if not ok then error((tostring(result):gsub("^[^\n]-:%d+: ", "")), 3) end
-  return result
-end
+local at_call_site = methods.checked
 
---- Raise, as new() would, when an option has a wrong type or an impossible value.
+--- Raise, as new() would, when an option is unknown, has a wrong type or an impossible value.
 function M.check_options(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
-  at_call_site(core.check_options, with_environment(opts))
+  at_call_site(core.check_options, at_call_site(with_environment, opts))
 end
 
 --- Where a method lands on a client: "sessions.get" -> client.sessions.get,
@@ -93,22 +93,29 @@ function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
-  local cfg = with_environment(opts)
+  local cfg = at_call_site(with_environment, opts)
   local handle = at_call_site(core.new, cfg)
   local client = { handle = handle }
   -- sessions.delete and delete_many are C functions bound to the handle (no
   -- Lua call in between: the hot path); the rest are made from operations.
   client.sessions = core.sessions(handle)
+  -- (each, all, wait and prune are made from the detailed forms: they count
+  -- the requests their calls send)
+  local detailed = {} -- by name
   for _, op in ipairs(operations) do
-    if not op.native then place(client, op.name, methods.make(handle, op)) end
+    if not op.native then
+      local method
+      method, detailed[op.name] = methods.make(handle, op)
+      place(client, op.name, method)
+    end
     if op.returns == "page" then
       local resource = client[op.name:match("^(.-)%.")]
-      resource.each = methods.each(resource.list, "each")
-      resource.all = methods.all(resource.list, "all")
+      resource.each = methods.each(detailed[op.name], "each", op)
+      resource.all, detailed[op.name:gsub("list$", "all")] = methods.all(detailed[op.name], "all", op)
     end
   end
-  client.sessions.wait = lifecycle.wait(client.sessions.get, cfg.timeout)
-  client.sessions.prune = lifecycle.prune(client.sessions.all, client.sessions.delete_many)
+  client.sessions.wait = lifecycle.wait(detailed["sessions.get"], cfg.timeout)
+  client.sessions.prune = lifecycle.prune(detailed["sessions.all"], client.sessions.delete_many)
   client.request = methods.request(handle)
   --- Close the connection now rather than at garbage collection.
   function client.close() handle:close() end
@@ -116,7 +123,8 @@ function M.new(opts)
 end
 
 --- A client-shaped table whose calls go to a client that new() makes on
--- first use: the modules' default clients (this one's, OpenResty's, Neovim's).
+-- first use: the modules' default clients (this one's, OpenResty's, Neovim's);
+-- and a function that returns that client (making it).
 function M.lazy_client(new, names)
   local client, lazy = nil, {}
   for _, name in ipairs(names or M.METHODS) do
@@ -127,7 +135,10 @@ function M.lazy_client(new, names)
       return f(...)
     end)
   end
-  return lazy
+  return lazy, function()
+    client = client or new()
+    return client
+  end
 end
 
 M.place = place
@@ -136,11 +147,15 @@ function M.lazy_sessions(new) return M.lazy_client(new).sessions end
 
 -- The default client: zavu.sessions.delete(id), zavu.egress_nodes.list(), ...
 do
-  local lazy = M.lazy_client(M.new, M.METHODS)
+  local lazy, client = M.lazy_client(M.new, M.METHODS)
   for _, op in ipairs(operations) do
     if op.returns == "page" then -- made here: an iterator is not forwarded
       local resource = lazy[op.name:match("^(.-)%.")]
-      resource.each = methods.each(resource.list, "each")
+      local list -- the detailed form (each counts requests), made on first use
+      resource.each = methods.each(function(...)
+        list = list or methods.detailed(client().handle, op.name)
+        return list(...)
+      end, "each", op)
     end
   end
   for k, v in pairs(lazy) do
@@ -160,12 +175,19 @@ function M.plain_options(opts)
 end
 
 -- What each method checks before it sends anything, for check_call.
+local DELETE_MANY_OPTIONS = schema.names(schema.OPTIONS.call, schema.OPTIONS.delete, schema.OPTIONS.many)
 local checks = {
   ["sessions.delete_many"] = function(ids, opts)
     if type(ids) ~= "table" then
-      error("bad argument #1 to 'delete_many' (table expected, got " .. type(ids) .. ")", 0)
+      schema.raise("bad argument #1 to 'delete_many' (table expected, got %s)", type(ids))
     end
-    if opts ~= nil then core.check_call_options(opts) end
+    if opts ~= nil and type(opts) ~= "table" then
+      schema.raise("bad argument #2 to 'delete_many' (options table expected, got %s)", type(opts))
+    end
+    if opts ~= nil then
+      schema.check_names(opts, "delete_many", DELETE_MANY_OPTIONS)
+      core.check_call_options(opts)
+    end
   end,
   ["sessions.wait"] = lifecycle.check_wait,
   ["sessions.prune"] = lifecycle.check_prune,
@@ -173,13 +195,9 @@ local checks = {
 }
 for _, op in ipairs(operations) do
   checks[op.name] = function(...) methods.prepare(op, ...) end
-  if op.returns == "page" then checks[op.name:gsub("list$", "all")] = checks[op.name] end
-end
-checks["sessions.delete"] = function(id, opts)
-  if type(id) ~= "string" and type(id) ~= "number" then
-    error("bad argument #1 to 'delete' (string expected, got " .. type(id) .. ")", 0)
+  if op.returns == "page" then
+    checks[op.name:gsub("list$", "all")] = function(query, opts) methods.check_listing(op, "all", query, opts) end
   end
-  if opts ~= nil then core.check_call_options(opts) end
 end
 
 --- check_call(name, ...): raise, as client[name](...) would, when the
@@ -188,8 +206,7 @@ end
 function M.check_call(name, ...)
   local check = checks[name]
   if not check then error("bad argument #1 to 'check_call' (no method " .. tostring(name) .. ")", 2) end
-  local ok, err = pcall(check, ...)
-  if not ok then error(methods.without_position(err), 2) end
+  methods.checked(check, ...)
 end
 
 --- True when v is an error table from this library (even a copied one).

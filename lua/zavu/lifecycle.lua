@@ -3,18 +3,21 @@
 -- the sessions that match (listing, then delete_many).
 local core = require "zavu.core"
 local methods = require "zavu.methods"
+local schema = require "zavu.schema"
 
 local M = {}
 
 -- Checks raise without a position; the public functions raise the message
--- again at their caller's line (see at_caller).
-local function raise(fmt, ...) error(fmt:format(...), 0) end
+-- again at their caller's line (at_caller: methods.checked).
+local raise = schema.raise
 
-local function at_caller(check, ...)
-  local ok, result = pcall(check, ...)
-  if not ok then error(result, 3) end
-  return result
-end
+local at_caller = methods.checked
+
+-- The options each takes: one list each. prune takes every call option
+-- (zavu.core's list) and hands them to the listing and to delete_many.
+local WAIT_OPTIONS = { "status", "timeout", "interval", "on_qr" }
+local CALL_OPTIONS = schema.OPTIONS.call
+local PRUNE_OPTIONS = schema.names({ "status", "older_than", "filter", "dry_run", "concurrency" }, CALL_OPTIONS)
 
 local function check_seconds(fname, name, v, dflt)
   if v == nil then return dflt end
@@ -59,11 +62,14 @@ end
 
 --- Check wait's arguments; raises on misuse. Returns the settings.
 function M.check_wait(id, opts)
-  if type(id) ~= "string" then raise("bad argument #1 to 'wait' (string expected, got %s)", type(id)) end
+  if type(id) ~= "string" and type(id) ~= "number" then -- a number: as get takes it
+    raise("bad argument #1 to 'wait' (string expected for sessionId, got %s)", type(id))
+  end
   if opts ~= nil and type(opts) ~= "table" then
     raise("bad argument #2 to 'wait' (table expected, got %s)", type(opts))
   end
   opts = opts or {}
+  schema.check_names(opts, "wait", WAIT_OPTIONS)
   if opts.on_qr ~= nil and type(opts.on_qr) ~= "function" then
     raise("bad option 'on_qr' to 'wait' (function expected, got %s)", type(opts.on_qr))
   end
@@ -79,11 +85,21 @@ end
 -- -> the session once its status is one asked for, or nil and an error:
 -- the get's own (404...), "session_failed" (with lastError and the
 -- session), "timeout", or "cancelled". Polls no faster than interval.
+-- get: the detailed form of sessions.get (value, err, status, attempts: see
+-- zavu.methods.detailed), so that every error carries the requests the wait
+-- sent and the last status it saw.
 -- get_timeout: the client's own per-attempt timeout (seconds); a get is never
 -- given longer than that, nor longer than what is left of wait's timeout.
 local MAX_SLEEP = 2147483 -- what zavu.core.sleep takes (libcurl's INT_MAX ms)
 
-local function cancelled() return nil, methods.failure("cancelled", "the call was cancelled before it finished") end
+-- sent: { attempts, status } of the requests made so far; fields: more.
+local function failure(sent, code, message, fields)
+  local err = methods.failure(code, message, fields)
+  err.attempts, err.status = sent.attempts, sent.status
+  return err
+end
+
+local function cancelled(sent) return nil, failure(sent, "cancelled", "the call was cancelled before it finished") end
 
 function M.wait(get, get_timeout)
   get_timeout = get_timeout or 60
@@ -92,27 +108,35 @@ function M.wait(get, get_timeout)
     local since = core.cancel_count() -- a cancel_all from now on ends the wait
     local deadline = core.now() + w.timeout
     local last_qr
+    local sent = { attempts = 0 }
     while true do
       local started = core.now()
       local left = deadline - started
       if left <= 0 then
         return nil,
-          methods.failure("timeout", ("the session did not reach the status asked for within %g s"):format(w.timeout))
+          failure(sent, "timeout", ("the session did not reach the status asked for within %g s"):format(w.timeout))
       end
       -- never longer than what is left: a last get that would outlive the
       -- wait gets that much time and no retries
-      local s, err = get(id, left < get_timeout and { timeout = left, max_retries = 0 } or nil)
-      if not s then return nil, err end
-      if core.cancel_count() ~= since then return cancelled() end
-      if s.qrCode and s.qrCode ~= last_qr then
+      local s, err, status, attempts = get(id, left < get_timeout and { timeout = left, max_retries = 0 } or nil)
+      sent.attempts, sent.status = sent.attempts + (attempts or 0), status or sent.status
+      if not s then
+        err.attempts = sent.attempts -- every get of the wait
+        return nil, err
+      end
+      if core.cancel_count() ~= since then return cancelled(sent) end
+      -- a new QR code to scan: only while the session shows one (a stale
+      -- qrCode next to another status is no code to scan)
+      if s.status == "qr_ready" and s.qrCode and s.qrCode ~= last_qr then
         last_qr = s.qrCode
         if w.on_qr then w.on_qr(s.qrCode, s) end
-        if core.cancel_count() ~= since then return cancelled() end
+        if core.cancel_count() ~= since then return cancelled(sent) end
       end
       if w.want[s.status] then return s end
       if s.status == "failed" then
         return nil,
-          methods.failure(
+          failure(
+            sent,
             "session_failed",
             "the session failed: " .. tostring(s.lastError or "no reason given"),
             { lastError = s.lastError, session = s }
@@ -120,9 +144,12 @@ function M.wait(get, get_timeout)
       end
       local next_poll = started + w.interval
       if next_poll > deadline then -- no poll fits before the deadline: wait it out
-        if not core.sleep(math.min(MAX_SLEEP, math.max(0, deadline - core.now())), since) then return cancelled() end
+        if not core.sleep(math.min(MAX_SLEEP, math.max(0, deadline - core.now())), since) then
+          return cancelled(sent)
+        end
         return nil,
-          methods.failure(
+          failure(
+            sent,
             "timeout",
             ("the session did not reach the status asked for within %g s (it is %s)"):format(
               w.timeout,
@@ -131,7 +158,7 @@ function M.wait(get, get_timeout)
             { session = s }
           )
       end
-      if not core.sleep(math.min(MAX_SLEEP, math.max(0, next_poll - core.now())), since) then return cancelled() end
+      if not core.sleep(math.min(MAX_SLEEP, math.max(0, next_poll - core.now())), since) then return cancelled(sent) end
     end
   end
 end
@@ -164,6 +191,7 @@ M.epoch = epoch
 --- Check prune's arguments; raises on misuse.
 function M.check_prune(opts)
   if type(opts) ~= "table" then raise("bad argument #1 to 'prune' (table expected, got %s)", type(opts)) end
+  schema.check_names(opts, "prune", PRUNE_OPTIONS)
   if opts.status == nil and opts.older_than == nil and opts.filter == nil then
     raise(
       "bad argument #1 to 'prune' (say what to prune: status, older_than or filter; "
@@ -191,19 +219,24 @@ function M.check_prune(opts)
     )
   end
   -- What the listing and delete_many will be given, checked before either runs.
-  core.check_call_options { concurrency = opts.concurrency, timeout = opts.timeout, max_retries = opts.max_retries }
-  return opts.status ~= nil and status_set("prune", opts.status) or nil
+  local call_opts = schema.pick(opts, CALL_OPTIONS)
+  local many_opts = schema.pick(opts, CALL_OPTIONS)
+  many_opts.concurrency, many_opts.missing_ok = opts.concurrency, true
+  core.check_call_options(many_opts)
+  return opts.status ~= nil and status_set("prune", opts.status) or nil, call_opts, many_opts
 end
 
 --- prune { status = {...}, older_than = seconds, filter = f, dry_run, concurrency,
 -- timeout, max_retries } -> the delete_many summary plus `matched` (the
 -- sessions chosen) and `dry_run`; or nil and the listing's error.
+-- all: the detailed form of sessions.all (see zavu.methods.detailed).
 function M.prune(all, delete_many)
   return function(opts)
-    local statuses = at_caller(M.check_prune, opts)
+    local statuses, call_opts, many_opts = at_caller(M.check_prune, opts)
     local cancels = core.cancel_count() -- a cancel_all while choosing stops before deleting
-    local sessions, err = all(nil, { timeout = opts.timeout, max_retries = opts.max_retries })
+    local sessions, err, status, attempts = all(nil, call_opts)
     if not sessions then return nil, err end
+    local listed = { attempts = attempts, status = status }
     local now, matched, ids = os.time(), {}, {}
     for _, s in ipairs(sessions) do
       local ok = not statuses or statuses[s.status]
@@ -217,16 +250,13 @@ function M.prune(all, delete_many)
         ids[#ids + 1] = s.id
       end
     end
-    if core.cancel_count() ~= cancels then return cancelled() end
+    if core.cancel_count() ~= cancels then return cancelled(listed) end
     local summary
     if opts.dry_run then
       summary = { ok = true, total = #ids, deleted = {}, failed = {} }
     else
       local derr
-      summary, derr = delete_many(
-        ids,
-        { concurrency = opts.concurrency, timeout = opts.timeout, max_retries = opts.max_retries, missing_ok = true }
-      )
+      summary, derr = delete_many(ids, many_opts)
       if not summary then return nil, derr end -- client_busy
     end
     summary.matched = matched

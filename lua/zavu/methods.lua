@@ -1,8 +1,10 @@
 -- zavu.methods: client methods made from zavu.operations, and the listing
 -- helpers every "page" operation gets (each, all). Misuse (a wrong Lua type,
--- an unknown query parameter) raises at the call site; everything the API or
--- the network says comes back as nil plus an error table.
+-- an unknown option, a query or body its operation does not take - see
+-- zavu.schema) raises at the caller's line; everything the API or the
+-- network says comes back as nil plus an error table.
 local core = require "zavu.core"
+local schema = require "zavu.schema"
 
 local json = require("cjson.safe").new() -- private: the user's cjson settings stay theirs
 json.encode_invalid_numbers(false) -- NaN and inf are no JSON: refuse them
@@ -13,12 +15,12 @@ local unpack_ = table.unpack or unpack
 
 M.DEFAULT_MAX_PAGES = 10000 -- a listing longer than this is the server's fault
 
---- A check's message without the "methods.lua:12:" a raise inside this
--- library put in front: the caller's position is the one that matters.
-function M.without_position(msg)
-  if type(msg) ~= "string" then return msg end
-  return (msg:gsub("^[^\n]-zavu/[%w_]+%.lua:%d+: ", ""))
-end
+-- The options each kind of method takes (the C lists: zavu.core.option_names).
+local OPTIONS = schema.OPTIONS
+local CALL = OPTIONS.call -- every operation's
+local DELETE = schema.names(OPTIONS.call, OPTIONS.delete) -- an operation that returns nothing
+local LISTING = schema.names(OPTIONS.call, { "max_pages" }) -- each, all
+local REQUEST = schema.names(DELETE, { "query", "body", "params" })
 
 --- An error table like the C core's, for what is found in Lua.
 function M.failure(code, message, fields)
@@ -29,18 +31,36 @@ function M.failure(code, message, fields)
   return setmetatable(err, core.error_mt)
 end
 
--- Checks raise without a position; public functions raise the message
--- again at their caller's line (see checked()).
-local function raise(fmt, ...) error(fmt:format(...), 0) end
+--- Raise misuse a check found (zavu.schema.raise) at the line of the first
+-- function up the stack that is not one of zavu's own modules: the
+-- caller's, however the call came (through the lazy default client, a tail
+-- call, a host module). zavu.core's checks find the same line themselves
+-- (zl_raise); their errors, and user code's, pass unchanged.
+function M.raise_at_caller(e)
+  local msg = schema.misuse_message(e)
+  if not msg then error(e, 0) end
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, "Sl")
+    if not info then error(msg, 0) end
+    if info.currentline > 0 and not info.source:find("zavu/[%w_]+%.lua$") then error(msg, level) end
+    level = level + 1
+  end
+end
 
--- f(...) with a check's error raised at the caller of our caller.
+-- Checks raise misuse without a position; public functions raise it again
+-- at their caller's line (see checked()).
+local raise = schema.raise
+
 local function pack(...) return { n = select("#", ...), ... } end
 
+-- f(...), with a check's error raised at the caller's line.
 local function checked(f, ...)
   local results = pack(pcall(f, ...))
-  if not results[1] then error(M.without_position(results[2]), 3) end
+  if not results[1] then M.raise_at_caller(results[2]) end
   return unpack_(results, 2, results.n)
 end
+M.checked = checked
 
 -- A query value as the API reads it: integers without a ".0", no NaN.
 local function query_value(fname, key, v)
@@ -58,27 +78,10 @@ local function query_value(fname, key, v)
   raise("bad query parameter '%s' to '%s' (string, number or boolean expected, got %s)", key, fname, t)
 end
 
--- {key, value, ...} in the order `allowed` names them; nil values are left out.
-local function build_query(fname, allowed, q, argn)
-  if q == nil then return nil end
-  if type(q) ~= "table" then raise("bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(q)) end
-  local known = {}
-  for _, k in ipairs(allowed) do
-    known[k] = true
-  end
-  for k in pairs(q) do
-    if not known[k] then
-      raise(
-        "bad argument #%d to '%s' (unknown query parameter '%s'; known: %s)",
-        argn,
-        fname,
-        tostring(k),
-        table.concat(allowed, ", ")
-      )
-    end
-  end
+-- {key, value, ...} in the order `keys` names them; nil values are left out.
+local function query_list(fname, keys, q)
   local out = {}
-  for _, k in ipairs(allowed) do
+  for _, k in ipairs(keys) do
     local v = q[k]
     if v ~= nil then
       out[#out + 1] = k
@@ -88,10 +91,36 @@ local function build_query(fname, allowed, q, argn)
   return out
 end
 
+-- The query of a described operation: checked, then in the fields' order.
+local function build_query(fname, fields, q, argn)
+  local checked_q = schema.query(fname, fields, q, argn)
+  local keys = {}
+  for i, f in ipairs(fields) do
+    keys[i] = f.name
+  end
+  return query_list(fname, keys, checked_q)
+end
+
 local function encode(fname, value)
   local text, err = json.encode(value)
   if not text then raise("bad body to '%s' (%s)", fname, err) end
   return text
+end
+
+-- Why items is not a JSON array of objects, or nil when it is.
+local function bad_items(items)
+  if type(items) ~= "table" then return "no items array" end
+  local n, count = #items, 0
+  for _ in pairs(items) do
+    count = count + 1
+  end
+  if count ~= n then return "an items value that is not an array" end
+  for i = 1, n do
+    if type(items[i]) ~= "table" then
+      local what = type(items[i]) == "userdata" and "null" or type(items[i]) -- JSON null: cjson.null
+      return ("item %d that is %s, not an object"):format(i, what)
+    end
+  end
 end
 
 -- What the operation promises, or an invalid_response error.
@@ -109,7 +138,8 @@ local function shape(op, value, status, attempts, request_id)
   if type(value) ~= "table" then return broken("a body that is not a JSON object") end
   if returns == "object" then return value end
   if returns == "page" then
-    if type(value.items) ~= "table" then return broken("no items array") end
+    local why = bad_items(value.items)
+    if why then return broken(why) end
     if value.nextCursor ~= nil and (type(value.nextCursor) ~= "string" or value.nextCursor == "") then
       return broken("a nextCursor that is not a string")
     end
@@ -120,32 +150,46 @@ local function shape(op, value, status, attempts, request_id)
   return inner
 end
 
---- The arguments of a call of op, checked: params, query, body, opts.
--- Raises (without a position) on misuse.
+-- What a route is about, for a 404's message ("no such egress node"): the
+-- noun of its resource, "sessions" -> "session", "egress_nodes" -> "egress node".
+local function noun_of(op)
+  local resource = op.name:match("^(.-)%.")
+  return resource and (resource:gsub("_", " "):gsub("s$", ""))
+end
+
+-- A path parameter by the rule of every id: a string as it is, a number
+-- as its exact digits (zavu.core.number_id, what delete sends); a number
+-- without such digits is a local invalid_argument, as for delete.
+local function path_id(fname, i, name, v)
+  local t = type(v)
+  if t == "string" then return v end
+  if t == "number" then
+    local digits = core.number_id(v)
+    if digits then return digits end
+    return nil,
+      M.failure("invalid_argument", (name:gsub("Id$", " id")) .. " must be a string or a whole number below 2^53")
+  end
+  raise("bad argument #%d to '%s' (string expected for %s, got %s)", i, fname, name, t)
+end
+
+--- The arguments of a call of op, checked: params, query, body, opts - or
+-- nil and the invalid_argument error of an id without digits. Raises
+-- (without a position) on misuse, before looking at anything else.
 function M.prepare(op, ...)
   local fname = op.name:match("[^.]+$")
-  local args, params, i = { ... }, {}, 0
+  local args, params, i, bad_id = { ... }, {}, 0, nil
   for name in op.path:gmatch("{(%w+)}") do
     i = i + 1
-    if type(args[i]) ~= "string" then
-      raise("bad argument #%d to '%s' (string expected for %s, got %s)", i, fname, name, type(args[i]))
-    end
-    params[i] = args[i]
+    local err
+    params[i], err = path_id(fname, i, name, args[i])
+    bad_id = bad_id or err
   end
   local k, query, body = i + 1, nil, nil
   if op.query then
     query = build_query(fname, op.query, args[k], k)
     k = k + 1
-  elseif op.body == "table" then
-    local b = args[k]
-    if b ~= nil and type(b) ~= "table" then
-      raise("bad argument #%d to '%s' (table expected, got %s)", k, fname, type(b))
-    end
-    body = encode(fname, b or {})
-    k = k + 1
   elseif op.body then
-    if args[k] == nil then raise("bad argument #%d to '%s' (%s expected)", k, fname, op.body) end
-    body = encode(fname, { [op.body] = args[k] })
+    body = encode(fname, schema.body(fname, op.body, args[k], k))
     k = k + 1
   end
   local opts = args[k]
@@ -153,64 +197,96 @@ function M.prepare(op, ...)
     if type(opts) ~= "table" then
       raise("bad argument #%d to '%s' (options table expected, got %s)", k, fname, type(opts))
     end
+    schema.check_names(opts, fname, op.returns == "none" and DELETE or CALL)
     core.check_call_options(opts)
   end
+  if bad_id then return nil, bad_id end
   return params, query, body, opts
 end
 
---- The function for one operation, bound to a core handle.
+--- The function for one operation, bound to a core handle, and its detailed
+-- form, for what is built from several calls (each, all, wait, prune), which
+-- count the requests they send: detailed(...) -> value, err, status, attempts
+-- (of this call, success or not).
 function M.make(handle, op)
-  return function(...)
-    local params, query, body, opts = checked(M.prepare, op, ...)
+  local noun, ignore_body = noun_of(op), op.returns == "none"
+  -- value, err, status, attempts
+  local function send(params, query, body, opts)
+    if not params then return nil, query, nil, 0 end -- an id without digits: nothing was sent
     local value, status, attempts, request_id =
-      handle:request(op.method, op.path, params, query, body, opts, op.live_keys_only and 1 or 0)
-    if value == nil then return nil, status end
-    return shape(op, value, status, attempts, request_id)
+      handle:request(op.method, op.path, params, query, body, opts, noun, ignore_body)
+    if value == nil then
+      local err = status -- (nil, err)
+      return nil, err, err.status, err.attempts
+    end
+    local v, err = shape(op, value, status, attempts, request_id)
+    return v, err, status, attempts
   end
+  local function method(...)
+    local value, err = send(checked(M.prepare, op, ...))
+    if value == nil then return nil, err end
+    return value
+  end
+  return method, function(...) return send(checked(M.prepare, op, ...)) end
+end
+
+--- The detailed form of the operation named `name` ("sessions.get"), bound to handle.
+function M.detailed(handle, name)
+  for _, op in ipairs(require "zavu.operations") do
+    if op.name == name then
+      local _, detailed = M.make(handle, op)
+      return detailed
+    end
+  end
+  error("zavu: no operation " .. tostring(name), 2)
 end
 
 -- The pages of a listing, one call at a time: next_page() -> page, or nil
 -- at the end; raises the error table of a failed page. It ends: a cursor
 -- the server already gave, or more than max_pages pages, is invalid_response.
-local function pages(list, query, opts)
-  local q = {}
-  for k, v in pairs(query or {}) do
-    q[k] = v
-  end
-  if q.limit == nil then q.limit = 100 end -- the API's largest page: fewest round trips
-  local max_pages = opts and opts.max_pages or M.DEFAULT_MAX_PAGES
+-- list is a detailed form; sent.attempts counts every request of the listing
+-- and sent.status is the last status, which every error it raises carries.
+local function pages(list, q, opts, max_pages)
   local seen, count, done = {}, 0, false
+  local sent = { attempts = 0 }
+  local function fail(message)
+    error(M.failure("invalid_response", message, { attempts = sent.attempts, status = sent.status }), 0)
+  end
   if q.cursor then seen[q.cursor] = true end
   return function()
     if done then return nil end
-    if count >= max_pages then
-      error(M.failure("invalid_response", ("the listing did not end within max_pages (%d)"):format(max_pages)), 0)
+    if count >= max_pages then fail(("the listing did not end within max_pages (%d)"):format(max_pages)) end
+    local p, err, status, attempts = list(q, opts)
+    sent.attempts, sent.status = sent.attempts + (attempts or 0), status or sent.status
+    if not p then
+      err.attempts = sent.attempts -- the listing's requests, not only this page's
+      error(err, 0)
     end
-    local p, err = list(q, opts)
-    if not p then error(err, 0) end
     count = count + 1
     local cursor = p.nextCursor
     if cursor then
-      if seen[cursor] then
-        error(M.failure("invalid_response", "the API gave a cursor it had already given: the listing would not end"), 0)
-      end
+      if seen[cursor] then fail("the API gave a cursor it had already given: the listing would not end") end
       seen[cursor] = true
       q.cursor = cursor
     else
       done = true
     end
     return p
-  end
+  end,
+    sent
 end
 
--- Misuse of each/all raises at their caller, before any page is asked for.
-local function check_listing_args(fname, query, opts)
-  if query ~= nil and type(query) ~= "table" then
-    error(("bad argument #1 to '%s' (table expected, got %s)"):format(fname, type(query)), 3)
-  end
+--- each/all's arguments, checked as the listing's calls would check them -
+-- so misuse raises at each/all, before any page is asked for. Returns the
+-- query (100 a page unless told: the fewest round trips), the listing's
+-- options and max_pages.
+function M.check_listing(op, fname, query, opts)
+  local q = schema.query(fname, op.query, query, 1)
+  if q.limit == nil then q.limit = 100 end
   if opts ~= nil and type(opts) ~= "table" then
-    error(("bad argument #2 to '%s' (table expected, got %s)"):format(fname, type(opts)), 3)
+    raise("bad argument #2 to '%s' (table expected, got %s)", fname, type(opts))
   end
+  if opts ~= nil then schema.check_names(opts, fname, LISTING) end
   local max_pages = opts and opts.max_pages
   if
     max_pages ~= nil
@@ -222,17 +298,20 @@ local function check_listing_args(fname, query, opts)
       or max_pages == math.huge
     )
   then
-    error(("bad option 'max_pages' to '%s' (whole number >= 1 expected, got %s)"):format(fname, tostring(max_pages)), 3)
+    raise("bad option 'max_pages' to '%s' (whole number >= 1 expected, got %s)", fname, tostring(max_pages))
   end
+  local call_opts = schema.pick(opts, CALL)
+  core.check_call_options(call_opts)
+  return q, call_opts, max_pages or M.DEFAULT_MAX_PAGES
 end
 
 --- each(query, opts): every item of every page, fetched as the loop needs
 -- it. An error in the middle of the listing is raised (the error table), so
 -- a loop never ends as if the listing were complete; all() returns it.
-function M.each(list, fname)
+-- list: the detailed form of the listing (see M.detailed).
+function M.each(list, fname, op)
   return function(query, opts)
-    check_listing_args(fname, query, opts)
-    local next_page = pages(list, query, opts)
+    local next_page = pages(list, checked(M.check_listing, op, fname, query, opts))
     local page, i = nil, 0
     return function()
       while true do
@@ -247,11 +326,11 @@ function M.each(list, fname)
   end
 end
 
---- all(query, opts) -> every item in one array, or nil and the error.
-function M.all(list, fname)
-  return function(query, opts)
-    check_listing_args(fname, query, opts)
-    local next_page = pages(list, query, opts)
+--- all(query, opts) -> every item in one array, or nil and the error; and
+-- all's detailed form. list: the detailed form of the listing.
+function M.all(list, fname, op)
+  local function detailed(q, opts, max_pages)
+    local next_page, sent = pages(list, q, opts, max_pages)
     local items, n = {}, 0
     local ok, err = pcall(function()
       for page in next_page do
@@ -262,15 +341,22 @@ function M.all(list, fname)
         n = n + #page_items
       end
     end)
-    if ok then return items end
-    if type(err) == "table" and getmetatable(err) == core.error_mt then return nil, err end
-    error(err, 0) -- misuse, or a bug: not the API's answer
+    if ok then return items, nil, sent.status, sent.attempts end
+    if type(err) == "table" and getmetatable(err) == core.error_mt then return nil, err, err.status, err.attempts end
+    error(err, 0) -- a bug: not the API's answer
   end
+  local function all(query, opts)
+    local items, err = detailed(checked(M.check_listing, op, fname, query, opts))
+    if items == nil then return nil, err end
+    return items
+  end
+  return all, function(query, opts) return detailed(checked(M.check_listing, op, fname, query, opts)) end
 end
 
 --- request(method, path, { query = {...}, body = table | json, params = {...},
--- timeout, max_retries }) -> the decoded body (true when empty) | nil, err.
--- "{name}" parts of path take params in order, each encoded as one segment.
+-- timeout, max_retries, missing_ok }) -> the decoded body (true when empty)
+-- | nil, err. "{name}" parts of path take params in order, each encoded as
+-- one segment. The escape hatch: query and body are sent as given, unchecked.
 function M.prepare_request(method, path, args)
   if method ~= "GET" and method ~= "POST" and method ~= "PATCH" and method ~= "DELETE" then
     raise('bad argument #1 to \'request\' ("GET", "POST", "PATCH" or "DELETE" expected, got %s)', tostring(method))
@@ -278,10 +364,12 @@ function M.prepare_request(method, path, args)
   if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
     raise("bad argument #2 to 'request' (a path starting with / expected)")
   end
+  if path:find("\0", 1, true) then raise("bad argument #2 to 'request' (the path holds a NUL byte)") end
   if args ~= nil and type(args) ~= "table" then
     raise("bad argument #3 to 'request' (table expected, got %s)", type(args))
   end
   args = args or {}
+  schema.check_names(args, "request", REQUEST)
   local query
   if args.query ~= nil then
     if type(args.query) ~= "table" then raise("bad option 'query' (table expected)") end
@@ -291,7 +379,7 @@ function M.prepare_request(method, path, args)
       keys[#keys + 1] = key
     end
     table.sort(keys) -- the same URL for the same table, every time
-    query = build_query("request", keys, args.query, 3)
+    query = query_list("request", keys, args.query)
   end
   local body = args.body
   if body ~= nil and method == "GET" then raise("bad option 'body' (a GET sends no body)") end
@@ -306,14 +394,30 @@ function M.prepare_request(method, path, args)
     if type(v) ~= "string" then raise("bad option 'params' (strings expected, #%d is %s)", i, type(v)) end
     params[i] = v
   end
-  core.check_call_options(args)
-  return params, query, body, args
+  local opts = schema.pick(args, DELETE) -- what zavu.core reads: a call's options
+  core.check_call_options(opts)
+  return params, query, body, opts
+end
+
+-- What a path is about, from the operations' own paths: the noun of the
+-- one whose fixed part ("/v1/whatsapp-alt/egress-nodes/") begins it.
+local routes = {}
+for _, op in ipairs(require "zavu.operations") do
+  local prefix, noun = op.path:match("^([^{]*){"), noun_of(op)
+  if prefix and noun then routes[#routes + 1] = { prefix = prefix, noun = noun } end
+end
+table.sort(routes, function(a, b) return #a.prefix > #b.prefix end)
+
+local function noun_of_path(path)
+  for _, r in ipairs(routes) do
+    if path:sub(1, #r.prefix) == r.prefix then return r.noun end
+  end
 end
 
 function M.request(handle)
   return function(method, path, args)
     local params, query, body, opts = checked(M.prepare_request, method, path, args)
-    local value, err = handle:request(method, path, params, query, body, opts)
+    local value, err = handle:request(method, path, params, query, body, opts, noun_of_path(path))
     if value == nil then return nil, err end
     return value
   end

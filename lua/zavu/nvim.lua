@@ -19,6 +19,7 @@
 -- 9 of them), so arguments and results travel as JSON.
 local zavu = require "zavu"
 local core = require "zavu.core"
+local schema = require "zavu.schema"
 local cjson = require("cjson.safe").new() -- private: the user's cjson settings stay theirs
 
 local uv = vim.uv or vim.loop -- vim.uv from Neovim 0.10, vim.loop before
@@ -216,7 +217,7 @@ local function internal_error(message)
     code = "internal_error",
     retryable = false,
     attempts = 0,
-    message = "zavu.nvim: the call failed in libuv's worker thread: " .. tostring(message),
+    message = "the call failed in libuv's worker thread: " .. tostring(message), -- tostring says "zavu: "
   }, zavu.error_mt)
 end
 
@@ -400,10 +401,7 @@ function M.new(opts)
   end
   local ok, err = pcall(check_options, opts)
   if not ok then error(err, 2) end
-  local copy = {}
-  for k, v in pairs(opts or {}) do
-    copy[k] = v
-  end
+  local copy = schema.pick(opts, schema.OPTIONS.client) -- by name: what check_options read
   return build({ opts = copy, opts_json = json_encode(zavu.plain_options(copy)) })
 end
 

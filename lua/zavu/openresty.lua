@@ -20,6 +20,7 @@
 --   * a reload or quit (`nginx -s reload|quit`) lets calls in flight finish
 --     and answer before the old worker exits (see "the keeper" below).
 local zavu = require "zavu"
+local schema = require "zavu.schema"
 
 local M = { VERSION = zavu.VERSION, error_mt = zavu.error_mt, is_error = zavu.is_error }
 M.webhook = require("zavu.openresty.webhook").webhook -- a receiver for signed deliveries (openresty/webhook.lua)
@@ -358,21 +359,23 @@ end
 
 --- A client. Options as zavu.new, plus thread_pool (default "default") and
 -- blocking (run in the calling coroutine, for phases that cannot yield).
+-- new's options: zavu.new's (one list, in zavu.core) and where the calls run.
+local CLIENT_OPTIONS = schema.OPTIONS.client
+local OPTIONS = schema.names(CLIENT_OPTIONS, { "blocking", "thread_pool" })
+
 function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
   opts = opts or {}
+  raise_at(2, schema.check_names, opts, "new", OPTIONS)
   if opts.blocking ~= nil and type(opts.blocking) ~= "boolean" then
     error("bad option 'blocking' (boolean expected, got " .. type(opts.blocking) .. ")", 2)
   end
   if opts.thread_pool ~= nil and (type(opts.thread_pool) ~= "string" or opts.thread_pool == "") then
     error("bad option 'thread_pool' (the name of a thread_pool expected, got " .. type(opts.thread_pool) .. ")", 2)
   end
-  local thread_opts = {} -- what crosses into the thread: zavu's own options
-  for k, v in pairs(opts) do
-    if k ~= "blocking" and k ~= "thread_pool" then thread_opts[k] = v end
-  end
+  local thread_opts = schema.pick(opts, CLIENT_OPTIONS) -- what crosses: zavu's own options
   raise_at(2, check_options, thread_opts)
   if opts.blocking then return zavu.new(thread_opts) end
   for k, v in pairs(thread_opts) do

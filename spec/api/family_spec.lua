@@ -56,8 +56,8 @@ describe("sessions", function()
   it("raises for misuse at the call site, sending nothing", function()
     local c = fresh()
     assert.has_error(
-      function() c.sessions.get(42) end,
-      "bad argument #1 to 'get' (string expected for sessionId, got number)"
+      function() c.sessions.get {} end,
+      "bad argument #1 to 'get' (string expected for sessionId, got table)"
     )
     assert.has_error(function() c.sessions.link("x") end)
     assert.has_error(function() c.sessions.list { status = "ready" } end)

@@ -5,7 +5,7 @@ local zavu = require "zavu"
 local core = require "zavu.core"
 
 local function assert_closed(c)
-  assert.has_error(function() c.sessions.delete("x") end, "zavu: client is closed")
+  assert.has_error(function() c.sessions.delete("x") end, "the client is closed")
 end
 
 -- Make an unreachable object whose finalizer calls fn (5.1 and LuaJIT have

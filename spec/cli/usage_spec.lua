@@ -116,3 +116,43 @@ describe("zavu usage errors", function()
     assert.matches("Usage: zavu", err, 1, true)
   end)
 end)
+
+describe("zavu and the API's bounds", function()
+  it("refuses a --name or --label the API would refuse, as a usage error, sending nothing", function()
+    local key = S.key()
+    local function refused(args, text)
+      local out, err, status = S.run_as(key, args)
+      assert.are.equal(2, status, err)
+      assert.are.equal("", out)
+      assert.matches(text, err, 1, true)
+      assert.not_matches("internal error", err)
+    end
+    refused(
+      "sessions create --name " .. ("n"):rep(201),
+      "bad body field 'displayName' to 'create' (at most 200 characters expected, got 201)"
+    )
+    refused(
+      "egress-nodes create --sender snd_1 --label " .. ("l"):rep(101),
+      "bad body field 'label' to 'create' (at most 100 characters expected, got 101)"
+    )
+    assert.are.equal(0, H.key_hits(key))
+    local _, err, status = S.run_as(key, "sessions create --name " .. ("n"):rep(200))
+    assert.are.equal(0, status, err)
+    assert.are.equal(1, H.key_hits(key))
+  end)
+end)
+
+describe("zavu's error line", function()
+  it("says each thing once: libcurl's own 'after 0 ms', then the attempts apart", function()
+    local url = "http://127.0.0.1:" .. H.free_port()
+    local out, err, status = S.run("--base-url " .. url .. " sessions get " .. S.id())
+    assert.are_not.equal(0, status)
+    assert.are.equal("", out)
+    assert.matches("connection_error", err, 1, true)
+    assert.matches(" (3 attempts)", err, 1, true)
+    local _, afters = err:gsub("after", "")
+    assert.is_true(afters <= 1, err)
+    local _, zavus = err:gsub("zavu:", "")
+    assert.are.equal(1, zavus, err)
+  end)
+end)

@@ -3,6 +3,7 @@
 -- Every Neovim runs under `timeout`, and every wait inside it is bounded, so a
 -- hang fails in seconds.
 local H = require "spec.helper"
+local B = require "spec.support.bad_bodies"
 local cjson = require "cjson"
 
 local NVIM_BOUND = 20 -- seconds for one Neovim, start to exit
@@ -197,6 +198,69 @@ describe("zavu.nvim in headless Neovim", function()
     assert.is_nil(stderr:find("luv thread", 1, true))
   end)
 
+  it("refuses a misspelled option, body field or query parameter at the call site, sending nothing", function()
+    local id, key = "names-" .. H.nonce(), "zv_live_names_" .. H.nonce()
+    local number = H.pid() * 1e9 + (os.time() % 100000) * 1e4 + 2
+    H.mock_seed(key, 2, { status = "initializing" })
+    local out = in_nvim(([[
+      local zn = require("zavu.nvim")
+      local id, number = %q, %d
+      local c = zn.new { api_key = %q }
+      local calls = 0
+      local function cb() calls = calls + 1 end
+      local function raised(f)
+        local ok, err = pcall(f)
+        return ok and "did not raise" or tostring(err)
+      end
+      local t = { timeuot = 1 }
+      out.new = raised(function() zn.new { timeuot = 5 } end)
+      out.delete = raised(function() c.sessions.delete(id, t, cb) end)
+      out.default_delete = raised(function() zn.sessions.delete(id, t, cb) end)
+      out.get = raised(function() c.sessions.get(id, t, cb) end)
+      out.list = raised(function() c.sessions.list({}, t, cb) end)
+      out.all = raised(function() c.sessions.all(nil, { max_page = 2 }, cb) end)
+      out.many = raised(function() c.sessions.delete_many({ id }, { concurency = 2 }, cb) end)
+      out.wait = raised(function() c.sessions.wait(id, { timout = 1 }, cb) end)
+      out.prune = raised(function() c.sessions.prune({ status = "initializing", dryrun = true }, cb) end)
+      out.request = raised(function() c.request("GET", "/v1/whatsapp-alt/proxy-status", t, cb) end)
+      out.create = raised(function() c.sessions.create({ displayNam = "x" }, cb) end)
+      out.node_list = raised(function() c.egress_nodes.list({}, cb) end)
+      out.delete_table = raised(function() c.sessions.delete({}, cb) end)
+      vim.wait(300) -- a stray callback would have run by now
+      out.calls = calls
+      c.sessions.get(number, function(_, err) out.number = err and err.status end)
+      c.sessions.get(1.5, function(_, err) out.fraction = err and err.code end)
+      vim.wait(5000, function() return out.number ~= nil and out.fraction ~= nil end, 10)
+    ]]):format(id, number, key))
+    local function typo(fname) return ("unknown option 'timeuot' to '%s' (did you mean 'timeout'?)"):format(fname) end
+    local expect = {
+      new = typo "new",
+      delete = typo "delete",
+      default_delete = typo "delete",
+      get = typo "get",
+      list = typo "list",
+      request = typo "request",
+      all = "unknown option 'max_page' to 'all' (did you mean 'max_pages'?)",
+      many = "unknown option 'concurency' to 'delete_many' (did you mean 'concurrency'?)",
+      wait = "unknown option 'timout' to 'wait' (did you mean 'timeout'?)",
+      prune = "unknown option 'dryrun' to 'prune' (did you mean 'dry_run'?)",
+      create = "unknown body field 'displayNam' to 'create' (did you mean 'displayName'?)",
+      node_list = "missing query parameter 'senderId' to 'list' (string required)",
+      delete_table = "bad argument #1 to 'delete' (string expected for sessionId, got table)",
+    }
+    for k, text in pairs(expect) do
+      assert.are.equal(text, (out[k]:gsub("^[^\n]-:%d+: ", "")), k)
+      assert.is_truthy(out[k]:match("^[^:]+:%d+: "), k .. ": " .. out[k]) -- at the caller's line
+      assert.is_nil(out[k]:find("zavu/", 1, true), k .. ": " .. out[k])
+    end
+    assert.are.equal(0, out.calls)
+    assert.is_nil(H.info(id).hits)
+    assert.are.equal(404, out.number)
+    assert.are.equal(1, H.info(("%d"):format(number)).hits)
+    assert.are.equal("invalid_argument", out.fraction)
+    assert.are.equal(1, H.key_hits(key)) -- the number's get, and nothing else
+  end)
+
   it("brings a failure inside the worker thread to the callback once, as an error table", function()
     local broken = tmpdir()
     H.sh("mkdir -p " .. broken .. "/lua/zavu")
@@ -224,7 +288,7 @@ describe("zavu.nvim in headless Neovim", function()
     assert.is_true(out.delete[1].is_error)
     assert.are.equal("internal_error", out.delete[1].code)
     assert.matches(
-      "^zavu: internal_error: zavu.nvim: the call failed in libuv's worker thread: .*" .. "broken on purpose",
+      "^zavu: internal_error: the call failed in libuv's worker thread: .*" .. "broken on purpose",
       out.delete[1].text
     )
     assert.is_false(out.many[1].summary)
@@ -305,6 +369,59 @@ describe("zavu.nvim in headless Neovim", function()
     if out.request ~= nil then
       assert.is_true(out.request)
       assert.are.equal(1, H.info("req-" .. tag).hits)
+    end
+  end)
+
+  it("calls back with nil, invalid_response for each bad 2xx body on every method; the deletes true", function()
+    -- one key per body, each answering every request with it
+    local cases = { { what = "good", key = "zv_live_ans_nvim_" .. H.nonce() } }
+    H.mock_answer(cases[1].key, B.GOOD)
+    for what, body in pairs(B.BAD) do
+      cases[#cases + 1] = { what = what, key = "zv_live_ans_nvim_" .. H.nonce() }
+      H.mock_answer(cases[#cases].key, body)
+    end
+    local calls = {}
+    for _, list in ipairs { B.CALLS, B.DELETES } do
+      for _, call in ipairs(list) do
+        calls[#calls + 1] = call
+      end
+    end
+    local out = in_nvim(([[
+      local zn = require("zavu.nvim")
+      local cases, calls = vim.json.decode(%q), vim.json.decode(%q)
+      local pending = 0
+      out.results = {}
+      for _, case in ipairs(cases) do
+        local c, r = zn.new { api_key = case.key, max_retries = 0 }, {}
+        out.results[case.what] = r
+        for _, call in ipairs(calls) do
+          local name = call[1]
+          local resource, method = name:match("^(.-)%%.?([^.]+)$")
+          local f = resource == "" and c[method] or c[resource][method]
+          local args = { unpack(call, 2, table.maxn(call)) }
+          args[#args + 1] = function(v, err)
+            r[name] = v == nil and (err and err.code or "nil, nil")
+              or (v == true or (type(v) == "table" and v.ok == true)) and "true" or "a value"
+            pending = pending - 1
+          end
+          pending = pending + 1
+          f(unpack(args))
+        end
+      end
+      vim.wait(15000, function() return pending == 0 end, 10)
+    ]]):format(cjson.encode(cases), cjson.encode(calls)))
+    for _, case in ipairs(cases) do
+      local r = out.results[case.what]
+      for _, call in ipairs(B.CALLS) do
+        if case.what == "good" then
+          assert.is_truthy(r[call[1]] == "a value" or r[call[1]] == "true", call[1] .. ": " .. tostring(r[call[1]]))
+        else
+          assert.are.equal("invalid_response", r[call[1]], case.what .. ": " .. call[1])
+        end
+      end
+      for _, call in ipairs(B.DELETES) do
+        assert.are.equal("true", r[call[1]], case.what .. ": " .. call[1])
+      end
     end
   end)
 

@@ -2,6 +2,7 @@
 -- the mock API, plus a few spec-only locations for the edge cases. Every
 -- request is bounded (curl --max-time), so a hang fails in seconds.
 local H = require "spec.helper"
+local B = require "spec.support.bad_bodies"
 local cjson = require "cjson"
 
 local MAX_TIME = 8 -- seconds any one request of these specs may take
@@ -85,8 +86,46 @@ local SPEC_SERVER = [[
                 end)
                 try("many_function_id", function() local _ = c.sessions.delete_many({ id, print }) end)
                 try("many_coroutine", function()
-                    local _ = c.sessions.delete_many({ id }, { timeout = 1, extra = { coroutine.create(function() end) } })
+                    local _ = c.sessions.delete_many({ id, { coroutine.create(function() end) } }, { timeout = 1 })
                 end)
+                ngx.say(require("cjson").encode(out))
+            }
+        }
+        # A misspelled name raises at the caller's line, naming the function and the
+        # nearest known name; nothing is sent. A number id follows delete's rule.
+        location = /t/names {
+            content_by_lua_block {
+                local zavu = require "zavu.openresty"
+                local id, key = ngx.var.arg_id, ngx.var.arg_key
+                local c = zavu.new { api_key = key }
+                local out = {}
+                local function try(name, f)
+                    local ok, msg = pcall(f)
+                    out[name] = ok and "no error" or tostring(msg)
+                end
+                local t = { timeuot = 1 }
+                try("new", function() local _ = zavu.new { timeuot = 5 } end)
+                try("new_pool", function() local _ = zavu.new { thread_poll = "default" } end)
+                try("delete", function() local _ = c.sessions.delete(id, t) end)
+                try("default_delete", function() local _ = zavu.sessions.delete(id, t) end)
+                try("get", function() local _ = c.sessions.get(id, t) end)
+                try("link", function() local _ = c.sessions.link(id, "snd_1", t) end)
+                try("list", function() local _ = c.sessions.list({}, t) end)
+                try("all", function() local _ = c.sessions.all(nil, { max_page = 2 }) end)
+                try("many", function() local _ = c.sessions.delete_many({ id }, { concurency = 2 }) end)
+                try("wait", function() local _ = c.sessions.wait(id, { timout = 1 }) end)
+                try("prune", function() local _ = c.sessions.prune { status = "initializing", dryrun = true } end)
+                try("request", function() local _ = c.request("GET", "/v1/whatsapp-alt/proxy-status", t) end)
+                try("create", function() local _ = c.sessions.create { displayNam = "x" } end)
+                try("egress", function() local _ = c.sessions.set_egress(id, { nodeId = "nd_1" }) end)
+                try("limit", function() local _ = c.sessions.list { limit = 0 } end)
+                try("node_create", function() local _ = c.egress_nodes.create { label = "x" } end)
+                try("delete_table", function() local _ = c.sessions.delete({}) end)
+                local number = tonumber(ngx.var.arg_number)
+                local _, err = c.sessions.get(number)
+                out.number = err and err.status
+                local _, bad = c.sessions.get(1.5)
+                out.fraction = bad and bad.code
                 ngx.say(require("cjson").encode(out))
             }
         }
@@ -157,6 +196,26 @@ local SPEC_SERVER = [[
             content_by_lua_block {
                 local ok, err = ngx.timer.at(3600, function() end)
                 ngx.say(require("cjson").encode { ok = ok, err = err })
+            }
+        }
+        # Calls given as JSON ({ name, args... } each) on a client with the
+        # key given: what each answered ("invalid_response", "true" for true
+        # or an ok summary, "a value" for anything else).
+        location = /t/answers {
+            content_by_lua_block {
+                local cjson = require "cjson"
+                local args = ngx.req.get_uri_args()
+                local c = require("zavu.openresty").new { api_key = args.key, max_retries = 0 }
+                local out = {}
+                for _, call in ipairs(cjson.decode(args.calls)) do
+                    local name = call[1]
+                    local resource, method = name:match("^(.-)%.?([^.]+)$")
+                    local f = resource == "" and c[method] or c[resource][method]
+                    local v, err = f(unpack(call, 2, table.maxn(call)))
+                    out[name] = v == nil and (err and err.code or "nil, nil")
+                        or (v == true or (type(v) == "table" and v.ok == true)) and "true" or "a value"
+                end
+                ngx.say(cjson.encode(out))
             }
         }
         location = /t/paths {
@@ -394,6 +453,29 @@ describe("zavu.openresty in nginx", function()
     assert.matches("%[error%][^\n]*zavu: invalid_response", ngx_.log())
   end)
 
+  it("answers nil, invalid_response for each bad 2xx body on every method; the deletes true", function()
+    local key = "zv_live_ans_ngx_" .. H.nonce()
+    local function run(calls)
+      return ngx_.spec(("/t/answers?key=%s&calls=%s"):format(key, H.escape(cjson.encode(calls))))
+    end
+    H.mock_answer(key, B.GOOD) -- the right body first: every method takes it
+    local good = run(B.CALLS)
+    for _, call in ipairs(B.CALLS) do
+      assert.is_truthy(good[call[1]] == "a value" or good[call[1]] == "true", call[1] .. ": " .. good[call[1]])
+    end
+    for what, body in pairs(B.BAD) do
+      H.mock_answer(key, body)
+      local r = run(B.CALLS)
+      for _, call in ipairs(B.CALLS) do
+        assert.are.equal("invalid_response", r[call[1]], what .. ": " .. call[1])
+      end
+      local d = run(B.DELETES)
+      for _, call in ipairs(B.DELETES) do
+        assert.are.equal("true", d[call[1]], what .. ": " .. call[1])
+      end
+    end
+  end)
+
   it("answers JSON for an empty id, an encoded slash and another method, and decodes an id once", function()
     for _, path in ipairs { "/sessions/", "/sessions/a%2Fb", "/sessions/a/b" } do
       local code, body = request("DELETE", path)
@@ -508,7 +590,7 @@ describe("zavu.openresty in nginx", function()
       many_concurrency = "bad option 'concurrency'",
       many_progress = "on_progress (a function) cannot cross into nginx's thread pool",
       many_function_id = "argument #1 to 'delete_many'[2] (a function) cannot cross into nginx's thread pool",
-      many_coroutine = "extra[1] (a thread) cannot cross into nginx's thread pool",
+      many_coroutine = "'delete_many'[2][1] (a thread) cannot cross into nginx's thread pool",
     }
     for name, text in pairs(expect) do
       local msg = r[name]
@@ -519,6 +601,45 @@ describe("zavu.openresty in nginx", function()
       assert.is_nil(msg:find("worker_thread_unavailable", 1, true), name)
     end
     assert.is_nil(H.info(id).hits)
+  end)
+
+  it("refuses a misspelled option, body field or query parameter at the caller's line, sending nothing", function()
+    local id, key = "names-" .. H.nonce(), "zv_live_names_" .. H.nonce()
+    local number = H.pid() * 1e9 + (os.time() % 100000) * 1e4 + 1
+    H.mock_seed(key, 2, { status = "initializing" })
+    local r = ngx_.spec(("/t/names?id=%s&key=%s&number=%d"):format(id, key, number))
+    local function typo(fname) return ("unknown option 'timeuot' to '%s' (did you mean 'timeout'?)"):format(fname) end
+    local expect = {
+      new = typo "new",
+      new_pool = "unknown option 'thread_poll' to 'new' (did you mean 'thread_pool'?)",
+      delete = typo "delete",
+      default_delete = typo "delete",
+      get = typo "get",
+      link = typo "link",
+      list = typo "list",
+      request = typo "request",
+      all = "unknown option 'max_page' to 'all' (did you mean 'max_pages'?)",
+      many = "unknown option 'concurency' to 'delete_many' (did you mean 'concurrency'?)",
+      wait = "unknown option 'timout' to 'wait' (did you mean 'timeout'?)",
+      prune = "unknown option 'dryrun' to 'prune' (did you mean 'dry_run'?)",
+      create = "unknown body field 'displayNam' to 'create' (did you mean 'displayName'?)",
+      egress = "missing body field 'egress.kind' to 'set_egress' (string required)",
+      limit = "bad query parameter 'limit' to 'list' (integer 1..100 expected, got 0)",
+      node_create = "missing body field 'senderId' to 'create' (string required)",
+      delete_table = "bad argument #1 to 'delete' (string expected for sessionId, got table)",
+    }
+    for name, text in pairs(expect) do
+      local msg = r[name]
+      assert.is_string(msg, name)
+      assert.are.equal(text, (msg:gsub("^[^\n]-:%d+: ", "")), name)
+      assert.matches("^content_by_lua%(nginx%.conf:%d+%):%d+: ", msg, nil, false, name .. ": " .. msg)
+    end
+    assert.is_nil(H.info(id).hits)
+    -- a number id is sent as its digits; one without them is invalid_argument, sent nowhere
+    assert.are.equal(404, r.number)
+    assert.are.equal(1, H.info(("%d"):format(number)).hits)
+    assert.are.equal("invalid_argument", r.fraction)
+    assert.are.equal(1, H.key_hits(key)) -- the number's get, and nothing else
   end)
 
   it("offers every method the wrapper lists, on new() and the default client", function()

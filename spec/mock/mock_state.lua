@@ -11,6 +11,8 @@
 --   POST /_mock/seed      { key, count, status?, createdAt?, prefix? }  sessions made at once
 --   POST /_mock/state/ID  { status, lastError?, qrCode? }               a session's state, as given
 --   POST /_mock/misbehave { key, mode = "repeat-cursor"|"broken-json"|"" } listings of that key
+--   POST /_mock/answer    { key, body?, status? }  every request with that key, on any route,
+--                         answers status (200) and body (bytes as given); no body: answer normally
 local cjson = require "cjson.safe"
 
 local M = {}
@@ -161,6 +163,12 @@ function M.list(kind, key, limit, cursor, keep)
   return page, nil, mode
 end
 
+--- What every request with this key answers instead ({ status, body }), or nil.
+function M.answer(key)
+  local text = dict:get("answer:" .. key)
+  return text and cjson.decode(text)
+end
+
 -- ---- controls ----
 
 local function read_json()
@@ -182,6 +190,13 @@ function M.control(what, arg)
     if not s then return 404, { code = "no_such_session", message = arg } end
     b.fixed = true
     return 200, M.update_session(s, b)
+  elseif what == "answer" then
+    if b.body == nil then
+      dict:delete("answer:" .. b.key)
+    else
+      dict:set("answer:" .. b.key, cjson.encode { status = b.status or 200, body = b.body })
+    end
+    return 200, { answer = b.body ~= nil }
   elseif what == "misbehave" then
     dict:set("misbehave:" .. b.key, b.mode or "")
     return 200, { mode = b.mode }

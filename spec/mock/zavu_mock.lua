@@ -7,7 +7,9 @@
 -- answers 204, as the API does for a session that is gone.
 --
 -- Every request is recorded per id; GET /_mock/info/<id> returns the record
--- (hits, connection number, method, raw URI, headers) as JSON.
+-- (hits, connection number, method, raw URI, headers - Content-Type and
+-- Content-Length among them - and body) as JSON. Requests are counted per API
+-- key too, whatever their path: GET /_mock/keyhits/<key>.
 --
 -- Messages and senders (/v1/messages, /v1/senders) live in mock_messaging.lua;
 -- the scenarios below are theirs too (see there for what names one).
@@ -261,6 +263,8 @@ local function control(path)
     return reply(200, dict:get("info:" .. ngx.unescape_uri(arg)) or "{}")
   elseif what == "max" then
     return reply(200, tostring(dict:get("max:" .. arg) or 0))
+  elseif what == "keyhits" then -- requests of any path sent with this key
+    return reply(200, tostring(dict:get("keyhits:" .. ngx.unescape_uri(arg)) or 0))
   elseif what == "health" then
     return reply(200, "ok")
   end
@@ -418,6 +422,8 @@ function M.handle()
   local uri = ngx.var.request_uri
   if uri:sub(1, 7) == "/_mock/" then return control(uri) end
   local path = uri:match("^[^?]*")
+  local bearer = (ngx.var.http_authorization or ""):match("^Bearer (.+)$")
+  if bearer then dict:incr("keyhits:" .. bearer, 1, 0) end
   local family, after = path:match("^.-/v1/(%l+)(.*)$") -- after a base URL's own path, if any
   if (family == "messages" or family == "senders") and (after == "" or after:sub(1, 1) == "/") then
     return messaging.handle(messaging_ctx, family, after)
@@ -447,6 +453,8 @@ function M.handle()
     return api_error(401, "unauthorized", "Invalid API key")
   end
   local key = auth:sub(8)
+  local answer = state.answer(key) -- any route, as a spec asked (POST /_mock/answer)
+  if answer then return reply(answer.status, answer.body, { ["Content-Type"] = "application/json" }) end
   if coll == "proxy-status" then return reply(200, { zavuProxyAvailable = true }) end
   if not id or id == "" then
     if id == "" then return api_error(404, "route_not_found", "no route for " .. uri) end

@@ -37,61 +37,61 @@ function Sessions.all(query, opts, callback) end
 function Sessions.create(body, opts, callback) end
 
 ---A session.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@param callback fun(session?: zavu.Session, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(sessionId: string, callback: fun(session?: zavu.Session, err?: zavu.Error))
+---@overload fun(sessionId: string|integer, callback: fun(session?: zavu.Session, err?: zavu.Error))
 function Sessions.get(sessionId, opts, callback) end
 
 ---Delete a session, unlink its senders and log the device out of WhatsApp. `true` on any 2xx.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.DeleteOptions
 ---@param callback fun(ok?: true, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(sessionId: string, callback: fun(ok?: true, err?: zavu.Error))
+---@overload fun(sessionId: string|integer, callback: fun(ok?: true, err?: zavu.Error))
 function Sessions.delete(sessionId, opts, callback) end
 
 ---Set how the session reaches WhatsApp.
----@param sessionId string
+---@param sessionId string|integer
 ---@param egress zavu.EgressInput
 ---@param opts? zavu.CallOptions
 ---@param callback fun(session?: zavu.Session, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(sessionId: string, egress: zavu.EgressInput, callback: fun(session?: zavu.Session, err?: zavu.Error))
+---@overload fun(sessionId: string|integer, egress: zavu.EgressInput, callback: fun(session?: zavu.Session, err?: zavu.Error))
 function Sessions.set_egress(sessionId, egress, opts, callback) end
 
 ---Reconnect the session (a POST: sent again only when surely unsent).
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@param callback fun(session?: zavu.Session, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(sessionId: string, callback: fun(session?: zavu.Session, err?: zavu.Error))
+---@overload fun(sessionId: string|integer, callback: fun(session?: zavu.Session, err?: zavu.Error))
 function Sessions.reconnect(sessionId, opts, callback) end
 
 ---Log the device out of WhatsApp; the session stays.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@param callback fun(session?: zavu.Session, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(sessionId: string, callback: fun(session?: zavu.Session, err?: zavu.Error))
+---@overload fun(sessionId: string|integer, callback: fun(session?: zavu.Session, err?: zavu.Error))
 function Sessions.logout(sessionId, opts, callback) end
 
 ---Attach the session to a sender.
----@param sessionId string
+---@param sessionId string|integer
 ---@param senderId string
 ---@param opts? zavu.CallOptions
 ---@param callback fun(session?: zavu.Session, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(sessionId: string, senderId: string, callback: fun(session?: zavu.Session, err?: zavu.Error))
+---@overload fun(sessionId: string|integer, senderId: string, callback: fun(session?: zavu.Session, err?: zavu.Error))
 function Sessions.link(sessionId, senderId, opts, callback) end
 
 ---Detach the session from its sender.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@param callback fun(session?: zavu.Session, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(sessionId: string, callback: fun(session?: zavu.Session, err?: zavu.Error))
+---@overload fun(sessionId: string|integer, callback: fun(session?: zavu.Session, err?: zavu.Error))
 function Sessions.unlink(sessionId, opts, callback) end
 
 ---Delete many sessions concurrently (libcurl's multi interface); each id gets delete's checks, retries and error table. nil and an error only when the client is busy.
----@param ids string[]
+---@param ids (string|integer)[]
 ---@param opts? zavu.DeleteManyOptions
 ---@param callback fun(summary?: zavu.DeleteSummary, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(ids: string[], callback: fun(summary?: zavu.DeleteSummary, err?: zavu.Error))
+---@overload fun(ids: (string|integer)[], callback: fun(summary?: zavu.DeleteSummary, err?: zavu.Error))
 function Sessions.delete_many(ids, opts, callback) end
 
 ---List every session, keep those matching all of status, older_than and filter, and delete them with delete_many (missing_ok).
@@ -100,10 +100,10 @@ function Sessions.delete_many(ids, opts, callback) end
 function Sessions.prune(opts, callback) end
 
 ---Poll `get` until the session reaches a status asked for; ends on failed (session_failed), a 404 or any error of get, its timeout (timeout) or `zavu.cancel_all()` (cancelled).
----@param id string the session's id
+---@param id string|integer the session's id
 ---@param opts? zavu.WaitOptions
 ---@param callback fun(session?: zavu.Session, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(id: string, callback: fun(session?: zavu.Session, err?: zavu.Error))
+---@overload fun(id: string|integer, callback: fun(session?: zavu.Session, err?: zavu.Error))
 function Sessions.wait(id, opts, callback) end
 
 ---`egress_nodes` of a zavu.nvim client.
@@ -111,48 +111,45 @@ function Sessions.wait(id, opts, callback) end
 local EgressNodes = {}
 
 ---One page of a sender's egress nodes.
----@param query? zavu.EgressNodeListQuery
+---@param query zavu.EgressNodeListQuery
 ---@param opts? zavu.CallOptions
 ---@param callback fun(page?: zavu.EgressNodePage, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(query?: zavu.EgressNodeListQuery, callback: fun(page?: zavu.EgressNodePage, err?: zavu.Error))
----@overload fun(callback: fun(page?: zavu.EgressNodePage, err?: zavu.Error))
+---@overload fun(query: zavu.EgressNodeListQuery, callback: fun(page?: zavu.EgressNodePage, err?: zavu.Error))
 function EgressNodes.list(query, opts, callback) end
 
 ---Every item of every page in one array.
----@param query? zavu.EgressNodeListQuery
+---@param query zavu.EgressNodeListQuery
 ---@param opts? zavu.ListOptions
 ---@param callback fun(items?: zavu.EgressNode[], err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(query?: zavu.EgressNodeListQuery, callback: fun(items?: zavu.EgressNode[], err?: zavu.Error))
----@overload fun(callback: fun(items?: zavu.EgressNode[], err?: zavu.Error))
+---@overload fun(query: zavu.EgressNodeListQuery, callback: fun(items?: zavu.EgressNode[], err?: zavu.Error))
 function EgressNodes.all(query, opts, callback) end
 
 ---Register an egress node; show `pairing` to the device as a QR code.
----@param body? zavu.EgressNodeCreateBody
+---@param body zavu.EgressNodeCreateBody
 ---@param opts? zavu.CallOptions
 ---@param callback fun(result?: zavu.EgressNodePairing, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(body?: zavu.EgressNodeCreateBody, callback: fun(result?: zavu.EgressNodePairing, err?: zavu.Error))
----@overload fun(callback: fun(result?: zavu.EgressNodePairing, err?: zavu.Error))
+---@overload fun(body: zavu.EgressNodeCreateBody, callback: fun(result?: zavu.EgressNodePairing, err?: zavu.Error))
 function EgressNodes.create(body, opts, callback) end
 
 ---An egress node.
----@param nodeId string
+---@param nodeId string|integer
 ---@param opts? zavu.CallOptions
 ---@param callback fun(node?: zavu.EgressNode, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(nodeId: string, callback: fun(node?: zavu.EgressNode, err?: zavu.Error))
+---@overload fun(nodeId: string|integer, callback: fun(node?: zavu.EgressNode, err?: zavu.Error))
 function EgressNodes.get(nodeId, opts, callback) end
 
 ---Revoke an egress node. `true` on any 2xx.
----@param nodeId string
----@param opts? zavu.CallOptions
+---@param nodeId string|integer
+---@param opts? zavu.DeleteOptions
 ---@param callback fun(ok?: true, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(nodeId: string, callback: fun(ok?: true, err?: zavu.Error))
+---@overload fun(nodeId: string|integer, callback: fun(ok?: true, err?: zavu.Error))
 function EgressNodes.delete(nodeId, opts, callback) end
 
 ---A fresh pairing token for a node.
----@param nodeId string
+---@param nodeId string|integer
 ---@param opts? zavu.CallOptions
 ---@param callback fun(result?: zavu.EgressNodePairing, err?: zavu.Error) gets what the plain method returns, on the main loop
----@overload fun(nodeId: string, callback: fun(result?: zavu.EgressNodePairing, err?: zavu.Error))
+---@overload fun(nodeId: string|integer, callback: fun(result?: zavu.EgressNodePairing, err?: zavu.Error))
 function EgressNodes.pairing_token(nodeId, opts, callback) end
 
 ---A zavu.nvim client (zavu.nvim.new). Each method takes a callback last.

@@ -43,21 +43,21 @@ function Sessions.all(query, opts) end
 function Sessions.create(body, opts) end
 
 ---A session.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
 ---@return zavu.Error? err
 function Sessions.get(sessionId, opts) end
 
 ---Delete a session, unlink its senders and log the device out of WhatsApp. `true` on any 2xx.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.DeleteOptions
 ---@return true? ok
 ---@return zavu.Error? err
 function Sessions.delete(sessionId, opts) end
 
 ---Set how the session reaches WhatsApp.
----@param sessionId string
+---@param sessionId string|integer
 ---@param egress zavu.EgressInput
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
@@ -65,21 +65,21 @@ function Sessions.delete(sessionId, opts) end
 function Sessions.set_egress(sessionId, egress, opts) end
 
 ---Reconnect the session (a POST: sent again only when surely unsent).
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
 ---@return zavu.Error? err
 function Sessions.reconnect(sessionId, opts) end
 
 ---Log the device out of WhatsApp; the session stays.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
 ---@return zavu.Error? err
 function Sessions.logout(sessionId, opts) end
 
 ---Attach the session to a sender.
----@param sessionId string
+---@param sessionId string|integer
 ---@param senderId string
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
@@ -87,14 +87,14 @@ function Sessions.logout(sessionId, opts) end
 function Sessions.link(sessionId, senderId, opts) end
 
 ---Detach the session from its sender.
----@param sessionId string
+---@param sessionId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.Session? session
 ---@return zavu.Error? err
 function Sessions.unlink(sessionId, opts) end
 
 ---Delete many sessions concurrently (libcurl's multi interface); each id gets delete's checks, retries and error table. nil and an error only when the client is busy.
----@param ids string[]
+---@param ids (string|integer)[]
 ---@param opts? zavu.DeleteManyOptions
 ---@return zavu.DeleteSummary? summary
 ---@return zavu.Error? err
@@ -107,7 +107,7 @@ function Sessions.delete_many(ids, opts) end
 function Sessions.prune(opts) end
 
 ---Poll `get` until the session reaches a status asked for; ends on failed (session_failed), a 404 or any error of get, its timeout (timeout) or `zavu.cancel_all()` (cancelled).
----@param id string the session's id
+---@param id string|integer the session's id
 ---@param opts? zavu.WaitOptions
 ---@return zavu.Session? session
 ---@return zavu.Error? err
@@ -118,42 +118,42 @@ function Sessions.wait(id, opts) end
 local EgressNodes = {}
 
 ---One page of a sender's egress nodes.
----@param query? zavu.EgressNodeListQuery
+---@param query zavu.EgressNodeListQuery
 ---@param opts? zavu.CallOptions
 ---@return zavu.EgressNodePage? page
 ---@return zavu.Error? err
 function EgressNodes.list(query, opts) end
 
 ---Every item of every page in one array.
----@param query? zavu.EgressNodeListQuery
+---@param query zavu.EgressNodeListQuery
 ---@param opts? zavu.ListOptions
 ---@return zavu.EgressNode[]? items
 ---@return zavu.Error? err
 function EgressNodes.all(query, opts) end
 
 ---Register an egress node; show `pairing` to the device as a QR code.
----@param body? zavu.EgressNodeCreateBody
+---@param body zavu.EgressNodeCreateBody
 ---@param opts? zavu.CallOptions
 ---@return zavu.EgressNodePairing? result
 ---@return zavu.Error? err
 function EgressNodes.create(body, opts) end
 
 ---An egress node.
----@param nodeId string
+---@param nodeId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.EgressNode? node
 ---@return zavu.Error? err
 function EgressNodes.get(nodeId, opts) end
 
 ---Revoke an egress node. `true` on any 2xx.
----@param nodeId string
----@param opts? zavu.CallOptions
+---@param nodeId string|integer
+---@param opts? zavu.DeleteOptions
 ---@return true? ok
 ---@return zavu.Error? err
 function EgressNodes.delete(nodeId, opts) end
 
 ---A fresh pairing token for a node.
----@param nodeId string
+---@param nodeId string|integer
 ---@param opts? zavu.CallOptions
 ---@return zavu.EgressNodePairing? result
 ---@return zavu.Error? err

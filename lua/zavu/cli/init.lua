@@ -73,6 +73,13 @@ local function context(zavu, core, r)
     return M.status_of(core, err)
   end
   function ctx.interrupted() return core.interrupted() > 0 end
+  --- Refuse, as a usage error, what the library would raise for name(...):
+  -- a value a flag gave that the API's description does not take (a name
+  -- over 200 characters, say), before anything is sent.
+  function ctx.check(name, ...)
+    local ok, err = pcall(zavu.check_call, name, ...)
+    if not ok then args.usage_error("%s", (tostring(err):gsub("^[^\n]-:%d+: ", ""))) end
+  end
   return ctx
 end
 

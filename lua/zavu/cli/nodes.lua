@@ -52,7 +52,9 @@ function M.get(ctx)
 end
 
 function M.create(ctx)
-  local r, err = ctx.client().egress_nodes.create { senderId = need_sender(ctx), label = ctx.opts.label }
+  local body = { senderId = need_sender(ctx), label = ctx.opts.label }
+  ctx.check("egress_nodes.create", body)
+  local r, err = ctx.client().egress_nodes.create(body)
   if not r then return ctx.fail("creating an egress node", err) end
   return show(ctx, r, { "node", "pairing" })
 end

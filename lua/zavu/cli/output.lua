@@ -27,8 +27,10 @@ function M.error_line(err)
     parts[#parts + 1] = "; details: " .. term.clean(d)
   end
   if err.request_id then parts[#parts + 1] = " [request_id=" .. term.clean(err.request_id) .. "]" end
-  if type(err.attempts) == "number" and err.attempts > 1 then
-    parts[#parts + 1] = (" after %d attempts"):format(err.attempts)
+  -- (attempts) apart from the message, unless the message counts them: libcurl's
+  -- own messages say "after 0 ms", which an "after 3 attempts" would double
+  if type(err.attempts) == "number" and err.attempts > 1 and not tostring(err.message):find("attempt") then
+    parts[#parts + 1] = (" (%d attempts)"):format(err.attempts)
   end
   return table.concat(parts)
 end

@@ -99,9 +99,10 @@ end
 -- (one that came while qrencode ran would otherwise wait out a whole sleep).
 local function wait_for(ctx, id, statuses)
   local client = ctx.client()
+  local get_counted = require("zavu.methods").detailed(client.handle, "sessions.get") -- wait counts its requests
   local function get(sid)
     if ctx.interrupted() then return nil, ctx.cancelled() end
-    return client.sessions.get(sid)
+    return get_counted(sid)
   end
   local draw, clear = qr.display()
   local function on_qr(payload, session)
@@ -136,6 +137,7 @@ function M.create(ctx)
   local o = ctx.opts
   local body = { displayName = o.name, egress = M.egress(o, false) }
   if not o.wait and (o.wait_timeout or o.interval) then args.usage_error("--wait-timeout goes with --wait") end
+  ctx.check("sessions.create", body)
   local s, err = ctx.client().sessions.create(body)
   if not s then return ctx.fail("creating a session", err) end
   if not o.wait then return show(ctx, s) end

@@ -1,0 +1,205 @@
+-- zavu.schema: a call's tables checked against their description before
+-- anything is sent - the names an options table, a query or a body may
+-- hold, and (zavu.operations) each field's JSON type, presence and bounds.
+-- Misuse raises without a position: the public functions raise the message
+-- again at their caller's line.
+--
+-- What is read: the keys a table itself holds are enumerated raw (next, no
+-- __pairs); a value is read by its known name, through __index when the
+-- table has one. A body is sent as it was checked: a fresh table of the
+-- described fields, so a value only __index gives is sent too.
+local core = require "zavu.core"
+
+local M = {}
+
+-- Misuse found in Lua is raised as this, so that the public function
+-- around the check (zavu.methods.checked) tells it from an error user code
+-- raised inside the check (an __index of an options table): that one
+-- passes unchanged; this one is raised again, as a string, at the caller's line.
+local MISUSE = { __tostring = function(e) return e.message end }
+
+--- Raise misuse: fmt:format(...), to be positioned at the caller's line.
+function M.raise(fmt, ...) error(setmetatable({ message = fmt:format(...) }, MISUSE), 0) end
+local raise = M.raise
+
+--- The message of misuse raised by M.raise, or nil for any other error.
+function M.misuse_message(e) return getmetatable(e) == MISUSE and e.message or nil end
+
+--- The option names of zavu.core: client, call, delete, many (one list each, in C).
+M.OPTIONS = core.option_names
+
+--- The names of several lists, in one new list.
+function M.names(...)
+  local out = {}
+  for i = 1, select("#", ...) do
+    for _, name in ipairs((select(i, ...))) do
+      out[#out + 1] = name
+    end
+  end
+  return out
+end
+
+--- Raise for a key of t that names does not hold: "unknown option 'dryrun'
+-- to 'prune' (did you mean 'dry_run'?)". noun: "option" unless told.
+function M.check_names(t, fname, names, noun, prefix) core.check_names(t, fname, names, noun or "option", prefix) end
+
+--- A copy of t's values for names (read through __index), nil ones left out.
+function M.pick(t, names)
+  local out = {}
+  if t == nil then return out end
+  for _, name in ipairs(names) do
+    out[name] = t[name]
+  end
+  return out
+end
+
+-- The characters of a UTF-8 string, or nil when it is not UTF-8 (JSON
+-- text is; the API counts characters, not bytes).
+local function utf8_length(s)
+  local n, i, len = 0, 1, #s
+  while i <= len do
+    local c = s:byte(i)
+    local size, lo, hi = 1, 0x80, 0xBF -- lo..hi: the first continuation byte's range
+    if c >= 0xC2 and c <= 0xDF then
+      size = 2
+    elseif c >= 0xE0 and c <= 0xEF then
+      size = 3
+      if c == 0xE0 then lo = 0xA0 end -- no overlong forms
+      if c == 0xED then hi = 0x9F end -- no surrogates
+    elseif c >= 0xF0 and c <= 0xF4 then
+      size = 4
+      if c == 0xF0 then lo = 0x90 end
+      if c == 0xF4 then hi = 0x8F end -- nothing past U+10FFFF
+    elseif c >= 0x80 then
+      return nil
+    end
+    for j = i + 1, i + size - 1 do
+      local b = s:byte(j)
+      if not b or b < (j == i + 1 and lo or 0x80) or b > (j == i + 1 and hi or 0xBF) then return nil end
+    end
+    n, i = n + 1, i + size
+  end
+  return n
+end
+M.utf8_length = utf8_length
+
+-- A value as a message shows it: strings quoted and cut short.
+local function shown(v)
+  if type(v) == "number" then return v ~= v and "nan" or ("%.14g"):format(v) end -- one form everywhere
+  if type(v) ~= "string" then return tostring(v) end
+  local s = v:gsub("%c", "?")
+  if #s > 40 then s = s:sub(1, 40) .. "..." end
+  return "'" .. s .. "'"
+end
+
+local function range(f)
+  if f.min and f.max then return (" %s..%s"):format(f.min, f.max) end
+  if f.min then return (" >= %s"):format(f.min) end
+  if f.max then return (" <= %s"):format(f.max) end
+  return ""
+end
+
+local function check_string(f, v, bad)
+  if type(v) ~= "string" then bad("string expected, got %s", type(v)) end
+  local n = utf8_length(v)
+  if not n then bad("UTF-8 text expected") end
+  local lo, hi = f.min_length, f.max_length
+  if lo and lo == hi and n ~= lo then bad("%d characters expected, got %d", lo, n) end
+  if hi and n > hi then bad("at most %d characters expected, got %d", hi, n) end
+  if lo and n < lo then bad("at least %d characters expected, got %d", lo, n) end
+  if f.pattern and not v:find(f.pattern) then bad("%s expected, got %s", f.means or f.pattern, shown(v)) end
+  return v
+end
+
+local function check_number(f, v, bad)
+  local whole = f.type == "integer"
+  local expected = (whole and "integer" or "number") .. range(f)
+  if
+    type(v) ~= "number"
+    or v ~= v
+    or v == math.huge
+    or v == -math.huge
+    or (whole and v ~= math.floor(v))
+    or (f.min and v < f.min)
+    or (f.max and v > f.max)
+  then
+    bad("%s expected, got %s", expected, type(v) == "number" and shown(v) or type(v))
+  end
+  return v
+end
+
+local check_fields
+
+-- v checked as field f describes it; what to send (objects: a fresh table).
+local function check_value(f, v, bad, fname, noun, path)
+  local t = f.type
+  if t == "string" then return check_string(f, v, bad) end
+  if t == "integer" or t == "number" then return check_number(f, v, bad) end
+  if t == "boolean" then
+    if type(v) ~= "boolean" then bad("boolean expected, got %s", type(v)) end
+    return v
+  end
+  if t == "object" then
+    if type(v) ~= "table" then bad("table expected, got %s", type(v)) end
+    if not f.fields then return v end
+    return check_fields(f.fields, v, fname, noun, path .. ".")
+  end
+  error("zavu.operations: field " .. path .. " has no type the checks know: " .. tostring(t))
+end
+
+local names_of = setmetatable({}, { __mode = "k" }) -- a fields list -> its names
+
+--- Check table t against a fields list; returns the fresh table of its
+-- described values. prefix: the path of t ("egress." inside a body).
+function check_fields(fields, t, fname, noun, prefix)
+  local names = names_of[fields]
+  if not names then
+    names = {}
+    for i, f in ipairs(fields) do
+      names[i] = f.name
+    end
+    names_of[fields] = names
+  end
+  core.check_names(t, fname, names, noun, prefix)
+  local out = {}
+  for _, f in ipairs(fields) do
+    local path = prefix .. f.name
+    local v = t[f.name]
+    if v == nil then
+      if f.required then raise("missing %s '%s' to '%s' (%s required)", noun, path, fname, f.type) end
+    else
+      out[f.name] = check_value(
+        f,
+        v,
+        function(fmt, ...) raise("bad %s '%s' to '%s' (" .. fmt .. ")", noun, path, fname, ...) end,
+        fname,
+        noun,
+        path
+      )
+    end
+  end
+  return out
+end
+
+--- The body of a call of fname, checked: a table argument (argument #argn)
+-- is the body; with body.argument, the argument is that field's value.
+function M.body(fname, body, v, argn)
+  if body.argument then
+    if v == nil then raise("bad argument #%d to '%s' (%s expected)", argn, fname, body.argument) end
+    return check_fields(body.fields, { [body.argument] = v }, fname, "body field", "")
+  end
+  if v ~= nil and type(v) ~= "table" then
+    raise("bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(v))
+  end
+  return check_fields(body.fields, v or {}, fname, "body field", "")
+end
+
+--- The query of a call of fname, checked: the described values, in order.
+function M.query(fname, fields, q, argn)
+  if q ~= nil and type(q) ~= "table" then
+    raise("bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(q))
+  end
+  return check_fields(fields, q or {}, fname, "query parameter", "")
+end
+
+return M
