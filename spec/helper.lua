@@ -63,6 +63,14 @@ function H.key_hits(key)
   return tonumber(body)
 end
 
+-- Every message the mock stored for this key, oldest first, as stored (with
+-- its idempotencyKey and the Zavu-Sender it came with: zavuSender).
+function H.mock_messages(key)
+  local body, code = http.request(H.http_url .. "/_mock/messages/" .. H.escape(key))
+  assert(code == 200, "mock messages: " .. tostring(code))
+  return cjson.decode(body).items
+end
+
 -- The most requests of a "par-<ms>-<tag>-<n>" tag the mock had in flight at once.
 function H.max_in_flight(tag)
   local body, code = http.request(H.http_url .. "/_mock/max/" .. tag)

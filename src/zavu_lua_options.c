@@ -20,7 +20,8 @@ static const char *const CLIENT_OPTIONS[] = {"api_key",     "base_url",
                                              "ca_file",     "ca_path",
                                              "user_agent",  "allow_insecure_http",
                                              "debug",       "max_response_bytes",
-                                             "lua_version", NULL};
+                                             "lua_version", "sender",
+                                             NULL};
 /* every call's */
 static const char *const CALL_OPTIONS[] = {"timeout", "max_retries", NULL};
 /* a delete's besides (delete, delete_many, request) */
@@ -124,8 +125,9 @@ static int opt_flag(lua_State *L, int t, const char *name)
 void zl_read_config(lua_State *L, int t, zavu_config *cfg)
 {
     static const char *const *const lists[] = {CLIENT_OPTIONS, NULL};
+    const char *sender;
     memset(cfg, 0, sizeof *cfg);
-    luaL_checkstack(L, 8, "zavu options");
+    luaL_checkstack(L, 10, "zavu options");
     zl_refuse_unknown(L, t, "new", "option", "", lists);
     cfg->api_key = opt_string(L, t, "api_key");
     cfg->base_url = opt_string(L, t, "base_url");
@@ -135,6 +137,9 @@ void zl_read_config(lua_State *L, int t, zavu_config *cfg)
     cfg->lua_version = opt_string(L, t, "lua_version");
     if (cfg->user_agent && zavu_has_control(cfg->user_agent))
         zl_raise(L, "bad option 'user_agent' (control characters would end the header)");
+    /* The Zavu-Sender of messages.send and react (zavu.methods sends it). */
+    if ((sender = opt_string(L, t, "sender")) != NULL && (!*sender || zavu_has_control(sender)))
+        zl_raise(L, "bad option 'sender' (a sender id expected: not empty, no control characters)");
     cfg->timeout = opt_seconds(L, t, "timeout", 60, 0);
     cfg->connect_timeout = opt_seconds(L, t, "connect_timeout", 10, 0);
     cfg->max_retries = opt_count(L, t, "max_retries", 2, 0, ZAVU_MAX_RETRIES);

@@ -26,6 +26,9 @@ local M = {
   cancel_all = core.cancel_all,
   -- Signed webhook deliveries: verify, sign, verify_tool (zavu/webhooks.lua).
   webhooks = require "zavu.webhooks",
+  --- A JSON null to send (webhookUrl = zavu.null removes a sender's webhook):
+  -- lua-cjson's null, which ngx.null is too.
+  null = schema.NULL,
 }
 
 -- The client's methods, as "resource.name" (client[resource][name]) or
@@ -87,7 +90,8 @@ end
 
 --- A client: one connection kept alive across its calls.
 -- Options: api_key, base_url, timeout, connect_timeout, max_retries, max_retry_wait, ca_file,
--- ca_path, user_agent, allow_insecure_http, debug, max_response_bytes. Unset ones come from
+-- ca_path, user_agent, allow_insecure_http, debug, max_response_bytes, sender (the Zavu-Sender
+-- of messages.send and react when a call names none). Unset ones come from
 -- ZAVUDEV_API_KEY, ZAVUDEV_BASE_URL and ZAVUDEV_LOG=debug.
 function M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
@@ -105,7 +109,7 @@ function M.new(opts)
   for _, op in ipairs(operations) do
     if not op.native then
       local method
-      method, detailed[op.name] = methods.make(handle, op)
+      method, detailed[op.name] = methods.make(handle, op, cfg)
       place(client, op.name, method)
     end
     if op.returns == "page" then

@@ -101,9 +101,13 @@ local function build_query(fname, fields, q, argn)
   return query_list(fname, keys, checked_q)
 end
 
+-- How a checked empty array (schema.EMPTY_ARRAY) looks once encoded.
+local EMPTY_ARRAY_JSON = json.encode(schema.EMPTY_ARRAY)
+
 local function encode(fname, value)
   local text, err = json.encode(value)
   if not text then raise("bad body to '%s' (%s)", fname, err) end
+  if text:find(EMPTY_ARRAY_JSON, 1, true) then text = text:gsub(EMPTY_ARRAY_JSON:gsub("%p", "%%%0"), "[]") end
   return text
 end
 
@@ -172,9 +176,48 @@ local function path_id(fname, i, name, v)
   raise("bad argument #%d to '%s' (string expected for %s, got %s)", i, fname, name, t)
 end
 
---- The arguments of a call of op, checked: params, query, body, opts - or
--- nil and the invalid_argument error of an id without digits. Raises
--- (without a position) on misuse, before looking at anything else.
+-- An operation's body fields and its header fields, in one list: what its
+-- body table may hold (send's `sender` beside `to`).
+local with_headers = setmetatable({}, { __mode = "k" })
+local function body_and_headers(op)
+  local body = with_headers[op]
+  if not body then
+    body = { fields = schema.names(op.body.fields, op.headers) }
+    with_headers[op] = body
+  end
+  return body
+end
+
+-- The body of a call of op from its argument v (argument #k): the JSON, the
+-- header fields' values (or nil), and the idempotency key with whether this
+-- call made it (see M.make); and the error when no key could be made.
+local function prepare_body(op, fname, v, k, header_arg)
+  local body, headers, key, own, failure
+  if op.headers and not op.body.argument then
+    body = schema.body(fname, body_and_headers(op), v, k)
+    headers = {}
+    for _, h in ipairs(op.headers) do
+      headers[h.name], body[h.name] = body[h.name], nil
+    end
+  else
+    body = schema.body(fname, op.body, v, k)
+    if op.headers then headers = schema.fields(fname, op.headers, header_arg, k + 1) end
+  end
+  if op.idempotency then
+    key = body[op.idempotency]
+    if key == nil then
+      key, failure = core.idempotency_key() -- 128 bits from the OS, once per call: every attempt sends it
+      body[op.idempotency], own = key, true
+    end
+  end
+  return encode(fname, body), headers, key, own, failure
+end
+
+--- The arguments of a call of op, checked: params, query, body, opts, and
+-- for an operation with headers or an idempotency key, the header fields'
+-- values, the key and whether the call made it - or nil and the
+-- invalid_argument error of an id without digits. Raises (without a
+-- position) on misuse, before looking at anything else.
 function M.prepare(op, ...)
   local fname = op.name:match("[^.]+$")
   local args, params, i, bad_id = { ... }, {}, 0, nil
@@ -184,13 +227,13 @@ function M.prepare(op, ...)
     params[i], err = path_id(fname, i, name, args[i])
     bad_id = bad_id or err
   end
-  local k, query, body = i + 1, nil, nil
+  local k, query, body, headers, key, own, no_key = i + 1, nil, nil, nil, nil, nil, nil
   if op.query then
     query = build_query(fname, op.query, args[k], k)
     k = k + 1
   elseif op.body then
-    body = encode(fname, schema.body(fname, op.body, args[k], k))
-    k = k + 1
+    body, headers, key, own, no_key = prepare_body(op, fname, args[k], k, args[k + 1])
+    k = k + ((op.headers and op.body.argument) and 2 or 1)
   end
   local opts = args[k]
   if opts ~= nil then
@@ -200,23 +243,87 @@ function M.prepare(op, ...)
     schema.check_names(opts, fname, op.returns == "none" and DELETE or CALL)
     core.check_call_options(opts)
   end
-  if bad_id then return nil, bad_id end
-  return params, query, body, opts
+  if bad_id or no_key then return nil, bad_id or no_key end -- nothing can be sent
+  return params, query, body, opts, headers, key, own
+end
+
+-- The request's header line ("Zavu-Sender: snd_1"): the call's value, else
+-- the client's option of that name. (One header: the operations have one.)
+local function header_line(op, headers, defaults)
+  local h = op.headers and op.headers[1]
+  if not h then return nil end
+  local v = headers and headers[h.name]
+  if v == nil then v = defaults and defaults[h.name] end
+  return v ~= nil and (h.header .. ": " .. v) or nil
+end
+
+-- JSON nulls out of a value (cjson.null), as the engine drops them from
+-- every answer: for the message a 409 carries, kept raw in err.details.
+local function without_nulls(v, depth)
+  if type(v) ~= "table" or depth > 64 then return v end
+  for k, x in pairs(v) do
+    if x == schema.NULL and type(k) == "string" then
+      v[k] = nil
+    else
+      without_nulls(x, depth + 1)
+    end
+  end
+  return v
+end
+
+-- A send that failed with its idempotency key. A 409 that carries the
+-- message answers the key: when this call made the key (no other call can
+-- have used it), or sent it more than once (its own first attempt reached
+-- the API), it is that first attempt's success - the message. Otherwise the
+-- error, which says the key so that the same send can be made again.
+local function settle_idempotent(err, key, own)
+  local details = err.details
+  local original = type(details) == "table" and details.message
+  if err.status == 409 and type(original) == "table" and (own or (err.attempts or 0) > 1) then
+    return without_nulls(original, 0)
+  end
+  if type(details) ~= "table" then
+    details = {}
+    err.details = details
+  end
+  details.idempotencyKey = key
+  if err.status == 409 and err.code == "conflict" then -- the API's body said no more
+    err.message = "this idempotencyKey was used before, by another call: nothing was sent again"
+      .. (type(original) == "table" and " (err.details.message is what it sent)" or "")
+  end
+  return nil
 end
 
 --- The function for one operation, bound to a core handle, and its detailed
 -- form, for what is built from several calls (each, all, wait, prune), which
 -- count the requests they send: detailed(...) -> value, err, status, attempts
 -- (of this call, success or not).
-function M.make(handle, op)
+-- defaults: the client's options (sender: the Zavu-Sender when a call names none).
+function M.make(handle, op, defaults)
   local noun, ignore_body = noun_of(op), op.returns == "none"
+  -- 1: test-mode keys refused locally; 2: idempotent (retried as a GET is)
+  local flags = (op.live_keys_only and 1 or 0) + (op.idempotency and 2 or 0)
   -- value, err, status, attempts
-  local function send(params, query, body, opts)
-    if not params then return nil, query, nil, 0 end -- an id without digits: nothing was sent
-    local value, status, attempts, request_id =
-      handle:request(op.method, op.path, params, query, body, opts, noun, ignore_body)
+  local function send(params, query, body, opts, headers, key, own)
+    if not params then return nil, query, nil, 0 end -- an id without digits (...): nothing was sent
+    local value, status, attempts, request_id = handle:request(
+      op.method,
+      op.path,
+      params,
+      query,
+      body,
+      opts,
+      noun,
+      ignore_body,
+      flags,
+      header_line(op, headers, defaults)
+    )
     if value == nil then
       local err = status -- (nil, err)
+      if key then
+        local message = settle_idempotent(err, key, own)
+        if message then return message, nil, err.status, err.attempts end
+      end
       return nil, err, err.status, err.attempts
     end
     local v, err = shape(op, value, status, attempts, request_id)

@@ -12,6 +12,16 @@ local core = require "zavu.core"
 
 local M = {}
 
+--- zavu.null: a JSON null in what is sent (a field described `nullable`:
+-- `webhookUrl = zavu.null` removes a sender's webhook). It is lua-cjson's
+-- null, a NULL light userdata, as OpenResty's ngx.null is.
+M.NULL = require("cjson.safe").null
+local NULL = M.NULL
+
+--- What a checked empty array is sent as: lua-cjson 2.1 writes an empty
+-- table as {}, so zavu.methods writes [] where this string was encoded.
+M.EMPTY_ARRAY = "\0zavu:[]\0"
+
 -- Misuse found in Lua is raised as this, so that the public function
 -- around the check (zavu.methods.checked) tells it from an error user code
 -- raised inside the check (an __index of an options table): that one
@@ -128,11 +138,68 @@ local function check_number(f, v, bad)
   return v
 end
 
-local check_fields
+local check_fields, check_value
+
+-- A table's raw keys, 1..n and nothing else: n, or nil.
+local function array_length(v)
+  local n = 0
+  for k in next, v do
+    if type(k) ~= "number" or k < 1 or k ~= math.floor(k) then return nil end
+    n = n + 1
+  end
+  for i = 1, n do
+    if rawget(v, i) == nil then return nil end
+  end
+  return n
+end
+
+-- An array (type "array"): each item checked as f.items describes it.
+local function check_array(f, v, bad, fname, noun, path)
+  if type(v) ~= "table" then bad("table expected, got %s", type(v)) end
+  local n = array_length(v)
+  if not n then bad("an array expected (keys 1..n only)") end
+  if f.max_items and n > f.max_items then bad("at most %d items expected, got %d", f.max_items, n) end
+  if n == 0 then return M.EMPTY_ARRAY end
+  local out = {}
+  for i = 1, n do
+    local where = ("%s[%d]"):format(path, i)
+    out[i] = check_value(
+      f.items,
+      v[i],
+      function(fmt, ...) raise("bad %s '%s' to '%s' (" .. fmt .. ")", noun, where, fname, ...) end,
+      fname,
+      noun,
+      where
+    )
+  end
+  return out
+end
+
+-- A map (type "object" with values): string keys, each value checked.
+local function check_map(f, v, bad, fname, noun, path)
+  local out = {}
+  for k in next, v do
+    if type(k) ~= "string" then bad("string keys expected, got a %s key", type(k)) end
+    local where = path .. "." .. k
+    out[k] = check_value(
+      f.values,
+      v[k],
+      function(fmt, ...) raise("bad %s '%s' to '%s' (" .. fmt .. ")", noun, where, fname, ...) end,
+      fname,
+      noun,
+      where
+    )
+  end
+  return out
+end
 
 -- v checked as field f describes it; what to send (objects: a fresh table).
-local function check_value(f, v, bad, fname, noun, path)
+function check_value(f, v, bad, fname, noun, path)
   local t = f.type
+  if v == NULL then
+    if f.nullable then return v end
+    bad("%s expected, got zavu.null (this one cannot be null)", t)
+  end
   if t == "string" then return check_string(f, v, bad) end
   if t == "integer" or t == "number" then return check_number(f, v, bad) end
   if t == "boolean" then
@@ -141,9 +208,11 @@ local function check_value(f, v, bad, fname, noun, path)
   end
   if t == "object" then
     if type(v) ~= "table" then bad("table expected, got %s", type(v)) end
+    if f.values then return check_map(f, v, bad, fname, noun, path) end
     if not f.fields then return v end
     return check_fields(f.fields, v, fname, noun, path .. ".")
   end
+  if t == "array" then return check_array(f, v, bad, fname, noun, path) end
   error("zavu.operations: field " .. path .. " has no type the checks know: " .. tostring(t))
 end
 
@@ -192,6 +261,15 @@ function M.body(fname, body, v, argn)
     raise("bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(v))
   end
   return check_fields(body.fields, v or {}, fname, "body field", "")
+end
+
+--- A table of fields that are no body's (an operation's headers:
+-- react(id, emoji, { sender = ... })), checked: argument #argn.
+function M.fields(fname, fields, v, argn)
+  if v ~= nil and type(v) ~= "table" then
+    raise("bad argument #%d to '%s' (table expected, got %s)", argn, fname, type(v))
+  end
+  return check_fields(fields, v or {}, fname, "field", "")
 end
 
 --- The query of a call of fname, checked: the described values, in order.

@@ -555,6 +555,8 @@ function M.handle(ctx, family, tail)
   if not key or key == "zv_live_revoked" then
     return ctx.reply(401, { code = "unauthorized", message = "Invalid API key" })
   end
+  local answer = state.answer(key) -- any route, as a spec asked (POST /_mock/answer)
+  if answer then return ctx.reply(answer.status, answer.body, JSON) end
   local function real() -- status, JSON text, headers
     local status, body = run(key)
     if body == nil then return status end
