@@ -24,7 +24,7 @@ local cjson = require("cjson.safe").new() -- private: the user's cjson settings 
 
 local uv = vim.uv or vim.loop -- vim.uv from Neovim 0.10, vim.loop before
 
-local M = { VERSION = zavu.VERSION, error_mt = zavu.error_mt, is_error = zavu.is_error }
+local M = { VERSION = zavu.VERSION, error_mt = zavu.error_mt, is_error = zavu.is_error, null = zavu.null }
 
 -- The methods, as "resource.name" (client[resource][name]) or "name" (client[name]).
 M.METHODS = zavu.METHODS

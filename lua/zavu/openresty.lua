@@ -14,7 +14,8 @@
 -- Every method of the plain client (zavu.METHODS) is offered with the same
 -- names, arguments and returns. What the worker side adds:
 --   * misuse raises here, at the caller's line: wrong option types, and
---     values that cannot cross into the pool (functions, userdata);
+--     values that cannot cross into the pool (functions, userdata other
+--     than zavu.null);
 --   * a call that finds no free Lua VM (lua_worker_thread_vm_pool_size)
 --     waits its turn, up to its timeout;
 --   * a reload or quit (`nginx -s reload|quit`) lets calls in flight finish
@@ -22,7 +23,7 @@
 local zavu = require "zavu"
 local schema = require "zavu.schema"
 
-local M = { VERSION = zavu.VERSION, error_mt = zavu.error_mt, is_error = zavu.is_error }
+local M = { VERSION = zavu.VERSION, error_mt = zavu.error_mt, is_error = zavu.is_error, null = zavu.null }
 M.webhook = require("zavu.openresty.webhook").webhook -- a receiver for signed deliveries (openresty/webhook.lua)
 
 local MODULE = "zavu.openresty"
@@ -301,10 +302,11 @@ local function pack(...) return { n = select("#", ...), ... } end
 -- coroutine or cdata, nor a table that contains itself (lua-nginx-module's
 -- copy would fail in the worker thread, or loop).
 local CROSSABLE = { string = true, number = true, boolean = true, ["nil"] = true }
+local NULL = zavu.null -- a NULL light userdata (ngx.null): lua-nginx-module copies it
 
 local function crossable(v, on_path)
   local t = type(v)
-  if CROSSABLE[t] then return true end
+  if CROSSABLE[t] or v == NULL then return true end
   if t ~= "table" then return false end
   on_path = on_path or {}
   if on_path[v] then return false end
@@ -319,7 +321,7 @@ end
 -- The message for the first part of v that cannot cross, named from `where`.
 local function not_crossable(v, where, on_path)
   local t = type(v)
-  if CROSSABLE[t] then return nil end
+  if CROSSABLE[t] or v == NULL then return nil end
   if t ~= "table" then return ("%s (a %s) cannot cross into nginx's thread pool"):format(where, t) end
   if on_path[v] then
     return ("%s (a table that contains itself) cannot cross into nginx's thread pool"):format(where)
@@ -349,7 +351,7 @@ local function check_arguments(level, name, ...)
         error(not_crossable(v, ("argument #%d to '%s'"):format(i, method), {}), level + 1)
       end
       if type(v.timeout) == "number" then timeout = v.timeout end
-    elseif not CROSSABLE[type(v)] then
+    elseif not CROSSABLE[type(v)] and v ~= NULL then
       local _, method = split(name)
       error(not_crossable(v, ("argument #%d to '%s'"):format(i, method), {}), level + 1)
     end

@@ -261,6 +261,67 @@ describe("zavu.nvim in headless Neovim", function()
     assert.are.equal(1, H.key_hits(key)) -- the number's get, and nothing else
   end)
 
+  it("sends messages and changes senders off the main loop: retried with one key, never twice", function()
+    local n, key = H.nonce(), "zv_live_msg_" .. H.nonce()
+    local plain = require("zavu").new { api_key = key, base_url = H.http_url }
+    local default = assert(plain.senders.create { name = "Default " .. n }).id
+    local out = in_nvim(([[
+      local zn = require("zavu.nvim")
+      local n = %q
+      local c = zn.new { api_key = %q, sender = %q }
+      local pending = 0
+      local function call(name, f, ...)
+        pending = pending + 1
+        local args = { n = select("#", ...) + 1, ... }
+        args[args.n] = function(v, err)
+          local d = err and err.details or {}
+          out[name] = v or { code = err.code, status = err.status, attempts = err.attempts,
+                             key = d.idempotencyKey, original = type(d.message) == "table" and d.message.id or nil }
+          pending = pending - 1
+        end
+        f(unpack(args, 1, args.n))
+      end
+      local function settle() vim.wait(8000, function() return pending == 0 end, 10) end
+      call("lost", c.messages.send, { to = "lose-1-close-" .. n, text = "once" })
+      call("conflict", c.messages.send, { to = "conflict-" .. n, text = "x" }, { max_retries = 2 })
+      call("header", c.messages.send, { to = "echo-" .. n, text = "x" })
+      call("flat", c.messages.get, "missing-" .. n)
+      call("nested", c.messages.get, "legacy-" .. n)
+      call("own_key", c.messages.send, { to = "mine-" .. n, channel = "whatsapp", text = "k", idempotencyKey = "key-" .. n })
+      settle()
+      call("reused", c.messages.send, { to = "mine-" .. n, channel = "whatsapp", text = "k", idempotencyKey = "key-" .. n })
+      call("sender", c.senders.create, { name = "Hook " .. n, webhookUrl = "https://example.com/h" })
+      settle()
+      call("cleared", c.senders.update, out.sender.id, { webhookUrl = zn.null })
+      call("reaction", c.messages.react, out.own_key.id, "+1", nil, { timeout = 5 })
+      settle()
+      local ok, msg = pcall(function() c.messages.send({ to = "+1", txt = "x" }, function() out.stray = true end) end)
+      out.typo = ok and "did not raise" or tostring(msg)
+      vim.wait(200)
+    ]]):format(n, key, default))
+    local mine = {}
+    for _, m in ipairs(H.mock_messages(key)) do
+      if m.messageType ~= "reaction" then mine[m.to] = (mine[m.to] or 0) + 1 end
+    end
+    assert.is_string(out.lost.id) -- the lost answer: the retry's 409 is the first attempt's success
+    assert.are.equal(1, mine["lose-1-close-" .. n])
+    assert.are.equal(409, out.reused.status) -- the caller's key, used before: an error, not retried
+    assert.are.equal(1, out.reused.attempts)
+    assert.are.equal("key-" .. n, out.reused.key)
+    assert.are.equal(out.own_key.id, out.reused.original)
+    assert.are.equal(1, mine["mine-" .. n])
+    assert.are.equal(1, out.conflict.attempts)
+    assert.are.equal(1, H.mock_hits("conflict-" .. n))
+    assert.are.equal(default, H.info("echo-" .. n).headers["zavu-sender"])
+    assert.are.equal('{"webhookUrl":null}', H.mock_last_raw_body(out.sender.id)) -- zavu.null crossed into the pool
+    assert.is_nil(out.cleared.webhook)
+    assert.are.equal("reaction", out.reaction.messageType) -- react(id, emoji, nil, opts, cb)
+    assert.are.equal(404, out.flat.status)
+    assert.are.equal("legacy_not_found", out.nested.code)
+    assert.matches(":%d+: unknown body field 'txt' to 'send' %(did you mean 'text'%?%)$", out.typo)
+    assert.is_nil(out.stray)
+  end)
+
   it("brings a failure inside the worker thread to the callback once, as an error table", function()
     local broken = tmpdir()
     H.sh("mkdir -p " .. broken .. "/lua/zavu")

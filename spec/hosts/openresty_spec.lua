@@ -218,6 +218,42 @@ local SPEC_SERVER = [[
                 ngx.say(cjson.encode(out))
             }
         }
+        # Messages and senders through the thread pool, with a key of the spec's.
+        location = /t/messaging {
+            content_by_lua_block {
+                local zavu = require "zavu.openresty"
+                local args = ngx.req.get_uri_args()
+                local n = args.nonce
+                local c = zavu.new { api_key = args.key, sender = args.sender }
+                local out = {}
+                local function call(f, ...)
+                    local v, err = f(...)
+                    if v then return v end
+                    return { code = err.code, status = err.status, attempts = err.attempts, details = err.details,
+                             text = tostring(err) }
+                end
+                -- a send whose answer is lost after the API stored it: one message
+                out.lost = call(c.messages.send, { to = "lose-1-close-" .. n, text = "once" })
+                out.own_key = call(c.messages.send, { to = "mine-" .. n, text = "k", idempotencyKey = "key-" .. n })
+                out.reused = call(c.messages.send, { to = "mine-" .. n, text = "k", idempotencyKey = "key-" .. n },
+                                  { max_retries = 2 })
+                out.conflict = call(c.messages.send, { to = "conflict-" .. n, text = "x" }, { max_retries = 2 })
+                out.header = call(c.messages.send, { to = "echo-" .. n, text = "x" })
+                local s = c.senders.create { name = "Hook " .. n, webhookUrl = "https://example.com/h" }
+                out.sender = s
+                out.secret = call(c.senders.regenerate_webhook_secret, s.id)
+                out.cleared = call(c.senders.update, s.id, { webhookUrl = zavu.null })
+                out.flat = call(c.messages.get, "missing-" .. n)
+                out.nested = call(c.messages.get, "legacy-" .. n)
+                out.listed = call(c.messages.all, { limit = 1 })
+                local ok, msg = pcall(function() local _ = c.messages.send { to = "+1", txt = "x" } end)
+                out.typo = ok and "no error" or msg
+                ok, msg = pcall(function() local _ = c.senders.update(s.id, { webhookUrl = 5 }) end)
+                out.wrong_type = ok and "no error" or msg
+                out.default_send = type(zavu.messages.send) == "function" and type(zavu.senders.update) == "function"
+                ngx.say(require("cjson").encode(out))
+            }
+        }
         location = /t/paths {
             content_by_lua_block {
                 ngx.say(require("cjson").encode { path = package.path, cpath = package.cpath })
@@ -640,6 +676,43 @@ describe("zavu.openresty in nginx", function()
     assert.are.equal(1, H.info(("%d"):format(number)).hits)
     assert.are.equal("invalid_argument", r.fraction)
     assert.are.equal(1, H.key_hits(key)) -- the number's get, and nothing else
+  end)
+
+  it("sends messages and changes senders through the pool: retried with one key, never twice", function()
+    local n, key = H.nonce(), "zv_live_msg_" .. H.nonce()
+    local plain = require("zavu").new { api_key = key, base_url = H.http_url }
+    local default = assert(plain.senders.create { name = "Default " .. n }).id
+    local r = ngx_.spec(("/t/messaging?nonce=%s&key=%s&sender=%s"):format(n, key, default))
+    local mine = {}
+    for _, m in ipairs(H.mock_messages(key)) do
+      mine[m.to] = (mine[m.to] or 0) + 1
+    end
+    assert.is_string(r.lost.id, r.lost.text) -- the lost answer: the retry's 409 is the first attempt's success
+    assert.are.equal(1, mine["lose-1-close-" .. n])
+    assert.are.equal(2, H.mock_hits("lose-1-close-" .. n))
+    assert.is_string(r.own_key.id)
+    assert.are.equal(409, r.reused.status) -- the caller's key, used before: an error, not retried
+    assert.are.equal(1, r.reused.attempts)
+    assert.are.equal("key-" .. n, r.reused.details.idempotencyKey)
+    assert.are.equal(r.own_key.id, r.reused.details.message.id)
+    assert.are.equal(1, mine["mine-" .. n])
+    assert.are.equal(1, r.conflict.attempts)
+    assert.are.equal(1, H.mock_hits("conflict-" .. n))
+    assert.is_string(r.conflict.details.idempotencyKey)
+    local echoed = H.info("echo-" .. n)
+    assert.are.equal(default, echoed.headers["zavu-sender"])
+    assert.matches('"idempotencyKey":"%x+"', echoed.body)
+    assert.matches("^whsec_", r.sender.webhook.secret)
+    assert.are.equal('{"webhookUrl":null}', H.mock_last_raw_body(r.sender.id)) -- zavu.null crossed the pool
+    assert.is_nil(r.cleared.webhook)
+    assert.matches("^whsec_", r.secret.secret)
+    assert.are.equal(404, r.flat.status)
+    assert.are.equal("legacy_not_found", r.nested.code) -- {"error": {...}} and {code, message} alike
+    assert.are.equal(404, r.nested.status)
+    assert.are.equal(2, #r.listed) -- the lost one and the own key's: nothing else was stored
+    assert.is_true(r.default_send)
+    assert.matches(":%d+: unknown body field 'txt' to 'send' %(did you mean 'text'%?%)$", r.typo)
+    assert.matches(":%d+: bad body field 'webhookUrl' to 'update' %(string expected, got number%)$", r.wrong_type)
   end)
 
   it("offers every method the wrapper lists, on new() and the default client", function()
