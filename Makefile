@@ -21,9 +21,9 @@ CRYPTO_LIBS = $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
 CORE_SRC = src/zavu_client.c src/zavu_delete.c src/zavu_request.c src/zavu_batch.c src/zavu_cancel.c src/zavu_parse.c \
 	src/zavu_webhook.c
 BINDING_SRC = src/zavu_lua.c src/zavu_lua_options.c src/zavu_lua_client.c src/zavu_lua_errors.c \
-	src/zavu_lua_request.c src/zavu_lua_batch.c src/zavu_lua_names.c src/zavu_lua_webhooks.c
+	src/zavu_lua_request.c src/zavu_lua_batch.c src/zavu_lua_names.c src/zavu_lua_webhooks.c src/zavu_lua_schema.c src/zavu_lua_body.c
 SRC = $(CORE_SRC) $(BINDING_SRC)
-HDR = src/zavu_core.h src/zavu_internal.h src/zavu_cancel.h src/zavu_lua.h src/compat.h src/zavu_webhook.h
+HDR = src/zavu_lua_schema.h src/zavu_core.h src/zavu_internal.h src/zavu_cancel.h src/zavu_lua.h src/compat.h src/zavu_webhook.h
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 

@@ -165,6 +165,19 @@ int zavu_delete_many(zavu_client *c, const char *const *ids, const size_t *id_le
 /* Local check of a session id: NULL when fine, else why not. */
 const char *zavu_check_id(const char *id, size_t len);
 
+/* The characters of s when it is UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing past U+10FFFF), else -1. */
+long zavu_utf8_length(const char *s, size_t len);
+
+/* The members of JSON objects whose value is null ("errorCode": null)
+ * taken out of the text s in place (arrays keep their nulls); returns the
+ * new length. Only a member that is plainly one - after "{" or ",", a
+ * string, ":", null, then "," or "}" - is taken, so a text that is not JSON
+ * stays not JSON. *walk: 1 when the decoded value must still be walked (a
+ * number with an exponent or 300 digits may not fit a double; nesting past
+ * 64 is left as it is). */
+size_t zavu_json_drop_nulls(char *s, size_t len, int *walk);
+
 /* 1 when s holds a control byte (it would end an HTTP header early). */
 int zavu_has_control(const char *s);
 

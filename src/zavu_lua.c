@@ -95,6 +95,20 @@ static int l_number_id(lua_State *L)
     return 1;
 }
 
+/* zavu.core.utf8_length(s) -> its characters, or nil when it is not UTF-8
+ * (zavu.schema: JSON text is, and the API counts characters). */
+static int l_utf8_length(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+    long n = zavu_utf8_length(s, len);
+    if (n < 0)
+        lua_pushnil(L);
+    else
+        lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
 /* ---- the module ---- */
 
 static const luaL_Reg module_functions[] = {
@@ -113,6 +127,7 @@ static const luaL_Reg module_functions[] = {
     {"interrupted", l_interrupted},
     {"curl_info", l_curl_info},
     {"idempotency_key", zl_idempotency_key},
+    {"utf8_length", l_utf8_length},
     {NULL, NULL},
 };
 
@@ -147,6 +162,7 @@ int luaopen_zavu_core(lua_State *L)
 
     lua_newtable(L);
     zavu_setfuncs(L, module_functions);
+    zl_open_schema(L);
     zl_open_webhooks(L);
     luaL_newmetatable(L, ERROR_MT);
     lua_pushcfunction(L, zl_error_tostring);

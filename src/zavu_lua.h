@@ -78,4 +78,8 @@ int zl_delete_many(lua_State *L); /* inside zl_guarded: (u, ids, opts) */
 /* zavu.core.webhook_*: the verifier (src/zavu_webhook.c); the module table on top. */
 void zl_open_webhooks(lua_State *L);
 
+/* ---- zavu_lua_schema.c ---- */
+/* compile_fields and check_fields into the module table on top of the stack. */
+void zl_open_schema(lua_State *L);
+
 #endif

@@ -271,13 +271,17 @@ static int l_request_inner(lua_State *L)
 static int decode_body(lua_State *L, zavu_result *res)
 {
     const char *what = "a body that is not JSON (or nests deeper than 64)";
+    int walk;
+    /* The null members go from the text (the client's own buffer, read once
+     * more here): cheaper than decoding them and walking the value for them. */
+    size_t len = zavu_json_drop_nulls((char *)res->body, res->body_len, &walk);
     lua_getfield(L, LUA_REGISTRYINDEX, DECODE_KEY);
-    lua_pushlstring(L, res->body, res->body_len);
+    lua_pushlstring(L, res->body, len);
     lua_call(L, 1, 1); /* cjson.safe: nil on a bad body, never raises */
     if (lua_type(L, -1) == LUA_TLIGHTUSERDATA) {
         what = "a bare JSON null"; /* cjson.null: no value a caller (or a thread) can take */
     } else if (!lua_isnil(L, -1)) {
-        if (clean_decoded(L))
+        if (!walk || clean_decoded(L))
             return 1;
         what = "a number too large for a double";
     }

@@ -44,6 +44,183 @@ const char *zavu_check_id(const char *id, size_t len)
     return NULL;
 }
 
+static size_t skip_space(const char *s, size_t i, size_t len)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* The index just past the string that opens at s[i] (a '"'), or len. */
+static size_t string_end(const char *s, size_t i, size_t len)
+{
+    size_t from = i + 1;
+    for (;;) {
+        const char *q = memchr(s + from, '"', len - from);
+        size_t at, k;
+        if (!q)
+            return len;
+        at = (size_t)(q - s);
+        for (k = at; k > i + 1 && s[k - 1] == '\\'; k--)
+            ;
+        if ((at - k) % 2 == 0) /* not escaped */
+            return at + 1;
+        from = at + 1;
+    }
+}
+
+/* Whether s[from..to) is a JSON string as lua-cjson reads one: no control
+ * byte, and only the escapes JSON has. */
+static int json_string_ok(const char *s, size_t from, size_t to)
+{
+    size_t i;
+    if (to - from < 2 || s[from] != '"' || s[to - 1] != '"')
+        return 0;
+    for (i = from + 1; i < to - 1; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20)
+            return 0;
+        if (c != '\\')
+            continue;
+        c = (unsigned char)s[++i];
+        if (c == 'u') {
+            int k;
+            for (k = 1; k <= 4; k++)
+                if (i + k >= to - 1 || !isxdigit((unsigned char)s[i + k]))
+                    return 0;
+            i += 4;
+        } else if (!strchr("\"\\/bfnrt", c) || c == '\0') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+size_t zavu_json_drop_nulls(char *s, size_t len, int *walk)
+{
+    char stack[64]; /* '{' or '[' */
+    int depth = 0, expect_key = 0, key = 0, digits = 0, mark_first = 0;
+    int after_value = 0; /* the last token ended a value: a "," may follow */
+    /* The text kept so far is s[0..w) and s[keep..r): moved together only
+     * when a member goes. mark: where the current member began (its comma,
+     * or just after the "{" when mark_first). */
+    size_t r = 0, w = 0, keep = 0, mark = 0, key_at = 0, key_end = 0;
+    *walk = 0;
+    while (r < len) {
+        char c = s[r];
+        if (c == '"') {
+            int was_key = expect_key;
+            key_at = r;
+            r = key_end = string_end(s, r, len);
+            expect_key = 0;
+            key = was_key;
+            after_value = !was_key;
+            digits = 0;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            r++;
+            continue;
+        }
+        if (c == ':' && key && depth > 0 && stack[depth - 1] == '{') {
+            size_t v = skip_space(s, r + 1, len), after;
+            if (len - v >= 4 && memcmp(s + v, "null", 4) == 0 &&
+                (after = skip_space(s, v + 4, len)) < len && (s[after] == ',' || s[after] == '}') &&
+                json_string_ok(s, key_at, key_end)) {
+                size_t next;
+                memmove(s + w, s + keep, mark - keep); /* the member goes, with its comma */
+                w += mark - keep;
+                keep = r = after;
+                if (mark_first && s[r] == ',' && (next = skip_space(s, r + 1, len)) < len &&
+                    s[next] == '"') {
+                    keep = mark = ++r; /* the first member went: so does the comma after it */
+                    expect_key = 1;
+                }
+                key = 0;
+                after_value = 1; /* as the member before it did, or the "{" */
+                if (mark_first)
+                    after_value = 0;
+                continue;
+            }
+        }
+        key = 0;
+        if ((c == 'e' || c == 'E') && digits)
+            *walk = 1; /* an exponent: maybe past what a double holds */
+        digits = (c >= '0' && c <= '9') || c == '.' ? digits + 1 : 0;
+        if (digits >= 300)
+            *walk = 1;
+        if (c == '{' || c == '[') {
+            if (depth == (int)sizeof stack) { /* deeper than tracked: the rest as it is */
+                *walk = 1;
+                break;
+            }
+            stack[depth++] = c;
+            expect_key = c == '{';
+            after_value = 0;
+            mark = ++r;
+            mark_first = 1;
+            continue;
+        }
+        if ((c == '}' || c == ']') && depth > 0)
+            depth--;
+        if (c == ',' && depth > 0 && stack[depth - 1] == '{') {
+            if (!after_value) { /* "{," or ",,": not JSON, and it stays so */
+                *walk = 1;
+                break;
+            }
+            mark = r++;
+            mark_first = 0;
+            expect_key = 1;
+            after_value = 0;
+            continue;
+        }
+        expect_key = 0;
+        after_value = c != ':' && c != ',';
+        r++;
+    }
+    memmove(s + w, s + keep, len - keep);
+    return w + (len - keep);
+}
+
+long zavu_utf8_length(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+    long n = 0;
+    while (p < end) {
+        unsigned c = *p;
+        size_t size = 1, i;
+        unsigned lo = 0x80, hi = 0xBF; /* the first continuation byte's range */
+        if (c < 0x80) {
+            p++, n++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            size = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            size = 3;
+            if (c == 0xE0)
+                lo = 0xA0; /* no overlong forms */
+            if (c == 0xED)
+                hi = 0x9F; /* no surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            size = 4;
+            if (c == 0xF0)
+                lo = 0x90;
+            if (c == 0xF4)
+                hi = 0x8F; /* nothing past U+10FFFF */
+        } else {
+            return -1;
+        }
+        if ((size_t)(end - p) < size || p[1] < lo || p[1] > hi)
+            return -1;
+        for (i = 2; i < size; i++)
+            if (p[i] < 0x80 || p[i] > 0xBF)
+                return -1;
+        p += size, n++;
+    }
+    return n;
+}
+
 int zavu_has_control(const char *s)
 {
     const unsigned char *p;

@@ -176,32 +176,52 @@ local function path_id(fname, i, name, v)
   raise("bad argument #%d to '%s' (string expected for %s, got %s)", i, fname, name, t)
 end
 
--- An operation's body fields and its header fields, in one list: what its
--- body table may hold (send's `sender` beside `to`).
-local with_headers = setmetatable({}, { __mode = "k" })
-local function body_and_headers(op)
-  local body = with_headers[op]
-  if not body then
-    body = { fields = schema.names(op.body.fields, op.headers) }
-    with_headers[op] = body
+-- What every call of an operation needs and never changes: its function
+-- name, its path parameters' names, its body description (with send's
+-- header fields beside the body's: `sender` beside `to`), the options it takes.
+local infos = setmetatable({}, { __mode = "k" })
+local function info_of(op)
+  local info = infos[op]
+  if info then return info end
+  info = { fname = op.name:match("[^.]+$"), params = {}, body = op.body }
+  for name in op.path:gmatch("{(%w+)}") do
+    info.params[#info.params + 1] = name
   end
-  return body
+  local h = op.headers and op.headers[1] -- (one header: the operations have one)
+  if h then
+    info.header = h
+    if op.body and not op.body.argument then
+      info.body = { fields = schema.names(op.body.fields, op.headers) }
+    else
+      info.header_table = true -- react(id, emoji, { sender = ... })
+    end
+  end
+  info.options = op.returns == "none" and DELETE or CALL
+  if info.body and not info.body.argument and not info.header_table then
+    info.compiled = core.compile_fields(info.body.fields) -- for zavu.core.encode_body
+    info.header_name = h and h.name
+  end
+  infos[op] = info
+  return info
 end
 
 -- The body of a call of op from its argument v (argument #k): the JSON, the
--- header fields' values (or nil), and the idempotency key with whether this
+-- header field's value (or nil), and the idempotency key with whether this
 -- call made it (see M.make); and the error when no key could be made.
-local function prepare_body(op, fname, v, k, header_arg)
-  local body, headers, key, own, failure
-  if op.headers and not op.body.argument then
-    body = schema.body(fname, body_and_headers(op), v, k)
-    headers = {}
-    for _, h in ipairs(op.headers) do
-      headers[h.name], body[h.name] = body[h.name], nil
-    end
-  else
-    body = schema.body(fname, op.body, v, k)
-    if op.headers then headers = schema.fields(fname, op.headers, header_arg, k + 1) end
+local encode_body = core.encode_body
+local function prepare_body(op, info, v, k, header_arg)
+  if info.compiled then -- in C at once, when v is a plain table that is right (a send's hot path)
+    local json, header, key, own = encode_body(info.compiled, v, op.idempotency, info.header_name)
+    if json then return json, header, key, own end
+  end
+  -- The Lua way: the checks (which raise for misuse), then lua-cjson.
+  local fname, h = info.fname, info.header
+  local body = schema.body(fname, info.body, v, k)
+  local header, key, own, failure
+  if info.header_table then
+    header = schema.fields(fname, op.headers, header_arg, k + 1)[h.name]
+  elseif h then
+    header, body[h.name] = body[h.name], nil
   end
   if op.idempotency then
     key = body[op.idempotency]
@@ -210,51 +230,45 @@ local function prepare_body(op, fname, v, k, header_arg)
       body[op.idempotency], own = key, true
     end
   end
-  return encode(fname, body), headers, key, own, failure
+  return encode(fname, body), header, key, own, failure
 end
 
---- The arguments of a call of op, checked: params, query, body, opts, and
--- for an operation with headers or an idempotency key, the header fields'
--- values, the key and whether the call made it - or nil and the
+--- The arguments of a call of op, checked: params (nil: none), query,
+-- body, opts, and for an operation with a header or an idempotency key, the
+-- header's value, the key and whether the call made it - or false and the
 -- invalid_argument error of an id without digits. Raises (without a
 -- position) on misuse, before looking at anything else.
 function M.prepare(op, ...)
-  local fname = op.name:match("[^.]+$")
-  local args, params, i, bad_id = { ... }, {}, 0, nil
-  for name in op.path:gmatch("{(%w+)}") do
-    i = i + 1
-    local err
-    params[i], err = path_id(fname, i, name, args[i])
-    bad_id = bad_id or err
+  local info = info_of(op)
+  local fname, names = info.fname, info.params
+  local params, bad_id
+  if #names > 0 then
+    params = {}
+    for i = 1, #names do
+      local err
+      params[i], err = path_id(fname, i, names[i], (select(i, ...)))
+      bad_id = bad_id or err
+    end
   end
-  local k, query, body, headers, key, own, no_key = i + 1, nil, nil, nil, nil, nil, nil
+  local k, query, body, header, key, own, no_key = #names + 1, nil, nil, nil, nil, nil, nil
   if op.query then
-    query = build_query(fname, op.query, args[k], k)
+    query = build_query(fname, op.query, (select(k, ...)), k)
     k = k + 1
   elseif op.body then
-    body, headers, key, own, no_key = prepare_body(op, fname, args[k], k, args[k + 1])
-    k = k + ((op.headers and op.body.argument) and 2 or 1)
+    local v, header_arg = select(k, ...)
+    body, header, key, own, no_key = prepare_body(op, info, v, k, header_arg)
+    k = k + (info.header_table and 2 or 1)
   end
-  local opts = args[k]
+  local opts = select(k, ...)
   if opts ~= nil then
     if type(opts) ~= "table" then
       raise("bad argument #%d to '%s' (options table expected, got %s)", k, fname, type(opts))
     end
-    schema.check_names(opts, fname, op.returns == "none" and DELETE or CALL)
+    schema.check_names(opts, fname, info.options)
     core.check_call_options(opts)
   end
-  if bad_id or no_key then return nil, bad_id or no_key end -- nothing can be sent
-  return params, query, body, opts, headers, key, own
-end
-
--- The request's header line ("Zavu-Sender: snd_1"): the call's value, else
--- the client's option of that name. (One header: the operations have one.)
-local function header_line(op, headers, defaults)
-  local h = op.headers and op.headers[1]
-  if not h then return nil end
-  local v = headers and headers[h.name]
-  if v == nil then v = defaults and defaults[h.name] end
-  return v ~= nil and (h.header .. ": " .. v) or nil
+  if bad_id or no_key then return false, bad_id or no_key end -- nothing can be sent
+  return params, query, body, opts, header, key, own
 end
 
 -- JSON nulls out of a value (cjson.null), as the engine drops them from
@@ -301,14 +315,19 @@ end
 -- defaults: the client's options (sender: the Zavu-Sender when a call names none).
 function M.make(handle, op, defaults)
   local noun, ignore_body = noun_of(op), op.returns == "none"
+  local method_name, path = op.method, op.path
   -- 1: test-mode keys refused locally; 2: idempotent (retried as a GET is)
   local flags = (op.live_keys_only and 1 or 0) + (op.idempotency and 2 or 0)
+  -- The header the client sends when a call names none: "Zavu-Sender: snd_1".
+  local h = op.headers and op.headers[1]
+  local default_value = h and defaults and defaults[h.name]
+  local default_header = default_value and (h.header .. ": " .. default_value)
   -- value, err, status, attempts
-  local function send(params, query, body, opts, headers, key, own)
-    if not params then return nil, query, nil, 0 end -- an id without digits (...): nothing was sent
+  local function send(params, query, body, opts, header, key, own)
+    if params == false then return nil, query, nil, 0 end -- an id without digits (...): nothing was sent
     local value, status, attempts, request_id = handle:request(
-      op.method,
-      op.path,
+      method_name,
+      path,
       params,
       query,
       body,
@@ -316,7 +335,7 @@ function M.make(handle, op, defaults)
       noun,
       ignore_body,
       flags,
-      header_line(op, headers, defaults)
+      header and (h.header .. ": " .. header) or default_header
     )
     if value == nil then
       local err = status -- (nil, err)
@@ -329,12 +348,19 @@ function M.make(handle, op, defaults)
     local v, err = shape(op, value, status, attempts, request_id)
     return v, err, status, attempts
   end
+  local prepare = M.prepare
+  -- send(prepare(...)), with prepare's misuse raised at the caller's line
+  local function call(...)
+    local ok, params, query, body, opts, header, key, own = pcall(prepare, op, ...)
+    if not ok then M.raise_at_caller(params) end
+    return send(params, query, body, opts, header, key, own)
+  end
   local function method(...)
-    local value, err = send(checked(M.prepare, op, ...))
+    local value, err = call(...)
     if value == nil then return nil, err end
     return value
   end
-  return method, function(...) return send(checked(M.prepare, op, ...)) end
+  return method, call
 end
 
 --- The detailed form of the operation named `name` ("sessions.get"), bound to handle.

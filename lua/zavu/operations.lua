@@ -32,6 +32,7 @@
 --   type       the JSON type: "string", "integer", "number", "boolean", "object", "array"
 --   min_length, max_length   strings: UTF-8 characters, as the API counts them
 --   pattern, means           strings: a Lua pattern, and what it asks in words
+--   no_controls              strings: no control characters (a header's value)
 --   min, max                 integers and numbers: the range
 --   fields                   objects: their own fields (a nested table is checked the same way)
 --   values                   objects that are maps (metadata): what every value is (a field without a name)
@@ -124,7 +125,7 @@ local SENDER_HEADER = {
   header = "Zavu-Sender",
   type = "string",
   min_length = 1,
-  pattern = "^[^%c]*$",
+  no_controls = true,
   means = "a sender id without control characters",
 }
 

@@ -64,33 +64,8 @@ function M.pick(t, names)
 end
 
 -- The characters of a UTF-8 string, or nil when it is not UTF-8 (JSON
--- text is; the API counts characters, not bytes).
-local function utf8_length(s)
-  local n, i, len = 0, 1, #s
-  while i <= len do
-    local c = s:byte(i)
-    local size, lo, hi = 1, 0x80, 0xBF -- lo..hi: the first continuation byte's range
-    if c >= 0xC2 and c <= 0xDF then
-      size = 2
-    elseif c >= 0xE0 and c <= 0xEF then
-      size = 3
-      if c == 0xE0 then lo = 0xA0 end -- no overlong forms
-      if c == 0xED then hi = 0x9F end -- no surrogates
-    elseif c >= 0xF0 and c <= 0xF4 then
-      size = 4
-      if c == 0xF0 then lo = 0x90 end
-      if c == 0xF4 then hi = 0x8F end -- nothing past U+10FFFF
-    elseif c >= 0x80 then
-      return nil
-    end
-    for j = i + 1, i + size - 1 do
-      local b = s:byte(j)
-      if not b or b < (j == i + 1 and lo or 0x80) or b > (j == i + 1 and hi or 0xBF) then return nil end
-    end
-    n, i = n + 1, i + size
-  end
-  return n
-end
+-- text is; the API counts characters, not bytes): in C, a send's hot path.
+local utf8_length = core.utf8_length
 M.utf8_length = utf8_length
 
 -- A value as a message shows it: strings quoted and cut short.
@@ -109,31 +84,43 @@ local function range(f)
   return ""
 end
 
-local function check_string(f, v, bad)
-  if type(v) ~= "string" then bad("string expected, got %s", type(v)) end
+-- Where a value is: the call (fname), what it is (noun: "body field"...) and
+-- its path, prefix .. name ("content." .. "mediaUrl"), joined only when a
+-- check fails. Raise "bad <noun> '<path>' to '<fname>' (<fmt, ...>)".
+local function bad(fname, noun, prefix, name, fmt, ...)
+  raise("bad %s '%s' to '%s' (" .. fmt .. ")", noun, prefix .. name, fname, ...)
+end
+
+local function check_string(f, v, fname, noun, prefix, name)
+  if type(v) ~= "string" then bad(fname, noun, prefix, name, "string expected, got %s", type(v)) end
   local n = utf8_length(v)
-  if not n then bad("UTF-8 text expected") end
+  if not n then bad(fname, noun, prefix, name, "UTF-8 text expected") end
   local lo, hi = f.min_length, f.max_length
-  if lo and lo == hi and n ~= lo then bad("%d characters expected, got %d", lo, n) end
-  if hi and n > hi then bad("at most %d characters expected, got %d", hi, n) end
-  if lo and n < lo then bad("at least %d characters expected, got %d", lo, n) end
-  if f.pattern and not v:find(f.pattern) then bad("%s expected, got %s", f.means or f.pattern, shown(v)) end
+  if lo and lo == hi and n ~= lo then bad(fname, noun, prefix, name, "%d characters expected, got %d", lo, n) end
+  if hi and n > hi then bad(fname, noun, prefix, name, "at most %d characters expected, got %d", hi, n) end
+  if lo and n < lo then bad(fname, noun, prefix, name, "at least %d characters expected, got %d", lo, n) end
+  if f.pattern and not v:find(f.pattern) then
+    bad(fname, noun, prefix, name, "%s expected, got %s", f.means or f.pattern, shown(v))
+  end
+  if f.no_controls and v:find("%c") then
+    bad(fname, noun, prefix, name, "%s expected, got %s", f.means or "text without control characters", shown(v))
+  end
   return v
 end
 
-local function check_number(f, v, bad)
-  local whole = f.type == "integer"
-  local expected = (whole and "integer" or "number") .. range(f)
+local huge = math.huge
+local function check_number(f, v, fname, noun, prefix, name)
   if
     type(v) ~= "number"
     or v ~= v
-    or v == math.huge
-    or v == -math.huge
-    or (whole and v ~= math.floor(v))
+    or v == huge
+    or v == -huge
+    or (f.type == "integer" and v ~= math.floor(v))
     or (f.min and v < f.min)
     or (f.max and v > f.max)
   then
-    bad("%s expected, got %s", expected, type(v) == "number" and shown(v) or type(v))
+    local expected = (f.type == "integer" and "integer" or "number") .. range(f)
+    bad(fname, noun, prefix, name, "%s expected, got %s", expected, type(v) == "number" and shown(v) or type(v))
   end
   return v
 end
@@ -154,97 +141,97 @@ local function array_length(v)
 end
 
 -- An array (type "array"): each item checked as f.items describes it.
-local function check_array(f, v, bad, fname, noun, path)
-  if type(v) ~= "table" then bad("table expected, got %s", type(v)) end
+local function check_array(f, v, fname, noun, prefix, name)
+  if type(v) ~= "table" then bad(fname, noun, prefix, name, "table expected, got %s", type(v)) end
   local n = array_length(v)
-  if not n then bad("an array expected (keys 1..n only)") end
-  if f.max_items and n > f.max_items then bad("at most %d items expected, got %d", f.max_items, n) end
+  if not n then bad(fname, noun, prefix, name, "an array expected (keys 1..n only)") end
+  if f.max_items and n > f.max_items then
+    bad(fname, noun, prefix, name, "at most %d items expected, got %d", f.max_items, n)
+  end
   if n == 0 then return M.EMPTY_ARRAY end
-  local out = {}
+  local out, path = {}, prefix .. name
   for i = 1, n do
-    local where = ("%s[%d]"):format(path, i)
-    out[i] = check_value(
-      f.items,
-      v[i],
-      function(fmt, ...) raise("bad %s '%s' to '%s' (" .. fmt .. ")", noun, where, fname, ...) end,
-      fname,
-      noun,
-      where
-    )
+    out[i] = check_value(f.items, v[i], fname, noun, path, ("[%d]"):format(i))
   end
   return out
 end
 
 -- A map (type "object" with values): string keys, each value checked.
-local function check_map(f, v, bad, fname, noun, path)
-  local out = {}
+local function check_map(f, v, fname, noun, prefix, name)
+  local out, path = {}, prefix .. name .. "."
   for k in next, v do
-    if type(k) ~= "string" then bad("string keys expected, got a %s key", type(k)) end
-    local where = path .. "." .. k
-    out[k] = check_value(
-      f.values,
-      v[k],
-      function(fmt, ...) raise("bad %s '%s' to '%s' (" .. fmt .. ")", noun, where, fname, ...) end,
-      fname,
-      noun,
-      where
-    )
+    if type(k) ~= "string" then bad(fname, noun, prefix, name, "string keys expected, got a %s key", type(k)) end
+    out[k] = check_value(f.values, v[k], fname, noun, path, k)
   end
   return out
 end
 
 -- v checked as field f describes it; what to send (objects: a fresh table).
-function check_value(f, v, bad, fname, noun, path)
+function check_value(f, v, fname, noun, prefix, name)
   local t = f.type
+  if t == "string" and type(v) == "string" then return check_string(f, v, fname, noun, prefix, name) end
   if v == NULL then
     if f.nullable then return v end
-    bad("%s expected, got zavu.null (this one cannot be null)", t)
+    bad(fname, noun, prefix, name, "%s expected, got zavu.null (this one cannot be null)", t)
   end
-  if t == "string" then return check_string(f, v, bad) end
-  if t == "integer" or t == "number" then return check_number(f, v, bad) end
+  if t == "string" then return check_string(f, v, fname, noun, prefix, name) end
+  if t == "integer" or t == "number" then return check_number(f, v, fname, noun, prefix, name) end
   if t == "boolean" then
-    if type(v) ~= "boolean" then bad("boolean expected, got %s", type(v)) end
+    if type(v) ~= "boolean" then bad(fname, noun, prefix, name, "boolean expected, got %s", type(v)) end
     return v
   end
   if t == "object" then
-    if type(v) ~= "table" then bad("table expected, got %s", type(v)) end
-    if f.values then return check_map(f, v, bad, fname, noun, path) end
+    if type(v) ~= "table" then bad(fname, noun, prefix, name, "table expected, got %s", type(v)) end
+    if f.values then return check_map(f, v, fname, noun, prefix, name) end
     if not f.fields then return v end
-    return check_fields(f.fields, v, fname, noun, path .. ".")
+    return check_fields(f.fields, v, fname, noun, prefix .. name .. ".")
   end
-  if t == "array" then return check_array(f, v, bad, fname, noun, path) end
-  error("zavu.operations: field " .. path .. " has no type the checks know: " .. tostring(t))
+  if t == "array" then return check_array(f, v, fname, noun, prefix, name) end
+  error("zavu.operations: field " .. prefix .. name .. " has no type the checks know: " .. tostring(t))
 end
 
-local names_of = setmetatable({}, { __mode = "k" }) -- a fields list -> its names
+local names_of = setmetatable({}, { __mode = "k" }) -- a fields list -> its names, and a set of them
+local compiled = setmetatable({}, { __mode = "k" }) -- a fields list -> zavu.core's compiled form
+local check_in_c = core.check_fields
 
 --- Check table t against a fields list; returns the fresh table of its
 -- described values. prefix: the path of t ("egress." inside a body).
+-- zavu.core checks a plain table first (a send's hot path) and says yes or
+-- "ask Lua"; the checks below then raise the one message misuse gets.
 function check_fields(fields, t, fname, noun, prefix)
+  local fast = compiled[fields]
+  if fast == nil then
+    fast = core.compile_fields(fields)
+    compiled[fields] = fast
+  end
+  local out = check_in_c(fast, t)
+  if out then return out end
   local names = names_of[fields]
   if not names then
-    names = {}
+    names = { set = {} }
     for i, f in ipairs(fields) do
-      names[i] = f.name
+      names[i], names.set[f.name] = f.name, true
     end
     names_of[fields] = names
   end
-  core.check_names(t, fname, names, noun, prefix)
+  -- A key no field names raises first, as zavu.core.check_names says it
+  -- (the nearest name); a plain table's own keys tell at once that none is.
+  if getmetatable(t) ~= nil then
+    core.check_names(t, fname, names, noun, prefix)
+  else
+    local set = names.set
+    for k in next, t do
+      if not set[k] then core.check_names(t, fname, names, noun, prefix) end
+    end
+  end
   local out = {}
-  for _, f in ipairs(fields) do
-    local path = prefix .. f.name
+  for i = 1, #fields do
+    local f = fields[i]
     local v = t[f.name]
-    if v == nil then
-      if f.required then raise("missing %s '%s' to '%s' (%s required)", noun, path, fname, f.type) end
-    else
-      out[f.name] = check_value(
-        f,
-        v,
-        function(fmt, ...) raise("bad %s '%s' to '%s' (" .. fmt .. ")", noun, path, fname, ...) end,
-        fname,
-        noun,
-        path
-      )
+    if v ~= nil then
+      out[f.name] = check_value(f, v, fname, noun, prefix, f.name)
+    elseif f.required then
+      raise("missing %s '%s' to '%s' (%s required)", noun, prefix .. f.name, fname, f.type)
     end
   end
   return out

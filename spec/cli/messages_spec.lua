@@ -157,14 +157,12 @@ describe("zavu senders", function()
   it("list shows id, name, phone, default, webhook, signature, and says who still gets v1 only", function()
     local key = S.key()
     local c = client(key)
-    local a = assert(
-      c.senders.create {
-        name = "Old",
-        phoneNumber = "+15550001",
-        webhookUrl = "https://a.example/h",
-        webhookSignatureVersion = "v1",
-      }
-    )
+    local a = assert(c.senders.create {
+      name = "Old",
+      phoneNumber = "+15550001",
+      webhookUrl = "https://a.example/h",
+      webhookSignatureVersion = "v1",
+    })
     assert(c.senders.create { name = "New", webhookUrl = "https://b.example/h" })
     assert(c.senders.update(a.id, { webhookActive = false }))
     local out, err, status = S.run_as(key, "senders list")
