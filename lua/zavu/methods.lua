@@ -211,8 +211,8 @@ end
 local encode_body = core.encode_body
 local function prepare_body(op, info, v, k, header_arg)
   if info.compiled then -- in C at once, when v is a plain table that is right (a send's hot path)
-    local json, header, key, own = encode_body(info.compiled, v, op.idempotency, info.header_name)
-    if json then return json, header, key, own end
+    local text, header, key, own = encode_body(info.compiled, v, op.idempotency, info.header_name)
+    if text then return text, header, key, own end
   end
   -- The Lua way: the checks (which raise for misuse), then lua-cjson.
   local fname, h = info.fname, info.header

@@ -204,8 +204,8 @@ function check_fields(fields, t, fname, noun, prefix)
     fast = core.compile_fields(fields)
     compiled[fields] = fast
   end
-  local out = check_in_c(fast, t)
-  if out then return out end
+  local checked = check_in_c(fast, t)
+  if checked then return checked end
   local names = names_of[fields]
   if not names then
     names = { set = {} }
