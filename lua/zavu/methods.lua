@@ -43,7 +43,8 @@ function M.raise_at_caller(e)
   while true do
     local info = debug.getinfo(level, "Sl")
     if not info then error(msg, 0) end
-    if info.currentline > 0 and not info.source:find("zavu/[%w_]+%.lua$") then error(msg, level) end
+    local own = info.source:find("zavu/[%w_]+%.lua$") or info.source:find("zavu/[%w_]+/[%w_]+%.lua$")
+    if info.currentline > 0 and not own then error(msg, level) end
     level = level + 1
   end
 end
