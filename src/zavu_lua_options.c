@@ -114,6 +114,7 @@ void zl_read_config(lua_State *L, int t, zavu_config *cfg)
     if (cfg->user_agent && zavu_has_control(cfg->user_agent))
         luaL_error(L, "bad option 'user_agent' (control characters would end the header)");
     cfg->timeout = opt_seconds(L, t, "timeout", 60, 0);
+    cfg->total_timeout = opt_seconds(L, t, "total_timeout", 0, 0);
     cfg->connect_timeout = opt_seconds(L, t, "connect_timeout", 10, 0);
     cfg->max_retries = opt_count(L, t, "max_retries", 2, 0, ZAVU_MAX_RETRIES);
     cfg->max_retry_wait = opt_seconds(L, t, "max_retry_wait", ZAVU_MAX_RETRY_WAIT, 1);
@@ -129,12 +130,14 @@ void zl_read_config(lua_State *L, int t, zavu_config *cfg)
 void zl_read_call(lua_State *L, int t, zavu_call *call, int many, int *concurrency, int *progress)
 {
     call->timeout = -1;
+    call->total_timeout = -1;
     call->max_retries = -1;
     call->missing_ok = 0;
     if (lua_isnoneornil(L, t))
         return;
     luaL_checktype(L, t, LUA_TTABLE);
     call->timeout = opt_seconds(L, t, "timeout", -1, 0);
+    call->total_timeout = opt_seconds(L, t, "total_timeout", -1, 0);
     call->max_retries = opt_count(L, t, "max_retries", -1, 0, ZAVU_MAX_RETRIES);
     call->missing_ok = opt_flag(L, t, "missing_ok");
     if (!many)

@@ -70,6 +70,7 @@ function M.check_wait(id, opts)
   return {
     want = status_set("wait", opts.status, "ready"),
     timeout = check_seconds("wait", "timeout", opts.timeout, 180),
+    total_timeout = check_seconds("wait", "total_timeout", opts.total_timeout, nil),
     interval = check_seconds("wait", "interval", opts.interval, 2),
     on_qr = opts.on_qr,
   }
@@ -79,29 +80,29 @@ end
 -- -> the session once its status is one asked for, or nil and an error:
 -- the get's own (404...), "session_failed" (with lastError and the
 -- session), "timeout", or "cancelled". Polls no faster than interval.
--- get_timeout: the client's own per-attempt timeout (seconds); a get is never
--- given longer than that, nor longer than what is left of wait's timeout.
+-- timeout is the whole wait's, and so is a total_timeout (the call's, else
+-- the client's client_total): the shorter bounds it. Each get is given what
+-- is left as its total_timeout, retry waits included.
 local MAX_SLEEP = 2147483 -- what zavu.core.sleep takes (libcurl's INT_MAX ms)
 
 local function cancelled() return nil, methods.failure("cancelled", "the call was cancelled before it finished") end
 
-function M.wait(get, get_timeout)
-  get_timeout = get_timeout or 60
+function M.wait(get, client_total)
   return function(id, opts)
     local w = at_caller(M.check_wait, id, opts)
     local since = core.cancel_count() -- a cancel_all from now on ends the wait
-    local deadline = core.now() + w.timeout
+    local total = math.min(w.timeout, w.total_timeout or client_total or w.timeout)
+    local deadline = core.now() + total
     local last_qr
     while true do
       local started = core.now()
       local left = deadline - started
       if left <= 0 then
         return nil,
-          methods.failure("timeout", ("the session did not reach the status asked for within %g s"):format(w.timeout))
+          methods.failure("timeout", ("the session did not reach the status asked for within %g s"):format(total))
       end
-      -- never longer than what is left: a last get that would outlive the
-      -- wait gets that much time and no retries
-      local s, err = get(id, left < get_timeout and { timeout = left, max_retries = 0 } or nil)
+      -- never longer than what is left, its attempts and retry waits included
+      local s, err = get(id, { total_timeout = left })
       if not s then return nil, err end
       if core.cancel_count() ~= since then return cancelled() end
       if s.qrCode and s.qrCode ~= last_qr then
@@ -124,10 +125,7 @@ function M.wait(get, get_timeout)
         return nil,
           methods.failure(
             "timeout",
-            ("the session did not reach the status asked for within %g s (it is %s)"):format(
-              w.timeout,
-              tostring(s.status)
-            ),
+            ("the session did not reach the status asked for within %g s (it is %s)"):format(total, tostring(s.status)),
             { session = s }
           )
       end
@@ -191,18 +189,27 @@ function M.check_prune(opts)
     )
   end
   -- What the listing and delete_many will be given, checked before either runs.
-  core.check_call_options { concurrency = opts.concurrency, timeout = opts.timeout, max_retries = opts.max_retries }
+  core.check_call_options {
+    concurrency = opts.concurrency,
+    timeout = opts.timeout,
+    total_timeout = opts.total_timeout,
+    max_retries = opts.max_retries,
+  }
   return opts.status ~= nil and status_set("prune", opts.status) or nil
 end
 
 --- prune { status = {...}, older_than = seconds, filter = f, dry_run, concurrency,
--- timeout, max_retries } -> the delete_many summary plus `matched` (the
--- sessions chosen) and `dry_run`; or nil and the listing's error.
-function M.prune(all, delete_many)
+-- timeout, total_timeout, max_retries } -> the delete_many summary plus
+-- `matched` (the sessions chosen) and `dry_run`; or nil and the listing's
+-- error. total_timeout (else the client's client_total) bounds the whole:
+-- the listing, then delete_many with what is left.
+function M.prune(all, delete_many, client_total)
   return function(opts)
     local statuses = at_caller(M.check_prune, opts)
     local cancels = core.cancel_count() -- a cancel_all while choosing stops before deleting
-    local sessions, err = all(nil, { timeout = opts.timeout, max_retries = opts.max_retries })
+    local deadline = methods.deadline(opts.total_timeout, client_total)
+    local sessions, err =
+      all(nil, { timeout = opts.timeout, max_retries = opts.max_retries, total_timeout = methods.left(deadline) })
     if not sessions then return nil, err end
     local now, matched, ids = os.time(), {}, {}
     for _, s in ipairs(sessions) do
@@ -218,15 +225,20 @@ function M.prune(all, delete_many)
       end
     end
     if core.cancel_count() ~= cancels then return cancelled() end
+    local late = not opts.dry_run and methods.out_of_time(deadline, "the first delete")
+    if late then return nil, late end
     local summary
     if opts.dry_run then
       summary = { ok = true, total = #ids, deleted = {}, failed = {} }
     else
       local derr
-      summary, derr = delete_many(
-        ids,
-        { concurrency = opts.concurrency, timeout = opts.timeout, max_retries = opts.max_retries, missing_ok = true }
-      )
+      summary, derr = delete_many(ids, {
+        concurrency = opts.concurrency,
+        timeout = opts.timeout,
+        total_timeout = methods.left(deadline),
+        max_retries = opts.max_retries,
+        missing_ok = true,
+      })
       if not summary then return nil, derr end -- client_busy
     end
     summary.matched = matched

@@ -29,6 +29,28 @@ function M.failure(code, message, fields)
   return setmetatable(err, core.error_mt)
 end
 
+--- When a call bound by total_timeout (its own, else the client's
+-- client_total) must end: a zavu.core.now() time, or nil when unbound.
+function M.deadline(total, client_total)
+  total = total or client_total
+  return total and core.now() + total or nil
+end
+
+--- What is left before deadline, as a total_timeout for the next call inside
+-- (at least 1 ms: 0 is no total_timeout), or nil when there is no deadline.
+function M.left(deadline)
+  if not deadline then return nil end
+  return math.max(deadline - core.now(), 0.001)
+end
+
+--- The error of a call made of several whose deadline passed before the next
+-- one (`what`) was sent; nil while there is time left.
+function M.out_of_time(deadline, what)
+  if deadline and core.now() >= deadline then
+    return M.failure("timeout", "total_timeout ran out before " .. what .. " was sent")
+  end
+end
+
 -- Checks raise without a position; public functions raise the message
 -- again at their caller's line (see checked()).
 local function raise(fmt, ...) error(fmt:format(...), 0) end
@@ -171,7 +193,9 @@ end
 -- The pages of a listing, one call at a time: next_page() -> page, or nil
 -- at the end; raises the error table of a failed page. It ends: a cursor
 -- the server already gave, or more than max_pages pages, is invalid_response.
-local function pages(list, query, opts)
+-- total_timeout (opts', else client_total) bounds the whole listing: each
+-- page is given what is left.
+local function pages(list, query, opts, client_total)
   local q = {}
   for k, v in pairs(query or {}) do
     q[k] = v
@@ -180,12 +204,23 @@ local function pages(list, query, opts)
   local max_pages = opts and opts.max_pages or M.DEFAULT_MAX_PAGES
   local seen, count, done = {}, 0, false
   if q.cursor then seen[q.cursor] = true end
+  local deadline = M.deadline(opts and opts.total_timeout, client_total)
   return function()
     if done then return nil end
     if count >= max_pages then
       error(M.failure("invalid_response", ("the listing did not end within max_pages (%d)"):format(max_pages)), 0)
     end
-    local p, err = list(q, opts)
+    local page_opts = opts
+    local late = M.out_of_time(deadline, "the next page's request")
+    if late then error(late, 0) end
+    if deadline then
+      page_opts = {}
+      for k, v in pairs(opts or {}) do
+        page_opts[k] = v
+      end
+      page_opts.total_timeout = M.left(deadline)
+    end
+    local p, err = list(q, page_opts)
     if not p then error(err, 0) end
     count = count + 1
     local cursor = p.nextCursor
@@ -228,10 +263,10 @@ end
 --- each(query, opts): every item of every page, fetched as the loop needs
 -- it. An error in the middle of the listing is raised (the error table), so
 -- a loop never ends as if the listing were complete; all() returns it.
-function M.each(list, fname)
+function M.each(list, fname, client_total)
   return function(query, opts)
     check_listing_args(fname, query, opts)
-    local next_page = pages(list, query, opts)
+    local next_page = pages(list, query, opts, client_total)
     local page, i = nil, 0
     return function()
       while true do
@@ -247,10 +282,10 @@ function M.each(list, fname)
 end
 
 --- all(query, opts) -> every item in one array, or nil and the error.
-function M.all(list, fname)
+function M.all(list, fname, client_total)
   return function(query, opts)
     check_listing_args(fname, query, opts)
-    local next_page = pages(list, query, opts)
+    local next_page = pages(list, query, opts, client_total)
     local items, n = {}, 0
     local ok, err = pcall(function()
       for page in next_page do
