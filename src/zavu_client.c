@@ -90,9 +90,13 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
     zavu_client *c = ud;
-    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    curl_socket_t fd;
     int i;
     (void)purpose;
+    /* Cancelled while the name was being resolved: no socket, no request. */
+    if (zavu_cancelled_since(c->call_gen))
+        return CURL_SOCKET_BAD;
+    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
     if (fd != CURL_SOCKET_BAD)
         zavu_track_socket(fd);
     for (i = 0; fd != CURL_SOCKET_BAD && i < ZAVU_MAX_TRACKED_SOCKETS; i++) {
@@ -113,15 +117,6 @@ static int on_close_socket(void *ud, curl_socket_t fd)
             c->sockets[i] = CURL_SOCKET_BAD;
     zavu_untrack_socket_and_close(fd);
     return 0;
-}
-
-/* libcurl calls this often while a transfer runs: end it once cancelled. */
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
-{
-    const zavu_buffer *b = ud;
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return zavu_cancelled_since(b->cancel_gen);
 }
 
 /* ---- handles ---- */
@@ -159,9 +154,12 @@ CURL *zavu_new_easy(zavu_client *c, zavu_buffer *body, char *errbuf)
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
-    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(e, CURLOPT_XFERINFODATA, body);
+    /* No progress callback (libcurl would call it several times a
+     * transfer): a cancel reaches a transfer through its socket, which
+     * zavu_cancel_all shuts down, waking the poll it sleeps in; a socket
+     * opened after the cancel is refused (on_open_socket), and the attempt
+     * loops look at the count between attempts. */
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 1L);
     body->easy = e;
     return e;
 }
@@ -209,6 +207,7 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
         snprintf(c->user_agent, ua_len, "zavu-lua/%s (%s; libcurl/%s)%s%s", ZAVU_VERSION, lua, curl,
                  *extra ? " " : "", extra);
     c->timeout = cfg->timeout > 0 ? cfg->timeout : 60;
+    c->total_timeout = cfg->total_timeout > 0 ? cfg->total_timeout : 0;
     c->connect_timeout = cfg->connect_timeout > 0 ? cfg->connect_timeout : 10;
     c->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 2;
     c->max_retry_wait = cfg->max_retry_wait >= 0 ? cfg->max_retry_wait : ZAVU_MAX_RETRY_WAIT;
@@ -323,6 +322,42 @@ void zavu_set_error(zavu_result *res, const char *code, const char *message)
 {
     res->code = code;
     snprintf(res->message, sizeof res->message, "%s", message);
+}
+
+void zavu_set_out_of_time(zavu_result *res, double wait)
+{
+    char why[160] = "";
+    if (res->attempts > 0 && wait < 0)
+        snprintf(why, sizeof why, "; the last one was cut short");
+    else if (wait > 0 && res->retry_after >= 0)
+        snprintf(why, sizeof why, "; the wait the last answer asked for (%.3g s) would pass it",
+                 wait);
+    else if (wait > 0 && res->status)
+        snprintf(why, sizeof why, "; the wait before another attempt (%.3g s) would pass it", wait);
+    else if (wait > 0)
+        snprintf(why, sizeof why,
+                 "; the last one failed (%s), and the wait before another (%.3g s) would pass it",
+                 res->code ? res->code : "error", wait);
+    snprintf(res->message, sizeof res->message, "total_timeout ran out: %d attempt%s made%s",
+             res->attempts, res->attempts == 1 ? "" : "s", why);
+    res->code = "timeout";
+    res->ok = 0;
+    res->retryable = 1; /* later, with time to spare, it may well work */
+}
+
+double zavu_call_timeout(const zavu_client *c, const zavu_call *call)
+{
+    return call && call->timeout > 0 ? call->timeout : c->timeout;
+}
+
+double zavu_call_total(const zavu_client *c, const zavu_call *call)
+{
+    return call && call->total_timeout > 0 ? call->total_timeout : c->total_timeout;
+}
+
+int zavu_call_retries(const zavu_client *c, const zavu_call *call)
+{
+    return call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
 }
 
 void zavu_set_cancelled(zavu_result *res)

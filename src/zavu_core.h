@@ -33,6 +33,8 @@ typedef struct zavu_config {
     const char *user_agent;  /* appended to the library's own */
     const char *lua_version; /* shown in the User-Agent, e.g. "Lua 5.4" */
     double timeout;          /* seconds per attempt */
+    double total_timeout;    /* seconds for a whole call, every attempt and
+                                retry wait included; <= 0: no such bound */
     double connect_timeout;  /* seconds */
     double max_retry_wait;   /* seconds: cap on a server-requested wait */
     int max_retries;
@@ -44,6 +46,7 @@ typedef struct zavu_config {
 /* Per-call settings; negative numbers mean "use the client's". */
 typedef struct zavu_call {
     double timeout;
+    double total_timeout; /* for zavu_delete_many: the whole batch */
     int max_retries;
     int missing_ok; /* a 404 counts as success */
 } zavu_call;
@@ -95,6 +98,21 @@ void zavu_sleep_since(double seconds, unsigned long count);
 int zavu_catch_interrupt(void);
 /* How many SIGINTs arrived since zavu_catch_interrupt. */
 int zavu_interrupted(void);
+
+/* Ctrl-C in a plain interpreter (`lua script.lua`) that never called
+ * zavu_catch_interrupt: the interpreter's SIGINT handler only sets a hook
+ * that fires once the running C function returns, so a call in flight would
+ * go on until it ends. Between zavu_call_begin and zavu_call_end, when the
+ * SIGINT handler in place is the host program's own (it lives in the main
+ * executable, not in a library), a handler of ours stands in front of it: a
+ * SIGINT cancels what is in flight (zavu_cancel_all) and is then handed to
+ * the host's handler, put back, so the host reacts as it always does.
+ * zavu_host_not_plain() turns this off for the whole process for good:
+ * hosts with signal handling of their own (nginx, Neovim) call it, and
+ * those are also recognised by the symbols they export. */
+void zavu_call_begin(void);
+void zavu_call_end(void);
+void zavu_host_not_plain(void);
 
 /* Returns NULL only when out of memory. A bad configuration (no key, an
  * insecure URL...) is not an error here: every call then reports it. */

@@ -39,8 +39,9 @@ struct zavu_client {
     size_t max_response;
     unsigned long generation; /* forks seen when its connections were opened */
     char *base_url, *ca_file, *ca_path, *user_agent;
-    double timeout, connect_timeout, max_retry_wait;
+    double timeout, total_timeout, connect_timeout, max_retry_wait; /* total_timeout 0: none */
     int max_retries, debug;
+    unsigned long call_gen; /* zavu_cancel_count() when the running call began */
     unsigned int rng;
     /* A bad configuration is reported by every call, never by the constructor. */
     const char *config_code;
@@ -78,12 +79,23 @@ int zavu_transport_error(CURLcode rc, const char *errbuf, zavu_result *res);
 /* res->request_id from the response's X-Request-Id. */
 void zavu_note_request_id(CURL *e, zavu_result *res);
 
-/* Perform c->easy (URL, method and timeout set) attempt after attempt as
- * the retry policy says, sleeping between them; fills res. keep_body: the
- * success body is the answer (res->body; capped at max_response_bytes), as
- * for zavu_request_send; a delete needs only the status. */
-int zavu_perform(zavu_client *c, const char *method, int max_retries, int missing_ok, int keep_body,
+/* Perform c->easy (URL and method set) attempt after attempt as the retry
+ * policy says, sleeping between them, within call's total_timeout (or the
+ * client's); fills res. keep_body: the success body is the answer
+ * (res->body; capped at max_response_bytes), as for zavu_request_send; a
+ * delete needs only the status. */
+int zavu_perform(zavu_client *c, const char *method, const zavu_call *call, int keep_body,
                  zavu_result *res);
+
+/* The call's timeout, total_timeout (0: none) and max_retries: its own, else the client's. */
+double zavu_call_timeout(const zavu_client *c, const zavu_call *call);
+double zavu_call_total(const zavu_client *c, const zavu_call *call);
+int zavu_call_retries(const zavu_client *c, const zavu_call *call);
+
+/* res as "timeout": the call's total_timeout ran out with res->attempts
+ * made. wait: the retry wait that would have passed it; < 0: the last
+ * attempt itself was cut short at the deadline; 0: nothing more to say. */
+void zavu_set_out_of_time(zavu_result *res, double wait);
 
 /* For a POST: may it be sent again? Only if it surely never reached the
  * server, or the server asked for it. */

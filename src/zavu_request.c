@@ -37,8 +37,7 @@ static int local_error(zavu_result *res, const char *code, const char *message)
 int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *call,
                       zavu_result *res)
 {
-    int max_retries, is_post = strcmp(rq->method, "POST") == 0;
-    double timeout;
+    int is_post = strcmp(rq->method, "POST") == 0;
     char message[ZAVU_MAX_ID_LEN / 4];
 
     memset(res, 0, sizeof *res);
@@ -56,13 +55,10 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
     }
     if (!c->easy && !(c->easy = zavu_new_easy(c, &c->body, c->curl_error)))
         return local_error(res, "connection_error", "could not create a libcurl handle");
-    timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
-    max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
     set_method(c, rq);
     if (curl_easy_setopt(c->easy, CURLOPT_URL, c->url) != CURLE_OK) /* over libcurl's 8 MB */
         return local_error(res, "invalid_argument", "the URL is longer than libcurl accepts");
-    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
-    return zavu_perform(c, rq->method, max_retries, call && call->missing_ok, 1, res);
+    return zavu_perform(c, rq->method, call, 1, res);
 }
 
 /* A success whose body is the answer: kept whole, or the call fails. */
@@ -87,17 +83,48 @@ static int settle_body(zavu_client *c, CURLcode rc, int again, zavu_result *res)
     return again;
 }
 
-int zavu_perform(zavu_client *c, const char *method, int max_retries, int missing_ok, int keep_body,
+/* One attempt's timeout: the call's, or what is left before its deadline
+ * (0: none), whichever is shorter. *capped says which. Returns <= 0 when
+ * nothing is left. */
+static double attempt_timeout(double timeout, double deadline, int *capped)
+{
+    double left;
+    *capped = 0;
+    if (!deadline)
+        return timeout;
+    left = deadline - zavu_now();
+    if (left < timeout) {
+        *capped = 1;
+        return left;
+    }
+    return timeout;
+}
+
+int zavu_perform(zavu_client *c, const char *method, const zavu_call *call, int keep_body,
                  zavu_result *res)
 {
-    int n, is_post = strcmp(method, "POST") == 0;
+    int n, capped, is_post = strcmp(method, "POST") == 0;
+    int max_retries = zavu_call_retries(c, call), missing_ok = call && call->missing_ok;
+    double timeout = zavu_call_timeout(c, call), total = zavu_call_total(c, call);
+    double deadline = total > 0 ? zavu_now() + total : 0;
 
     c->body.max_ok = keep_body ? c->max_response : 0;
-    c->body.cancel_gen = zavu_cancel_count(); /* a cancel from now on ends this call */
+    c->call_gen = c->body.cancel_gen =
+        zavu_cancel_count(); /* a cancel from now on ends this call */
     for (n = 0;; n++) {
-        double started = c->debug ? zavu_now() : 0, wait;
+        double started = c->debug ? zavu_now() : 0, wait, this_timeout;
         CURLcode rc;
         int again;
+        this_timeout = attempt_timeout(timeout, deadline, &capped);
+        if (this_timeout <= 0) { /* a retry wait ended right at the deadline */
+            zavu_set_out_of_time(res, 0);
+            break;
+        }
+        /* Set once: the handle keeps it from attempt to attempt. Rounded up
+         * when capped, so a cut-short attempt ends at the deadline, not 1 ms
+         * before it. */
+        if (n == 0 || deadline)
+            curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(this_timeout) + capped);
         zavu_buffer_reset(&c->body);
         c->curl_error[0] = '\0';
         rc = curl_easy_perform(c->easy);
@@ -108,13 +135,21 @@ int zavu_perform(zavu_client *c, const char *method, int max_retries, int missin
             again = zavu_post_may_retry(c->easy, rc, res);
         res->attempts = n + 1;
         wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
+        if (deadline && !res->ok && capped && rc == CURLE_OPERATION_TIMEDOUT &&
+            !zavu_cancelled_since(c->call_gen)) {
+            zavu_set_out_of_time(res, -1); /* cut short at the deadline */
+            wait = -1;
+        } else if (deadline && wait >= 0 && zavu_now() + wait >= deadline) {
+            zavu_set_out_of_time(res, wait); /* not waited: the call could not end in time */
+            wait = -1;
+        }
         if (c->debug)
             zavu_log_attempt(method, c->url, res, (zavu_now() - started) * 1000, n + 1,
                              max_retries + 1, wait);
         if (wait < 0)
             break;
-        zavu_sleep_since(wait, c->body.cancel_gen);
-        if (zavu_cancelled_since(c->body.cancel_gen)) {
+        zavu_sleep_since(wait, c->call_gen);
+        if (zavu_cancelled_since(c->call_gen)) {
             zavu_set_cancelled(res);
             break;
         }

@@ -336,6 +336,28 @@ describe("zavu.nvim in headless Neovim", function()
     assert.is_true(most >= 2 and most <= 4, "in flight at once: " .. most)
   end)
 
+  it("bounds calls by total_timeout, the wait for a worker thread included", function()
+    local tag = H.nonce()
+    local out = in_nvim(([[
+      local zn = require("zavu.nvim")
+      -- the client's total_timeout, behind 429s that ask for 0.7 s each
+      zn.new({ total_timeout = 1, max_retries = 5 }).sessions.delete("ratelimit-5-700-a%s", function(ok, err)
+        out.client = { code = err and err.code, attempts = err and err.attempts }
+      end)
+      vim.wait(5000, function() return out.client ~= nil end, 10)
+      -- four slow calls fill libuv's pool (4 threads); the fifth waits 1.5 s
+      -- in the queue, longer than its total_timeout
+      for i = 1, 4 do zn.sessions.delete("slow-1500-" .. i .. "%s", function() end) end
+      zn.sessions.delete("queued-%s", { total_timeout = 0.5 }, function(ok, err)
+        out.queued = { ok = ok, code = err and err.code, attempts = err and err.attempts }
+      end)
+      vim.wait(5000, function() return out.queued ~= nil end, 10)
+    ]]):format(tag, tag, tag))
+    assert.are.same({ code = "timeout", attempts = 2 }, out.client)
+    assert.are.same({ code = "timeout", attempts = 0 }, out.queued)
+    assert.is_nil(H.info("queued-" .. tag).hits) -- never sent
+  end)
+
   it("offers every method of zavu.METHODS with a callback last, arguments crossing exactly", function()
     local tag = H.nonce()
     local out = in_nvim(([[

@@ -98,6 +98,15 @@ scenarios.retryafter = function(args, hits) -- retryafter-<seconds>-<form>-<nonc
   return first_hits_fail(hits, 1, 429, { ["Retry-After"] = value })
 end
 scenarios.retryafterms = function(args, hits) return first_hits_fail(hits, 1, 503, { ["retry-after-ms"] = args[1] }) end
+scenarios.ratelimit = function(args, hits) -- ratelimit-<n>-<ms>-<nonce>: n 429s, each asking for <ms>
+  return first_hits_fail(
+    hits,
+    tonumber(args[1]),
+    429,
+    { ["retry-after-ms"] = args[2] },
+    { code = "rate_limited", message = "slow down" }
+  )
+end
 scenarios.noretry = function(_, hits) return first_hits_fail(hits, 1, 503, { ["x-should-retry"] = "false" }) end
 scenarios.forceretry = function(_, hits)
   return first_hits_fail(hits, 1, 400, { ["x-should-retry"] = "true", ["retry-after-ms"] = "1" })
