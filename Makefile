@@ -27,7 +27,7 @@ HDR = src/zavu_core.h src/zavu_internal.h src/zavu_cancel.h src/zavu_lua.h src/c
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
-.PHONY: all deps demo test bench testkit nvim fuzz fuzz-api asan valgrind threads clean lint format types rockspec dist
+.PHONY: all deps demo test $(LUAS:%=test-build-%) bench testkit nvim fuzz fuzz-api asan valgrind threads clean lint format types rockspec dist
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
@@ -56,13 +56,20 @@ demo: deps
 	@scripts/demo
 
 # Everything: the suite on every interpreter, the hosts, the rock, the lint, then the
-# hardening checks (a short fuzz, ASan+UBSan, valgrind, ThreadSanitizer).
+# hardening checks (a short fuzz, ASan+UBSan, valgrind, ThreadSanitizer), side by side
+# (scripts/run-tests), ending with how long it took since the builds began (make expands
+# a recipe whole before it runs the first line). The builds run two at a time: each
+# interpreter's module anew with -Werror, the sanitized ones and the fuzzers.
 test: deps
-	@for l in $(LUAS); do $(MAKE) -B -s --no-print-directory LUA=$$l CFLAGS="-O2 -g -Werror" all testkit || exit 1; done
-	@$(MAKE) -s --no-print-directory nvim $(FUZZERS:%=build/fuzz/fuzz_%) build/threads \
-		LUA=lua5.4 build/asan/lua5.4/zavu/core.so
-	@$(MAKE) -s --no-print-directory LUA=luajit build/asan/luajit/zavu/core.so
-	@FUZZ_SECONDS=10 FUZZ_API_SECONDS=20 FUZZERS="$(FUZZERS)" scripts/run-tests $(LUAS)
+	@$(MAKE) -s --no-print-directory -j2 $(LUAS:%=test-build-%) $(FUZZERS:%=build/fuzz/fuzz_%) build/threads
+	@$(MAKE) -s --no-print-directory nvim
+	@ZAVU_TEST_STARTED=$(shell date +%s) FUZZ_SECONDS=10 FUZZ_API_SECONDS=20 FUZZERS="$(FUZZERS)" \
+		scripts/run-tests $(LUAS)
+
+# make test's build of one interpreter (lua5.4 and luajit also under ASan+UBSan).
+$(LUAS:%=test-build-%): test-build-%:
+	@$(MAKE) -B -s --no-print-directory LUA=$* CFLAGS="-O2 -g -Werror" all testkit
+	@case $* in lua5.4|luajit) $(MAKE) -s --no-print-directory LUA=$* build/asan/$*/zavu/core.so ;; esac
 
 # ---- hardening: sanitizers, fuzzing, valgrind, threads (see README, "Hardening") ----
 SAN_CC = clang
