@@ -136,7 +136,8 @@ threads: deps build/threads
 clean:
 	rm -rf build
 
-# Speed and memory against raw libcurl and the usual alternatives; see bench/README.md.
+# Speed and memory against raw libcurl and the usual alternatives, the webhook
+# verifier beside its floor and the receiver under wrk; see bench/README.md.
 bench: deps
 	@bench/run
 
