@@ -27,7 +27,7 @@ HDR = src/zavu_core.h src/zavu_internal.h src/zavu_cancel.h src/zavu_lua.h src/c
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
-.PHONY: all deps demo test $(LUAS:%=test-build-%) bench testkit nvim fuzz fuzz-api asan valgrind threads clean lint format types rockspec dist
+.PHONY: all deps demo test $(LUAS:%=test-build-%) bench testkit nvim fuzz fuzz-api asan valgrind threads mutate clean lint format types rockspec dist
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
@@ -132,6 +132,12 @@ build/threads: spec/support/threads.c $(SRC) $(HDR)
 	$(SAN_CC) -g -O1 -fsanitize=thread -Isrc -I/usr/include/lua5.4 -o $@ spec/support/threads.c $(SRC) -llua5.4 -lcurl $(CRYPTO_LIBS) -lm -lpthread
 threads: deps build/threads
 	@scripts/run-sanitized threads
+
+# Each bug of mutate/mutants.lua planted in a scratch copy, the specs that
+# must catch it run; fails when one survives (not part of make test).
+# MUTATE_ARGS="--only NAME --all-luas --keep ..." (see scripts/mutate).
+mutate: deps
+	@$(LUA) scripts/mutate $(MUTATE_ARGS)
 
 clean:
 	rm -rf build

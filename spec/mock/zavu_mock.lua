@@ -146,8 +146,8 @@ scenarios.huge = function() -- 20 MB that the client must not hold
   end
   return ngx.exit(400)
 end
-scenarios.redirect = function()
-  return reply(302, nil, { Location = "http://" .. ngx.var.http_host .. PREFIX .. "redirected" })
+scenarios.redirect = function(args) -- redirect-<nonce>: to redirected-<nonce>, which a spec reads back
+  return reply(302, nil, { Location = "http://" .. ngx.var.http_host .. PREFIX .. "redirected-" .. (args[1] or "") })
 end
 scenarios.close = function() -- accept, read, close without a word
   return ngx.exit(444)
@@ -208,6 +208,20 @@ scenarios.stallok = function() -- a 200 whose body stalls after one byte
 end
 scenarios.jsonnull = function() -- a 200 whose JSON is a bare null
   return reply(200, "null", { ["Content-Type"] = "application/json" })
+end
+scenarios.nulls = function() -- a 200 with nulls in an array and in objects
+  return reply(200, '{"items": [1, null, {"x": null, "y": 2}], "z": null}', { ["Content-Type"] = "application/json" })
+end
+scenarios.nan = function() -- a 200 whose JSON is not JSON: a NaN and a hex number
+  return reply(200, '{"session": {"id": "x", "n": NaN, "h": 0x10}}', { ["Content-Type"] = "application/json" })
+end
+scenarios.deep = function(args) -- deep-<n>: a 200 whose JSON nests n deep, {"session": [[...]]}
+  local n = tonumber(args[1])
+  return reply(
+    200,
+    '{"session": ' .. ("["):rep(n - 1) .. ("]"):rep(n - 1) .. "}",
+    { ["Content-Type"] = "application/json" }
+  )
 end
 
 scenarios.echo = function(_, _, record) -- send the request back as details
@@ -281,7 +295,9 @@ local function list(kind, key, keep)
   if not limit then return end
   local page, err, mode = state.list(kind, key, limit, args.cursor, keep and keep(args))
   if not page then return api_error(400, "invalid_request", err) end
-  if mode == "broken-json" then return reply(200, '{"items": [{"id": ', { ["Content-Type"] = "application/json" }) end
+  if mode == "broken-json" or (mode == "broken-json-later" and args.cursor) then
+    return reply(200, '{"items": [{"id": ', { ["Content-Type"] = "application/json" })
+  end
   return reply(200, page)
 end
 
