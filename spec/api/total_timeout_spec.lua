@@ -82,7 +82,7 @@ describe("total_timeout", function()
     assert.is_true(took < 1 + MARGIN, ("took %.3f s"):format(took))
     took, ok = timed(c.sessions.get, "slow-1500-" .. H.nonce(), { total_timeout = 5 })
     assert.are.equal("table", type(ok))
-    assert.is_true(took >= 1.5)
+    assert.is_true(took >= 1.4, ("took %.3f s"):format(took)) -- the mock sleeps 1.5 s; clocks differ by a little
   end)
 
   it("bounds request and delete_many as it bounds the made methods", function()
