@@ -44,6 +44,12 @@ $(TESTKIT): spec/support/zavu_testkit.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
+# The fault proxy the specs and `make chaos` put between the library and the
+# mock (spec/support/faultproxy.c); not installed.
+build/faultproxy: spec/support/faultproxy.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=c99 -Wall -Wextra -o $@ $<
+
 # Installs what is missing from Debian (as root), or says what to install.
 deps:
 	@scripts/ensure-deps
@@ -56,7 +62,7 @@ demo: deps
 # hardening checks (a short fuzz, ASan+UBSan, valgrind, ThreadSanitizer).
 test: deps
 	@for l in $(LUAS); do $(MAKE) -B -s --no-print-directory LUA=$$l CFLAGS="-O2 -g -Werror" all testkit || exit 1; done
-	@$(MAKE) -s --no-print-directory nvim $(FUZZERS:%=build/fuzz/fuzz_%) build/threads \
+	@$(MAKE) -s --no-print-directory nvim $(FUZZERS:%=build/fuzz/fuzz_%) build/threads build/faultproxy \
 		LUA=lua5.4 build/asan/lua5.4/zavu/core.so
 	@$(MAKE) -s --no-print-directory LUA=luajit build/asan/luajit/zavu/core.so
 	@FUZZ_SECONDS=10 FUZZ_API_SECONDS=20 FUZZERS="$(FUZZERS)" scripts/run-tests $(LUAS)
@@ -105,7 +111,7 @@ build/asan/$(LUA)/zavu/core.so: $(SRC) $(HDR)
 
 # The API suite on lua5.4 and luajit with that module; fails on any report.
 asan: deps
-	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all testkit build/asan/$$l/zavu/core.so || exit 1; done
+	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all testkit build/faultproxy build/asan/$$l/zavu/core.so || exit 1; done
 	@scripts/run-sanitized asan lua5.4 luajit
 
 # The core of the suite under valgrind, with aggressive garbage collection.

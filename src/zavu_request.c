@@ -61,16 +61,35 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
     if (curl_easy_setopt(c->easy, CURLOPT_URL, c->url) != CURLE_OK) /* over libcurl's 8 MB */
         return local_error(res, "invalid_argument", "the URL is longer than libcurl accepts");
     curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
+    zavu_guard_resend(c->easy, &c->body, is_post && !rq->idempotent);
     return zavu_perform(c, rq->method, max_retries, call && call->missing_ok, 1, res);
 }
 
-/* A success whose body is the answer: kept whole, or the call fails. */
-static int settle_body(zavu_client *c, CURLcode rc, int again, zavu_result *res)
+/* A 2xx whose body stalled or was cut off: the body is the answer here (a
+ * delete needs none), so the call fails as the transport did - but the
+ * server answered, so it did the work: the status stays, and only a GET is
+ * worth sending again. */
+static int cut_success(zavu_client *c, const char *method, CURLcode rc, zavu_result *res)
 {
-    /* A 2xx whose body stalled or was cut off: the body is the answer here
-     * (a delete needs none), so this is the transport's failure. */
+    long status = res->status;
+    char message[sizeof res->message];
+    int again = zavu_transport_error(rc, c->curl_error, res);
+    res->status = status;
+    snprintf(message, sizeof message, "the API answered %ld, then its body was cut short: %.180s",
+             status, res->message);
+    zavu_set_error(res, res->code, message);
+    if (strcmp(method, "GET") != 0)
+        res->retryable = again = 0;
+    zavu_note_request_id(c->easy, res);
+    return again;
+}
+
+/* A success whose body is the answer: kept whole, or the call fails. */
+static int settle_body(zavu_client *c, const char *method, CURLcode rc, int again,
+                       zavu_result *res)
+{
     if (res->ok && rc != CURLE_OK && !c->body.cut && !zavu_cancelled_since(c->body.cancel_gen))
-        again = zavu_transport_error(rc, c->curl_error, res);
+        again = cut_success(c, method, rc, res);
     if (res->ok && c->body.cut) { /* a success we did not keep whole */
         char message[96];
         res->ok = 0;
@@ -89,7 +108,7 @@ static int settle_body(zavu_client *c, CURLcode rc, int again, zavu_result *res)
 int zavu_perform(zavu_client *c, const char *method, int max_retries, int missing_ok, int keep_body,
                  zavu_result *res)
 {
-    int n, is_post = strcmp(method, "POST") == 0;
+    int n, sent = 0, is_post = strcmp(method, "POST") == 0;
 
     c->body.max_ok = keep_body ? c->max_response : 0;
     c->body.cancel_gen = zavu_cancel_count(); /* a cancel from now on ends this call */
@@ -102,11 +121,12 @@ int zavu_perform(zavu_client *c, const char *method, int max_retries, int missin
         rc = curl_easy_perform(c->easy);
         again = zavu_classify(c->easy, rc, &c->body, c->curl_error, missing_ok, res);
         if (keep_body)
-            again = settle_body(c, rc, again, res);
-        if (again && is_post)
-            again = zavu_post_may_retry(c->easy, rc, res);
-        res->attempts = n + 1;
-        wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
+            again = settle_body(c, method, rc, again, res);
+        if (again && is_post && c->body.send_once)
+            again = zavu_post_may_retry(c->easy, &c->body, res);
+        sent += zavu_sends(&c->body); /* with what libcurl sent again by itself */
+        res->attempts = sent;
+        wait = again && sent <= max_retries ? zavu_retry_wait(c, res, n) : -1;
         if (c->debug)
             zavu_log_attempt(method, c->url, res, (zavu_now() - started) * 1000, n + 1,
                              max_retries + 1, wait);
@@ -119,5 +139,6 @@ int zavu_perform(zavu_client *c, const char *method, int max_retries, int missin
         }
     }
     c->body.max_ok = 0; /* the buffer keeps bodies as errors only between calls */
+    zavu_guard_resend(c->easy, &c->body, 0);
     return res->ok;
 }
