@@ -24,7 +24,8 @@ HDR = src/zavu_core.h src/zavu_internal.h src/zavu_cancel.h src/zavu_lua.h src/c
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
-.PHONY: all deps demo test bench testkit nvim fuzz fuzz-api asan valgrind threads clean lint format types rockspec dist
+.PHONY: all deps demo test bench testkit nvim fuzz fuzz-api asan valgrind threads clean lint format types rockspec dist \
+	chaos soak
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
@@ -68,6 +69,21 @@ test: deps
 	@FUZZ_SECONDS=10 FUZZ_API_SECONDS=20 FUZZERS="$(FUZZERS)" scripts/run-tests $(LUAS)
 
 # ---- hardening: sanitizers, fuzzing, valgrind, threads (see README, "Hardening") ----
+
+# A seeded mix of N calls per interpreter through the fault proxy, checked
+# against the mock's record (scripts/chaos; CHAOS_SEED=... replays a run).
+N ?= 5000
+chaos: deps build/faultproxy
+	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all || exit 1; done
+	@scripts/chaos $(N)
+
+# A million ids through delete_many, and an OpenResty worker under wrk while
+# nginx reloads: memory and descriptors must stay flat (scripts/soak; not in
+# make test; prints its figures, recorded in bench/README.md).
+soak: deps
+	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all || exit 1; done
+	@scripts/soak
+
 SAN_CC = clang
 SAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc

@@ -468,11 +468,13 @@ void zavu_note_request_id(CURL *e, zavu_result *res)
 
 int zavu_post_may_retry(CURL *e, const zavu_buffer *body, zavu_result *res)
 {
-    int sent = body->sends > 0;
+    int sent;
 #if LIBCURL_VERSION_NUM < 0x075000
     curl_off_t pretransfer = 0; /* no pre-request callback: nothing goes out before pre-transfer */
     curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
     sent = pretransfer > 0;
+#else
+    sent = body->sends > 0;
 #endif
     if (res->status) /* an answer: retry only when the server asked */
         res->retryable = res->status == 429 ||
@@ -483,10 +485,11 @@ int zavu_post_may_retry(CURL *e, const zavu_buffer *body, zavu_result *res)
         zavu_set_error(res, "connection_error",
                        "the connection closed after the request was sent and before an answer "
                        "came: the server may have performed it");
-    } else if (!res->retryable && !res->status && res->code && strcmp(res->code, "cancelled") != 0) {
+    } else if (!res->retryable && !res->status && res->code &&
+               strcmp(res->code, "cancelled") != 0) {
         char message[sizeof res->message];
-        snprintf(message, sizeof message, "%.190s (the request was sent: the server may have performed it)",
-                 res->message);
+        snprintf(message, sizeof message,
+                 "%.190s (the request was sent: the server may have performed it)", res->message);
         zavu_set_error(res, res->code, message);
     }
     return res->retryable;

@@ -85,8 +85,7 @@ static int cut_success(zavu_client *c, const char *method, CURLcode rc, zavu_res
 }
 
 /* A success whose body is the answer: kept whole, or the call fails. */
-static int settle_body(zavu_client *c, const char *method, CURLcode rc, int again,
-                       zavu_result *res)
+static int settle_body(zavu_client *c, const char *method, CURLcode rc, int again, zavu_result *res)
 {
     if (res->ok && rc != CURLE_OK && !c->body.cut && !zavu_cancelled_since(c->body.cancel_gen))
         again = cut_success(c, method, rc, res);

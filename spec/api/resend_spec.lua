@@ -130,7 +130,8 @@ describe("a 2xx whose body is cut", function()
 
   it("after a DELETE: the status, not retryable (it was deleted)", function()
     local id = "cutok-" .. H.nonce()
-    local v, err = H.client({ max_retries = 2 }).request("DELETE", "/v1/whatsapp-alt/sessions/{id}", { params = { id } })
+    local v, err = H.client({ max_retries = 2 })
+      .request("DELETE", "/v1/whatsapp-alt/sessions/{id}", { params = { id } })
     assert.is_nil(v)
     assert.are.same({ 200, false, 1 }, { err.status, err.retryable, err.attempts })
     assert.are.equal(1, hits(id))
@@ -144,7 +145,8 @@ describe("a 2xx whose body is cut", function()
     assert.are.equal(2, hits(id))
   end)
 
-  it("is still a deletion for sessions.delete, which needs no body", function()
-    assert.is_true(H.client({ max_retries = 0 }).sessions.delete("cutok-" .. H.nonce()))
-  end)
+  it(
+    "is still a deletion for sessions.delete, which needs no body",
+    function() assert.is_true(H.client({ max_retries = 0 }).sessions.delete("cutok-" .. H.nonce())) end
+  )
 end)

@@ -56,9 +56,20 @@
 #include <time.h>
 #include <unistd.h>
 
-enum mode { PASS, REFUSE, RESET_BEFORE, EAT, LOSE, RESET_MID, STALL, TRICKLE, DROP_SECOND, N_MODES };
-static const char *const mode_names[N_MODES] = {"pass", "refuse",  "reset_before",
-                                                "eat",  "lose",    "reset_mid",
+enum mode {
+    PASS,
+    REFUSE,
+    RESET_BEFORE,
+    EAT,
+    LOSE,
+    RESET_MID,
+    STALL,
+    TRICKLE,
+    DROP_SECOND,
+    N_MODES
+};
+static const char *const mode_names[N_MODES] = {"pass",  "refuse",  "reset_before",
+                                                "eat",   "lose",    "reset_mid",
                                                 "stall", "trickle", "drop_second"};
 
 enum state { READ_REQ, WAIT_RESP, HOLD, SEND_RESP, RESET_SOON };
@@ -209,7 +220,8 @@ static unsigned occurrence(uint64_t key)
         free(keys);
         free(counts);
     }
-    for (i = key & (seen_cap - 1); seen_keys[i] && seen_keys[i] != key; i = (i + 1) & (seen_cap - 1))
+    for (i = key & (seen_cap - 1); seen_keys[i] && seen_keys[i] != key;
+         i = (i + 1) & (seen_cap - 1))
         ;
     if (!seen_keys[i]) {
         seen_keys[i] = key;
@@ -694,8 +706,8 @@ static int control_command(int fd, char *line)
         }
         control_reply(fd, "ok");
     } else if (strcmp(line, "stats") == 0) {
-        at = (size_t)snprintf(out, sizeof out, "requests=%lu connections=%lu forced=%d",
-                              n_requests, n_connections, n_forced);
+        at = (size_t)snprintf(out, sizeof out, "requests=%lu connections=%lu forced=%d", n_requests,
+                              n_connections, n_forced);
         for (i = 0; i < N_MODES; i++)
             at += (size_t)snprintf(out + at, sizeof out - at, " %s=%lu", mode_names[i], stats[i]);
         control_reply(fd, out);
@@ -789,7 +801,8 @@ int main(int argc, char **argv)
     for (;;) {
         struct pollfd pfd[2 + MAX_CONTROL + 2 * MAX_CONNS];
         conn *owner[2 + MAX_CONTROL + 2 * MAX_CONNS];
-        int kind[2 + MAX_CONTROL + 2 * MAX_CONNS]; /* 0 listen, 1 control listen, 2 control, 3 client, 4 server */
+        int kind[2 + MAX_CONTROL +
+                 2 * MAX_CONNS]; /* 0 listen, 1 control listen, 2 control, 3 client, 4 server */
         int n = 0, timeout = 1000;
         double t = now();
 
