@@ -27,7 +27,8 @@ HDR = src/zavu_core.h src/zavu_internal.h src/zavu_cancel.h src/zavu_lua.h src/c
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
-.PHONY: all deps demo test $(LUAS:%=test-build-%) bench testkit nvim fuzz fuzz-api asan valgrind threads mutate clean lint format types rockspec dist
+.PHONY: all deps demo test $(LUAS:%=test-build-%) bench testkit nvim fuzz fuzz-api asan valgrind threads mutate clean lint format types rockspec dist \
+	chaos soak
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
@@ -47,6 +48,12 @@ $(TESTKIT): spec/support/zavu_testkit.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
+# The fault proxy the specs and `make chaos` put between the library and the
+# mock (spec/support/faultproxy.c); not installed.
+build/faultproxy: spec/support/faultproxy.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=c99 -Wall -Wextra -o $@ $<
+
 # Installs what is missing from Debian (as root), or says what to install.
 deps:
 	@scripts/ensure-deps
@@ -61,7 +68,7 @@ demo: deps
 # a recipe whole before it runs the first line). The builds run two at a time: each
 # interpreter's module anew with -Werror, the sanitized ones and the fuzzers.
 test: deps
-	@$(MAKE) -s --no-print-directory -j2 $(LUAS:%=test-build-%) $(FUZZERS:%=build/fuzz/fuzz_%) build/threads
+	@$(MAKE) -s --no-print-directory -j2 $(LUAS:%=test-build-%) $(FUZZERS:%=build/fuzz/fuzz_%) build/threads build/faultproxy
 	@$(MAKE) -s --no-print-directory nvim
 	@ZAVU_TEST_STARTED=$(shell date +%s) FUZZ_SECONDS=10 FUZZ_API_SECONDS=20 FUZZERS="$(FUZZERS)" \
 		scripts/run-tests $(LUAS)
@@ -72,6 +79,21 @@ $(LUAS:%=test-build-%): test-build-%:
 	@case $* in lua5.4|luajit) $(MAKE) -s --no-print-directory LUA=$* build/asan/$*/zavu/core.so ;; esac
 
 # ---- hardening: sanitizers, fuzzing, valgrind, threads (see README, "Hardening") ----
+
+# A seeded mix of N calls per interpreter through the fault proxy, checked
+# against the mock's record (scripts/chaos; CHAOS_SEED=... replays a run).
+N ?= 5000
+chaos: deps build/faultproxy
+	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all || exit 1; done
+	@scripts/chaos $(N)
+
+# A million ids through delete_many, and an OpenResty worker under wrk while
+# nginx reloads: memory and descriptors must stay flat (scripts/soak; not in
+# make test; prints its figures, recorded in bench/README.md).
+soak: deps
+	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all || exit 1; done
+	@scripts/soak
+
 SAN_CC = clang
 SAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
@@ -118,7 +140,7 @@ build/asan/$(LUA)/zavu/core.so: $(SRC) $(HDR)
 
 # The API suite on lua5.4 and luajit with that module; fails on any report.
 asan: deps
-	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all testkit build/asan/$$l/zavu/core.so || exit 1; done
+	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all testkit build/faultproxy build/asan/$$l/zavu/core.so || exit 1; done
 	@scripts/run-sanitized asan lua5.4 luajit
 
 # The core of the suite under valgrind, with aggressive garbage collection.

@@ -109,7 +109,7 @@ static int finish(batch *b, slot *s, CURLcode rc)
     again = zavu_classify(s->easy, rc, &s->body, s->errbuf, b->missing_ok, &res);
     curl_multi_remove_handle(b->c->multi, s->easy);
     s->busy = 0;
-    n = ++b->attempts[s->item];
+    n = b->attempts[s->item] += zavu_sends(&s->body); /* libcurl may have sent it twice */
     res.attempts = n;
     wait = again && n <= b->max_retries ? zavu_retry_wait(b->c, &res, n - 1) : -1;
     if (b->deadline && !res.ok && s->capped && rc == CURLE_OPERATION_TIMEDOUT &&

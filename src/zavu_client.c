@@ -52,6 +52,8 @@ void zavu_buffer_reset(zavu_buffer *b)
     b->len = 0;
     b->cut = 0;
     b->limit = 0;
+    b->sends = 0;
+    b->resend_refused = 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
@@ -119,6 +121,49 @@ static int on_close_socket(void *ud, curl_socket_t fd)
     return 0;
 }
 
+/* ---- requests libcurl sends again by itself ----
+ *
+ * When a kept-alive connection dies before a byte of the answer came back,
+ * libcurl sends the same request again on a fresh connection, within the
+ * same transfer ("Connection died, retrying a fresh connect":
+ * Curl_retry_request in lib/transfer.c, reached from multi.c's DO and
+ * PERFORMING states). The server may have read and performed the first one.
+ * Harmless for a GET or a DELETE; for a POST without an idempotency key it
+ * does the work twice. A read callback whose seek refuses to rewind does not
+ * stop it: libcurl 7.88 rewinds only after body bytes went out, so a POST
+ * with no body goes again anyway. What does: the pre-request callback, which
+ * libcurl calls in its DO state right before each request is sent, retries
+ * included, and which may abort the transfer (CURLE_ABORTED_BY_CALLBACK). It
+ * also counts what was sent: no call, nothing went out. (libcurl 7.80+;
+ * older ones get a fresh connection for such a POST, which libcurl never
+ * retries.) */
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port)
+{
+    zavu_buffer *b = ud;
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    if (b->send_once && b->sends > 0) {
+        b->resend_refused = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    b->sends++;
+    return CURL_PREREQFUNC_OK;
+}
+#endif
+
+void zavu_guard_resend(CURL *e, zavu_buffer *b, int once)
+{
+    b->send_once = once;
+#if LIBCURL_VERSION_NUM < 0x075000
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, (long)once);
+#else
+    (void)e;
+#endif
+}
+
+int zavu_sends(const zavu_buffer *b) { return b->sends > 1 ? b->sends : 1; }
+
 /* ---- handles ---- */
 
 CURL *zavu_new_easy(zavu_client *c, zavu_buffer *body, char *errbuf)
@@ -160,6 +205,10 @@ CURL *zavu_new_easy(zavu_client *c, zavu_buffer *body, char *errbuf)
      * opened after the cancel is refused (on_open_socket), and the attempt
      * loops look at the count between attempts. */
     curl_easy_setopt(e, CURLOPT_NOPROGRESS, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075000
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, body);
+#endif
     body->easy = e;
     return e;
 }
@@ -465,16 +514,33 @@ void zavu_note_request_id(CURL *e, zavu_result *res)
                            header_value(e, "X-Request-Id"));
 }
 
-int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res)
+int zavu_post_may_retry(CURL *e, const zavu_buffer *body, zavu_result *res)
 {
-    curl_off_t pretransfer = 0;
-    if (res->status) /* an answer: retry only when the server asked */
-        return res->status == 429 ||
-               zavu_parse_should_retry(header_value(e, "x-should-retry")) == 1;
-    /* No answer. Sent or not? Nothing was sent before pre-transfer. */
-    (void)rc;
+    int sent;
+#if LIBCURL_VERSION_NUM < 0x075000
+    curl_off_t pretransfer = 0; /* no pre-request callback: nothing goes out before pre-transfer */
     curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
-    return pretransfer == 0;
+    sent = pretransfer > 0;
+#else
+    sent = body->sends > 0;
+#endif
+    if (res->status) /* an answer: retry only when the server asked */
+        res->retryable = res->status == 429 ||
+                         zavu_parse_should_retry(header_value(e, "x-should-retry")) == 1;
+    else /* no answer: only when no request began to go out */
+        res->retryable = !sent;
+    if (body->resend_refused) {
+        zavu_set_error(res, "connection_error",
+                       "the connection closed after the request was sent and before an answer "
+                       "came: the server may have performed it");
+    } else if (!res->retryable && !res->status && res->code &&
+               strcmp(res->code, "cancelled") != 0) {
+        char message[sizeof res->message];
+        snprintf(message, sizeof message,
+                 "%.190s (the request was sent: the server may have performed it)", res->message);
+        zavu_set_error(res, res->code, message);
+    }
+    return res->retryable;
 }
 
 double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry)

@@ -140,14 +140,22 @@ typedef struct zavu_request {
     size_t body_len;
     const char *noun; /* what the path names ("egress node"), for messages;
                          NULL: "resource" */
+    /* A re-send is harmless (the request carries an idempotency key): a POST
+     * is then retried as a GET is, and libcurl may send it again on a fresh
+     * connection. 0 for every other POST: it reaches the server at most once
+     * per attempt, and again only when it surely never arrived. */
+    int idempotent;
 } zavu_request;
 
 /* Send rq with the retry policy: GET and DELETE as zavu_delete_session; a
- * POST again only when it surely never reached the server (refused, DNS, no
- * connection within the timeout) or the server asked (429, x-should-retry:
- * true), never after a timeout or a 5xx once sent. Fills *res (res->body is
+ * POST (unless rq->idempotent) again only when it surely never reached the
+ * server (refused, DNS, no connection within the timeout) or the server
+ * asked (429, x-should-retry: true), never after a timeout or a 5xx once
+ * sent, and its error's retryable says just that. Fills *res (res->body is
  * the response body for success and failure alike) and returns res->ok. A
- * success body over max_response_bytes is the error "response_too_large". */
+ * success body over max_response_bytes is the error "response_too_large"; a
+ * 2xx whose body was cut or stalled is a transport error that keeps the
+ * status, retryable for a GET only (a POST or DELETE was performed). */
 int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *call,
                       zavu_result *res);
 

@@ -24,6 +24,11 @@ typedef struct zavu_buffer {
     CURL *easy;               /* the handle it belongs to, for the status */
     int cut;                  /* the transfer was stopped because the body was too big */
     unsigned long cancel_gen; /* zavu_cancel_all count when the transfer began */
+    /* Requests libcurl began to send in this transfer: more than one when it
+     * sent again by itself on a fresh connection (zavu_guard_resend). */
+    int sends;
+    int send_once;      /* a POST without an idempotency key: refuse a second send */
+    int resend_refused; /* ... and libcurl tried one */
 } zavu_buffer;
 
 /* Ready a body buffer for a new transfer. */
@@ -97,9 +102,19 @@ int zavu_call_retries(const zavu_client *c, const zavu_call *call);
  * attempt itself was cut short at the deadline; 0: nothing more to say. */
 void zavu_set_out_of_time(zavu_result *res, double wait);
 
-/* For a POST: may it be sent again? Only if it surely never reached the
- * server, or the server asked for it. */
-int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res);
+/* For a POST without an idempotency key: may it be sent again? Only if it
+ * surely never reached the server (no request began to go out), or the
+ * server asked for it. res->retryable becomes that verdict, and the message
+ * says when the server may have performed it. */
+int zavu_post_may_retry(CURL *e, const zavu_buffer *body, zavu_result *res);
+
+/* Before a transfer on e: once = 1 for a POST without an idempotency key,
+ * which libcurl must not send again by itself (see zavu_client.c). */
+void zavu_guard_resend(CURL *e, zavu_buffer *body, int once);
+
+/* Requests the server may have seen in this transfer: one for the attempt,
+ * more when libcurl sent it again by itself. */
+int zavu_sends(const zavu_buffer *body);
 
 /* Seconds to wait before retry number `retry` (0-based) after res. */
 double zavu_retry_wait(zavu_client *c, const zavu_result *res, int retry);

@@ -58,16 +58,34 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
     set_method(c, rq);
     if (curl_easy_setopt(c->easy, CURLOPT_URL, c->url) != CURLE_OK) /* over libcurl's 8 MB */
         return local_error(res, "invalid_argument", "the URL is longer than libcurl accepts");
+    zavu_guard_resend(c->easy, &c->body, is_post && !rq->idempotent);
     return zavu_perform(c, rq->method, call, 1, res);
 }
 
-/* A success whose body is the answer: kept whole, or the call fails. */
-static int settle_body(zavu_client *c, CURLcode rc, int again, zavu_result *res)
+/* A 2xx whose body stalled or was cut off: the body is the answer here (a
+ * delete needs none), so the call fails as the transport did - but the
+ * server answered, so it did the work: the status stays, and only a GET is
+ * worth sending again. */
+static int cut_success(zavu_client *c, const char *method, CURLcode rc, zavu_result *res)
 {
-    /* A 2xx whose body stalled or was cut off: the body is the answer here
-     * (a delete needs none), so this is the transport's failure. */
+    long status = res->status;
+    char message[sizeof res->message];
+    int again = zavu_transport_error(rc, c->curl_error, res);
+    res->status = status;
+    snprintf(message, sizeof message, "the API answered %ld, then its body was cut short: %.180s",
+             status, res->message);
+    zavu_set_error(res, res->code, message);
+    if (strcmp(method, "GET") != 0)
+        res->retryable = again = 0;
+    zavu_note_request_id(c->easy, res);
+    return again;
+}
+
+/* A success whose body is the answer: kept whole, or the call fails. */
+static int settle_body(zavu_client *c, const char *method, CURLcode rc, int again, zavu_result *res)
+{
     if (res->ok && rc != CURLE_OK && !c->body.cut && !zavu_cancelled_since(c->body.cancel_gen))
-        again = zavu_transport_error(rc, c->curl_error, res);
+        again = cut_success(c, method, rc, res);
     if (res->ok && c->body.cut) { /* a success we did not keep whole */
         char message[96];
         res->ok = 0;
@@ -103,7 +121,7 @@ static double attempt_timeout(double timeout, double deadline, int *capped)
 int zavu_perform(zavu_client *c, const char *method, const zavu_call *call, int keep_body,
                  zavu_result *res)
 {
-    int n, capped, is_post = strcmp(method, "POST") == 0;
+    int n, capped, sent = 0, is_post = strcmp(method, "POST") == 0;
     int max_retries = zavu_call_retries(c, call), missing_ok = call && call->missing_ok;
     double timeout = zavu_call_timeout(c, call), total = zavu_call_total(c, call);
     double deadline = total > 0 ? zavu_now() + total : 0;
@@ -130,11 +148,12 @@ int zavu_perform(zavu_client *c, const char *method, const zavu_call *call, int 
         rc = curl_easy_perform(c->easy);
         again = zavu_classify(c->easy, rc, &c->body, c->curl_error, missing_ok, res);
         if (keep_body)
-            again = settle_body(c, rc, again, res);
-        if (again && is_post)
-            again = zavu_post_may_retry(c->easy, rc, res);
-        res->attempts = n + 1;
-        wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
+            again = settle_body(c, method, rc, again, res);
+        if (again && is_post && c->body.send_once)
+            again = zavu_post_may_retry(c->easy, &c->body, res);
+        sent += zavu_sends(&c->body); /* with what libcurl sent again by itself */
+        res->attempts = sent;
+        wait = again && sent <= max_retries ? zavu_retry_wait(c, res, n) : -1;
         if (deadline && !res->ok && capped && rc == CURLE_OPERATION_TIMEDOUT &&
             !zavu_cancelled_since(c->call_gen)) {
             zavu_set_out_of_time(res, -1); /* cut short at the deadline */
@@ -155,5 +174,6 @@ int zavu_perform(zavu_client *c, const char *method, const zavu_call *call, int 
         }
     }
     c->body.max_ok = 0; /* the buffer keeps bodies as errors only between calls */
+    zavu_guard_resend(c->easy, &c->body, 0);
     return res->ok;
 }

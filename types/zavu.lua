@@ -154,9 +154,9 @@
 ---@field message string a human sentence, never empty
 ---@field details? table the body's `details`
 ---@field request_id? string the X-Request-Id response header
----@field retryable boolean whether this kind of failure is worth another try
+---@field retryable boolean worth another try? (a POST: false if the server may have seen it)
 ---@field retry_after? number seconds the server asked to wait
----@field attempts integer requests sent (0 for local errors)
+---@field attempts integer requests the server may have seen (0 for local errors)
 ---@field lastError? string session_failed (`sessions.wait`): the session's lastError
 ---@field session? zavu.Session session_failed and timeout of `sessions.wait`: the session as last seen
 

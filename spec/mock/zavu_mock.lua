@@ -9,7 +9,11 @@
 -- Every request is recorded per id; GET /_mock/info/<id> returns the record
 -- (hits, connection number, method, raw URI, headers - Content-Type and
 -- Content-Length among them - and body) as JSON. Requests are counted per API
--- key too, whatever their path: GET /_mock/keyhits/<key>.
+-- key too, whatever their path: GET /_mock/keyhits/<key>. A create has
+-- no id yet: it is logged by its displayName (sessions) or label (nodes),
+-- GET /_mock/created/<name> -> { count = creates seen, ids = {...} }; and
+-- GET /_mock/session/<id> is the session as stored, or 404 once it is gone
+-- (what `make chaos` checks the library's answers against).
 local cjson = require "cjson.safe"
 local state = require "mock_state"
 
@@ -257,6 +261,12 @@ local function control(path)
     return reply(200, tostring(dict:get("keyhits:" .. ngx.unescape_uri(arg)) or 0))
   elseif what == "health" then
     return reply(200, "ok")
+  elseif what == "created" then
+    return reply(200, dict:get("created:" .. ngx.unescape_uri(arg)) or '{"count": 0, "ids": []}')
+  elseif what == "session" then
+    local stored = state.stored(ngx.unescape_uri(arg))
+    if not stored then return reply(404, { code = "gone", message = "no such session" }) end
+    return reply(200, stored)
   end
   local status, body = state.control(what, arg)
   if status then return reply(status, body) end
@@ -270,6 +280,15 @@ local function read_body()
   local body = cjson.decode(text)
   if type(body) ~= "table" then return nil, api_error(400, "invalid_request", "the body is not a JSON object") end
   return body
+end
+
+-- A create, by the name it was given: how many came, and the ids they made.
+local function log_create(name, id)
+  if type(name) ~= "string" then return end
+  local entry = cjson.decode(dict:get("created:" .. name) or "") or { count = 0, ids = {} }
+  entry.count = entry.count + 1
+  entry.ids[#entry.ids + 1] = id
+  dict:set("created:" .. name, cjson.encode(entry)) -- one worker, no yield since the get: atomic
 end
 
 local function not_found(what)
@@ -328,6 +347,7 @@ local function collection(coll, key, method)
     end
     local s = state.new_session(key, body)
     record_request(s.id, s.id)
+    log_create(body.displayName, s.id)
     return reply(201, { session = state.session_view(s) })
   end
   if type(body.senderId) ~= "string" then
@@ -335,6 +355,7 @@ local function collection(coll, key, method)
   end
   local n = state.new_node(key, body)
   record_request(n.id, n.id)
+  log_create(body.label, n.id)
   return reply(201, { node = state.node_view(n), pairing = state.pairing() })
 end
 
