@@ -11,7 +11,9 @@
 --          `README.md:LINE:`; it must run to its end and exit 0.
 --   sh     Run by `sh -e`, in README order, in one sandbox: a copy of the
 --          checkout (its build/<lua>/ modules included, so `make` finds them
---          made) as the working directory, an empty HOME and TMPDIR there.
+--          made) as the working directory, an empty HOME and TMPDIR there;
+--          after the Install section's `eval "$(luarocks ... path)"`, as in
+--          the shell of a reader who followed it (Lua 5.4's LUA_CPATH set).
 --   nginx  A complete nginx configuration, saved in the sandbox as the file
 --          its header names and started with the command the header gives,
 --          `nginx -p "$PWD" -c zavu-nginx.conf` (only its `listen 127.0.0.1:8080`
@@ -226,7 +228,7 @@ describe("README.md's runnable blocks", function()
     if b.kind == "sh" then
       it("sh: " .. where .. " runs as written", function()
         local script = sandbox .. "/tmp/block-" .. b.first .. ".sh"
-        write(script, text(b))
+        write(script, 'eval "$(luarocks --lua-version=5.4 --local path)"\n' .. text(b))
         local out, err, status = H.sh(("cd %s && %s timeout 55 sh -e %s"):format(sandbox, env, script))
         assert(status == 0, where .. " failed (exit " .. tostring(status) .. "):\n" .. text(b) .. out .. err)
       end)
