@@ -86,6 +86,8 @@ local function text(block) return table.concat(block.lines, "\n") .. "\n" end
 -- The environment of a user who followed the README: nothing of the suite's.
 local CLEAN = "env -u LUA_PATH -u LUA_CPATH -u LUA_INIT -u ZAVU_LUA -u ZAVUDEV_LOG "
   .. "-u LUA_PATH_5_2 -u LUA_CPATH_5_2 -u LUA_PATH_5_3 -u LUA_CPATH_5_3 -u LUA_PATH_5_4 -u LUA_CPATH_5_4 "
+-- What the Install section leaves in its reader's shell: Lua 5.4's LUA_PATH and LUA_CPATH.
+local INSTALLED = 'eval "$(luarocks --lua-version=5.4 --local path)"\n'
 local function mock_env(key) return ("ZAVUDEV_BASE_URL=%s ZAVUDEV_API_KEY=%s "):format(H.http_url, key) end
 
 local blocks = runnable_blocks(read(H.root .. "/README.md"))
@@ -228,7 +230,7 @@ describe("README.md's runnable blocks", function()
     if b.kind == "sh" then
       it("sh: " .. where .. " runs as written", function()
         local script = sandbox .. "/tmp/block-" .. b.first .. ".sh"
-        write(script, 'eval "$(luarocks --lua-version=5.4 --local path)"\n' .. text(b))
+        write(script, INSTALLED .. text(b))
         local out, err, status = H.sh(("cd %s && %s timeout 55 sh -e %s"):format(sandbox, env, script))
         assert(status == 0, where .. " failed (exit " .. tostring(status) .. "):\n" .. text(b) .. out .. err)
       end)
@@ -307,6 +309,15 @@ describe("README.md's runnable blocks", function()
       end)
     end
   end
+
+  -- The README's first command, from that same shell: the life cycle it shows, to its end.
+  it("make demo runs as written, exit 0", function()
+    local script = sandbox .. "/tmp/demo.sh"
+    write(script, INSTALLED .. "make demo\n")
+    local out, err, status = H.sh(("cd %s && %s timeout 55 sh -e %s"):format(sandbox, env, script))
+    assert(status == 0, "make demo failed (exit " .. tostring(status) .. "):\n" .. out .. err)
+    assert.matches("\ndeleted session ", out, 1, true)
+  end)
 
   -- The README sends production users to the example: it runs as its header says.
   it("examples/openresty/nginx.conf starts with the commands at its top, deletes on DELETE only", function()
