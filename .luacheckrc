@@ -32,8 +32,17 @@ files["spec"] = { std = "max+busted" }
 files["spec/hosts/nvim_spec.lua"] = { std = "max+busted", read_globals = { vim = vim } }
 files["spec/hosts/openresty_spec.lua"] = { std = "max+busted+ngx_lua+ngx_more" }
 
+-- A wrk script (scripts/soak): wrk's hooks and the per-thread globals it reads back.
+files["bench/soak_wrk.lua"] = {
+  globals = { "setup", "init", "request", "response", "done", "id", "share", "sent", "answered", "statuses", "done_file" },
+  read_globals = { "wrk" },
+}
+
 -- types/: LuaLS definitions (generated), whose functions are empty stubs.
 files["types"] = { ignore = { "212", "241" } }
+
+-- wrk's script: the functions wrk calls, its table, and what setup() gave each thread.
+files["bench/wrk_webhook.lua"] = { globals = { "setup", "init", "request" }, read_globals = { "wrk", "thread_number" } }
 
 -- bin/zavu is a sh/Lua polyglot: `_=[[ ...sh... ]]` hides the shell part from Lua.
 files["bin/zavu"] = { globals = { "_" } }

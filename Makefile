@@ -27,7 +27,8 @@ HDR = src/zavu_lua_schema.h src/zavu_core.h src/zavu_internal.h src/zavu_cancel.
 MODULE = build/$(LUA)/zavu/core.so
 TESTKIT = build/$(LUA)/zavu_testkit.so
 
-.PHONY: all deps demo test bench testkit nvim fuzz fuzz-api asan valgrind threads clean lint format types rockspec dist
+.PHONY: all deps demo test $(LUAS:%=test-build-%) bench testkit nvim fuzz fuzz-api asan valgrind threads mutate clean lint format types rockspec dist \
+	chaos soak
 all: $(MODULE)
 
 $(MODULE): $(SRC) $(HDR)
@@ -47,6 +48,12 @@ $(TESTKIT): spec/support/zavu_testkit.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
+# The fault proxy the specs and `make chaos` put between the library and the
+# mock (spec/support/faultproxy.c); not installed.
+build/faultproxy: spec/support/faultproxy.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=c99 -Wall -Wextra -o $@ $<
+
 # Installs what is missing from Debian (as root), or says what to install.
 deps:
 	@scripts/ensure-deps
@@ -56,15 +63,37 @@ demo: deps
 	@scripts/demo
 
 # Everything: the suite on every interpreter, the hosts, the rock, the lint, then the
-# hardening checks (a short fuzz, ASan+UBSan, valgrind, ThreadSanitizer).
+# hardening checks (a short fuzz, ASan+UBSan, valgrind, ThreadSanitizer), side by side
+# (scripts/run-tests), ending with how long it took since the builds began (make expands
+# a recipe whole before it runs the first line). The builds run two at a time: each
+# interpreter's module anew with -Werror, the sanitized ones and the fuzzers.
 test: deps
-	@for l in $(LUAS); do $(MAKE) -B -s --no-print-directory LUA=$$l CFLAGS="-O2 -g -Werror" all testkit || exit 1; done
-	@$(MAKE) -s --no-print-directory nvim $(FUZZERS:%=build/fuzz/fuzz_%) build/threads \
-		LUA=lua5.4 build/asan/lua5.4/zavu/core.so
-	@$(MAKE) -s --no-print-directory LUA=luajit build/asan/luajit/zavu/core.so
-	@FUZZ_SECONDS=10 FUZZ_API_SECONDS=20 FUZZERS="$(FUZZERS)" scripts/run-tests $(LUAS)
+	@$(MAKE) -s --no-print-directory -j2 $(LUAS:%=test-build-%) $(FUZZERS:%=build/fuzz/fuzz_%) build/threads build/faultproxy
+	@$(MAKE) -s --no-print-directory nvim
+	@ZAVU_TEST_STARTED=$(shell date +%s) FUZZ_SECONDS=10 FUZZ_API_SECONDS=20 FUZZERS="$(FUZZERS)" \
+		scripts/run-tests $(LUAS)
+
+# make test's build of one interpreter (lua5.4 and luajit also under ASan+UBSan).
+$(LUAS:%=test-build-%): test-build-%:
+	@$(MAKE) -B -s --no-print-directory LUA=$* CFLAGS="-O2 -g -Werror" all testkit
+	@case $* in lua5.4|luajit) $(MAKE) -s --no-print-directory LUA=$* build/asan/$*/zavu/core.so ;; esac
 
 # ---- hardening: sanitizers, fuzzing, valgrind, threads (see README, "Hardening") ----
+
+# A seeded mix of N calls per interpreter through the fault proxy, checked
+# against the mock's record (scripts/chaos; CHAOS_SEED=... replays a run).
+N ?= 5000
+chaos: deps build/faultproxy
+	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all || exit 1; done
+	@scripts/chaos $(N)
+
+# A million ids through delete_many, and an OpenResty worker under wrk while
+# nginx reloads: memory and descriptors must stay flat (scripts/soak; not in
+# make test; prints its figures, recorded in bench/README.md).
+soak: deps
+	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all || exit 1; done
+	@scripts/soak
+
 SAN_CC = clang
 SAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc
@@ -111,7 +140,7 @@ build/asan/$(LUA)/zavu/core.so: $(SRC) $(HDR)
 
 # The API suite on lua5.4 and luajit with that module; fails on any report.
 asan: deps
-	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all testkit build/asan/$$l/zavu/core.so || exit 1; done
+	@for l in lua5.4 luajit; do $(MAKE) -s --no-print-directory LUA=$$l all testkit build/faultproxy build/asan/$$l/zavu/core.so || exit 1; done
 	@scripts/run-sanitized asan lua5.4 luajit
 
 # The core of the suite under valgrind, with aggressive garbage collection.
@@ -126,10 +155,17 @@ build/threads: spec/support/threads.c $(SRC) $(HDR)
 threads: deps build/threads
 	@scripts/run-sanitized threads
 
+# Each bug of mutate/mutants.lua planted in a scratch copy, the specs that
+# must catch it run; fails when one survives (not part of make test).
+# MUTATE_ARGS="--only NAME --all-luas --keep ..." (see scripts/mutate).
+mutate: deps
+	@$(LUA) scripts/mutate $(MUTATE_ARGS)
+
 clean:
 	rm -rf build
 
-# Speed and memory against raw libcurl and the usual alternatives; see bench/README.md.
+# Speed and memory against raw libcurl and the usual alternatives, the webhook
+# verifier beside its floor and the receiver under wrk; see bench/README.md.
 bench: deps
 	@bench/run
 

@@ -218,9 +218,9 @@ D.classes = {
       { "message", "string", "a human sentence, never empty" },
       { "details", "table?", "the body's `details`" },
       { "request_id", "string?", "the X-Request-Id response header" },
-      { "retryable", "boolean", "whether this kind of failure is worth another try" },
+      { "retryable", "boolean", "worth another try? (a POST: false if the server may have seen it)" },
       { "retry_after", "number?", "seconds the server asked to wait" },
-      { "attempts", "integer", "requests sent (0 for local errors)" },
+      { "attempts", "integer", "requests the server may have seen (0 for local errors)" },
       { "lastError", "string?", "session_failed (`sessions.wait`): the session's lastError" },
       { "session", "zavu.Session?", "session_failed and timeout of `sessions.wait`: the session as last seen" },
     },
@@ -234,6 +234,11 @@ D.classes = {
       { "api_key", "string?", "a live key (zv_live_...); default $ZAVUDEV_API_KEY" },
       { "base_url", "string?", "default $ZAVUDEV_BASE_URL, else https://api.zavu.dev; may carry a path prefix" },
       { "timeout", "number?", "seconds per attempt (default 60)" },
+      {
+        "total_timeout",
+        "number?",
+        "seconds for a whole call, every attempt and retry wait included (default: none), for every call",
+      },
       { "connect_timeout", "number?", "seconds (default 10)" },
       { "max_retries", "integer?", "extra attempts, 0..100 (default 2)" },
       { "max_retry_wait", "number?", "seconds: cap on a wait the server asks for (default 60)" },
@@ -264,6 +269,12 @@ D.classes = {
     doc = "Per-call options of every method.",
     fields = {
       { "timeout", "number?", "seconds per attempt, for this call" },
+      {
+        "total_timeout",
+        "number?",
+        "seconds for the whole call, every attempt and retry wait included; then code timeout "
+          .. "(delete_many: the whole batch)",
+      },
       { "max_retries", "integer?", "extra attempts, for this call" },
     },
   },
@@ -302,6 +313,7 @@ D.classes = {
     fields = {
       { "status", "zavu.SessionStatus|zavu.SessionStatus[]?", "the status (or statuses) to wait for (default ready)" },
       { "timeout", "number?", "seconds in all (default 180)" },
+      { "total_timeout", "number?", "seconds in all too: the shorter of the two bounds the wait" },
       { "interval", "number?", "seconds between polls, at least (default 2)" },
       { "on_qr", "fun(qr: string, session: zavu.Session)?", "each time a new QR code appears (plain Lua only)" },
     },
@@ -317,6 +329,7 @@ D.classes = {
       { "dry_run", "boolean?", "delete nothing; say what would go" },
       { "concurrency", "integer?", "as delete_many's" },
       { "timeout", "number?", "seconds per attempt" },
+      { "total_timeout", "number?", "seconds for the whole prune: the listing, then the deletes" },
       { "max_retries", "integer?", "extra attempts" },
     },
   },
@@ -593,6 +606,23 @@ D.modules = {
         doc = 'Put f where a method named name lands on t: "sessions.get" -> t.sessions.get, "request" -> t.request (for the host modules)',
         params = { { "t", "table", "" }, { "name", "string", "" }, { "f", "function", "" } },
         returns = {},
+      },
+      call_total = {
+        doc = "The total_timeout a call of the method `name` with these arguments runs under: its options' own, "
+          .. "else client_total, or nil (for the host modules, which count the wait for a thread in it)",
+        params = { { "name", "string", "" }, { "client_total", "number?", "" }, { "...", "any", "" } },
+        returns = { { "number?", "", "" } },
+      },
+      call_within = {
+        doc = "f(...), a call of the method `name`, given what is left before deadline (a zavu.core.now() time; "
+          .. "nil: unbound) as its total_timeout; nothing left: nil and a timeout error, nothing sent",
+        params = {
+          { "f", "function", "" },
+          { "name", "string", "" },
+          { "deadline", "number?", "" },
+          { "...", "any", "" },
+        },
+        returns = { { "any", "...", "" } },
       },
     },
     -- Tables of functions on the module, each a class of its own.

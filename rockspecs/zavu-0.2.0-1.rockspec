@@ -55,7 +55,6 @@ build = {
     ["zavu.operations"] = "lua/zavu/operations.lua",
     ["zavu.methods"] = "lua/zavu/methods.lua",
     ["zavu.lifecycle"] = "lua/zavu/lifecycle.lua",
-    ["zavu.options"] = "lua/zavu/options.lua",
     ["zavu.schema"] = "lua/zavu/schema.lua",
     ["zavu.webhooks"] = "lua/zavu/webhooks.lua",
     ["zavu.openresty.webhook"] = "lua/zavu/openresty/webhook.lua",

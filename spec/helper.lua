@@ -23,11 +23,24 @@ H.http_url = "http://127.0.0.1:" .. H.http_port
 H.https_url = "https://127.0.0.1:" .. H.https_port
 H.key = "zv_live_spec_0123456789abcdef"
 
--- A fresh id suffix, so each spec's counters on the mock start at zero.
+-- A fresh id suffix, so each spec's counters on the mock start at zero: the
+-- interpreter, the time, a count and a salt read once per process from
+-- /dev/urandom (math.random is not seeded on 5.1-5.3 and LuaJIT: two runs of
+-- one interpreter would draw the same numbers, and read each other's records).
 local counter = 0
+local salt = (function()
+  local f = io.open("/dev/urandom", "rb")
+  local bytes = f and f:read(3) or ""
+  if f then f:close() end
+  local n = os.time()
+  for i = 1, #bytes do
+    n = n * 256 + bytes:byte(i)
+  end
+  return n % 1000000
+end)()
 function H.nonce()
   counter = counter + 1
-  return string.format("%s%d%d", H.lua:gsub("%W", ""), os.time() % 100000, counter) .. tostring(math.random(1e6))
+  return ("%s%d%dx%d%d"):format((H.lua:gsub("%W", "")), os.time() % 100000, counter, salt, math.random(1e6))
 end
 
 -- A TCP port nothing listens on right now, as the kernel picks it.
@@ -104,7 +117,8 @@ function H.mock_seed(key, count, opts)
   return mock_post("/_mock/seed", body)
 end
 
---- Listings of key misbehave: "repeat-cursor", "broken-json", or "" to stop.
+--- Listings of key misbehave: "repeat-cursor", "broken-json", "broken-json-later" (pages
+-- after the first), or "" to stop.
 function H.mock_misbehave(key, mode) return mock_post("/_mock/misbehave", { key = key, mode = mode }) end
 
 --- Every request with key answers status (200) and body, the bytes given, on

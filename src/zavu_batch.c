@@ -18,6 +18,7 @@ typedef struct slot {
     size_t item;
     double started;
     int busy;
+    int capped; /* its timeout is what was left of the batch's total_timeout */
 } slot;
 
 typedef struct parked { /* an id waiting for its retry */
@@ -36,6 +37,8 @@ typedef struct batch {
     slot *slots;
     int n_slots, max_retries, missing_ok;
     double timeout;
+    double deadline; /* total_timeout: when the whole batch must be over; 0: never */
+    int expired;     /* a transfer was cut at the deadline (libcurl may see it a ms early) */
     unsigned long cancel_gen; /* the cancel count when the batch began */
     zavu_settled_fn settled;
     void *ud;
@@ -85,8 +88,10 @@ static int start(batch *b, slot *s, size_t item)
     s->errbuf[0] = '\0';
     s->started = zavu_now();
     s->body.cancel_gen = b->cancel_gen;
+    s->capped = b->deadline && b->deadline - s->started < b->timeout;
     curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
-    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, zavu_ms(b->timeout));
+    curl_easy_setopt(s->easy, CURLOPT_TIMEOUT_MS, /* capped: rounded up, to end past the deadline */
+                     s->capped ? zavu_ms(b->deadline - s->started) + 1 : zavu_ms(b->timeout));
     if (curl_multi_add_handle(b->c->multi, s->easy) != CURLM_OK)
         return -1;
     s->busy = 1;
@@ -104,9 +109,18 @@ static int finish(batch *b, slot *s, CURLcode rc)
     again = zavu_classify(s->easy, rc, &s->body, s->errbuf, b->missing_ok, &res);
     curl_multi_remove_handle(b->c->multi, s->easy);
     s->busy = 0;
-    n = ++b->attempts[s->item];
+    n = b->attempts[s->item] += zavu_sends(&s->body); /* libcurl may have sent it twice */
     res.attempts = n;
     wait = again && n <= b->max_retries ? zavu_retry_wait(b->c, &res, n - 1) : -1;
+    if (b->deadline && !res.ok && s->capped && rc == CURLE_OPERATION_TIMEDOUT &&
+        !zavu_cancelled_since(b->cancel_gen)) {
+        zavu_set_out_of_time(&res, -1); /* cut short at the batch's deadline */
+        b->expired = 1;
+        wait = -1;
+    } else if (b->deadline && wait >= 0 && zavu_now() + wait >= b->deadline) {
+        zavu_set_out_of_time(&res, wait); /* its retry would come too late */
+        wait = -1;
+    }
     if (b->c->debug)
         zavu_log_attempt("DELETE", s->url, &res, (zavu_now() - s->started) * 1000, n,
                          b->max_retries + 1, wait);
@@ -119,47 +133,65 @@ static int finish(batch *b, slot *s, CURLcode rc)
     return settle(b, s->item, &res);
 }
 
-/* Milliseconds libcurl may sleep: until the earliest parked retry is due,
- * and never over 100 ms, so a cancel is seen while only timers are left. */
+/* Milliseconds libcurl may sleep: until the earliest parked retry is due
+ * or the deadline, and never over 100 ms, so a cancel is seen while only
+ * timers are left. */
 static int poll_timeout(const batch *b, double now)
 {
     size_t i;
     double soonest = now + 0.1;
+    if (b->deadline && b->deadline < soonest)
+        soonest = b->deadline;
     for (i = 0; i < b->n_waiting; i++)
         if (b->waiting[i].due < soonest)
             soonest = b->waiting[i].due;
     return soonest <= now ? 0 : (int)((soonest - now) * 1000) + 1;
 }
 
-/* Settle whatever is still open (in flight, parked or not yet sent) as
- * cancelled. Returns non-zero when settled() asked to abort. */
-static int cancel_rest(batch *b)
+/* One id that is still open, ended: cancelled, or out of time (wait as
+ * zavu_set_out_of_time takes it). */
+static int end_open(batch *b, size_t item, int attempts, int out_of_time, double wait)
 {
     zavu_result res;
-    size_t i;
-    int k;
     memset(&res, 0, sizeof res);
     res.retry_after = -1;
-    zavu_set_cancelled(&res);
+    res.attempts = attempts;
+    if (!out_of_time)
+        zavu_set_cancelled(&res);
+    else if (attempts == 0)
+        zavu_set_error(&res, "timeout",
+                       "total_timeout ran out: 0 attempts made; the batch reached it before this "
+                       "id was sent");
+    else
+        zavu_set_out_of_time(&res, wait);
+    res.retryable = out_of_time;
+    return settle(b, item, &res);
+}
+
+/* Settle whatever is still open (in flight, parked or not yet sent) as
+ * cancelled, or as out of time once the batch's total_timeout ran out.
+ * Returns non-zero when settled() asked to abort. */
+static int end_rest(batch *b, int out_of_time)
+{
+    size_t i;
+    int k;
     for (k = 0; k < b->n_slots; k++) {
         slot *s = &b->slots[k];
         if (!s->busy)
             continue;
         curl_multi_remove_handle(b->c->multi, s->easy);
         s->busy = 0;
-        res.attempts = ++b->attempts[s->item];
-        if (settle(b, s->item, &res))
+        if (end_open(b, s->item, ++b->attempts[s->item], out_of_time, -1))
             return 1;
     }
     for (i = 0; i < b->n_waiting; i++) {
-        res.attempts = b->attempts[b->waiting[i].item];
-        if (settle(b, b->waiting[i].item, &res))
+        size_t item = b->waiting[i].item;
+        if (end_open(b, item, b->attempts[item], out_of_time, 0))
             return 1;
     }
     b->n_waiting = 0;
     while (b->next < b->n) {
-        res.attempts = 0;
-        if (settle(b, b->next++, &res))
+        if (end_open(b, b->next++, 0, out_of_time, 0))
             return 1;
     }
     return 0;
@@ -220,7 +252,9 @@ static int run(batch *b)
             continue;
         }
         if (zavu_cancelled_since(b->cancel_gen))
-            return cancel_rest(b) ? -1 : 0;
+            return end_rest(b, 0) ? -1 : 0;
+        if (b->deadline && (now >= b->deadline || b->expired))
+            return end_rest(b, 1) ? -1 : 0;
         idle = 0;
         started = 0;
         for (i = 0; i < b->n_slots; i++) {
@@ -323,10 +357,12 @@ int zavu_delete_many(zavu_client *c, const char *const *ids, const size_t *id_le
     b.n = n;
     b.settled = settled;
     b.ud = ud;
-    b.timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
-    b.max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
+    b.timeout = zavu_call_timeout(c, call);
+    b.max_retries = zavu_call_retries(c, call);
     b.missing_ok = call && call->missing_ok;
-    b.cancel_gen = zavu_cancel_count();
+    b.cancel_gen = c->call_gen = zavu_cancel_count();
+    if (zavu_call_total(c, call) > 0) /* the whole batch's, not each id's */
+        b.deadline = zavu_now() + zavu_call_total(c, call);
     if (concurrency < 1)
         concurrency = 1;
     if (concurrency > ZAVU_MAX_CONCURRENCY)

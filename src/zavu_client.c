@@ -54,6 +54,8 @@ void zavu_buffer_reset(zavu_buffer *b)
     b->len = 0;
     b->cut = 0;
     b->limit = 0;
+    b->sends = 0;
+    b->resend_refused = 0;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
@@ -92,9 +94,13 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
     zavu_client *c = ud;
-    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    curl_socket_t fd;
     int i;
     (void)purpose;
+    /* Cancelled while the name was being resolved: no socket, no request. */
+    if (zavu_cancelled_since(c->call_gen))
+        return CURL_SOCKET_BAD;
+    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
     if (fd != CURL_SOCKET_BAD)
         zavu_track_socket(fd);
     for (i = 0; fd != CURL_SOCKET_BAD && i < ZAVU_MAX_TRACKED_SOCKETS; i++) {
@@ -117,14 +123,48 @@ static int on_close_socket(void *ud, curl_socket_t fd)
     return 0;
 }
 
-/* libcurl calls this often while a transfer runs: end it once cancelled. */
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-                       curl_off_t ulnow)
+/* ---- requests libcurl sends again by itself ----
+ *
+ * When a kept-alive connection dies before a byte of the answer came back,
+ * libcurl sends the same request again on a fresh connection, within the
+ * same transfer ("Connection died, retrying a fresh connect":
+ * Curl_retry_request in lib/transfer.c, reached from multi.c's DO and
+ * PERFORMING states). The server may have read and performed the first one.
+ * Harmless for a GET or a DELETE; for a POST without an idempotency key it
+ * does the work twice. A read callback whose seek refuses to rewind does not
+ * stop it: libcurl 7.88 rewinds only after body bytes went out, so a POST
+ * with no body goes again anyway. What does: the pre-request callback, which
+ * libcurl calls in its DO state right before each request is sent, retries
+ * included, and which may abort the transfer (CURLE_ABORTED_BY_CALLBACK). It
+ * also counts what was sent: no call, nothing went out. (libcurl 7.80+;
+ * older ones get a fresh connection for such a POST, which libcurl never
+ * retries.) */
+
+#if LIBCURL_VERSION_NUM >= 0x075000
+static int on_prereq(void *ud, char *primary_ip, char *local_ip, int primary_port, int local_port)
 {
-    const zavu_buffer *b = ud;
-    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return zavu_cancelled_since(b->cancel_gen);
+    zavu_buffer *b = ud;
+    (void)primary_ip, (void)local_ip, (void)primary_port, (void)local_port;
+    if (b->send_once && b->sends > 0) {
+        b->resend_refused = 1;
+        return CURL_PREREQFUNC_ABORT;
+    }
+    b->sends++;
+    return CURL_PREREQFUNC_OK;
 }
+#endif
+
+void zavu_guard_resend(CURL *e, zavu_buffer *b, int once)
+{
+    b->send_once = once;
+#if LIBCURL_VERSION_NUM < 0x075000
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, (long)once);
+#else
+    (void)e;
+#endif
+}
+
+int zavu_sends(const zavu_buffer *b) { return b->sends > 1 ? b->sends : 1; }
 
 /* ---- handles ---- */
 
@@ -161,9 +201,16 @@ CURL *zavu_new_easy(zavu_client *c, zavu_buffer *body, char *errbuf)
     curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c);
-    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(e, CURLOPT_XFERINFODATA, body);
+    /* No progress callback (libcurl would call it several times a
+     * transfer): a cancel reaches a transfer through its socket, which
+     * zavu_cancel_all shuts down, waking the poll it sleeps in; a socket
+     * opened after the cancel is refused (on_open_socket), and the attempt
+     * loops look at the count between attempts. */
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075000
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, body);
+#endif
     body->easy = e;
     return e;
 }
@@ -211,6 +258,7 @@ zavu_client *zavu_client_new(const zavu_config *cfg)
         snprintf(c->user_agent, ua_len, "zavu-lua/%s (%s; libcurl/%s)%s%s", ZAVU_VERSION, lua, curl,
                  *extra ? " " : "", extra);
     c->timeout = cfg->timeout > 0 ? cfg->timeout : 60;
+    c->total_timeout = cfg->total_timeout > 0 ? cfg->total_timeout : 0;
     c->connect_timeout = cfg->connect_timeout > 0 ? cfg->connect_timeout : 10;
     c->max_retries = cfg->max_retries >= 0 ? cfg->max_retries : 2;
     c->max_retry_wait = cfg->max_retry_wait >= 0 ? cfg->max_retry_wait : ZAVU_MAX_RETRY_WAIT;
@@ -370,6 +418,42 @@ void zavu_set_error(zavu_result *res, const char *code, const char *message)
     snprintf(res->message, sizeof res->message, "%s", message);
 }
 
+void zavu_set_out_of_time(zavu_result *res, double wait)
+{
+    char why[160] = "";
+    if (res->attempts > 0 && wait < 0)
+        snprintf(why, sizeof why, "; the last one was cut short");
+    else if (wait > 0 && res->retry_after >= 0)
+        snprintf(why, sizeof why, "; the wait the last answer asked for (%.3g s) would pass it",
+                 wait);
+    else if (wait > 0 && res->status)
+        snprintf(why, sizeof why, "; the wait before another attempt (%.3g s) would pass it", wait);
+    else if (wait > 0)
+        snprintf(why, sizeof why,
+                 "; the last one failed (%s), and the wait before another (%.3g s) would pass it",
+                 res->code ? res->code : "error", wait);
+    snprintf(res->message, sizeof res->message, "total_timeout ran out: %d attempt%s made%s",
+             res->attempts, res->attempts == 1 ? "" : "s", why);
+    res->code = "timeout";
+    res->ok = 0;
+    res->retryable = 1; /* later, with time to spare, it may well work */
+}
+
+double zavu_call_timeout(const zavu_client *c, const zavu_call *call)
+{
+    return call && call->timeout > 0 ? call->timeout : c->timeout;
+}
+
+double zavu_call_total(const zavu_client *c, const zavu_call *call)
+{
+    return call && call->total_timeout > 0 ? call->total_timeout : c->total_timeout;
+}
+
+int zavu_call_retries(const zavu_client *c, const zavu_call *call)
+{
+    return call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
+}
+
 void zavu_set_cancelled(zavu_result *res)
 {
     zavu_set_error(res, "cancelled", "the call was cancelled before it finished");
@@ -475,29 +559,48 @@ void zavu_note_request_id(CURL *e, zavu_result *res)
                            header_value(e, "X-Request-Id"));
 }
 
-int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res)
+int zavu_post_may_retry(CURL *e, const zavu_buffer *body, zavu_result *res)
 {
-    curl_off_t pretransfer = 0;
-    if (res->status) /* an answer: retry only when the server asked */
-        return res->status == 429 ||
-               zavu_parse_should_retry(header_value(e, "x-should-retry")) == 1;
-    /* No answer. Sent or not? Nothing was sent before pre-transfer. */
-    (void)rc;
+    int sent;
+#if LIBCURL_VERSION_NUM < 0x075000
+    curl_off_t pretransfer = 0; /* no pre-request callback: nothing goes out before pre-transfer */
     curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
-    return pretransfer == 0;
+    sent = pretransfer > 0;
+#else
+    sent = body->sends > 0;
+#endif
+    if (res->status) /* an answer: retry only when the server asked */
+        res->retryable = res->status == 429 ||
+                         zavu_parse_should_retry(header_value(e, "x-should-retry")) == 1;
+    else /* no answer: only when no request began to go out */
+        res->retryable = !sent;
+    if (body->resend_refused) {
+        zavu_set_error(res, "connection_error",
+                       "the connection closed after the request was sent and before an answer "
+                       "came: the server may have performed it");
+    } else if (!res->retryable && !res->status && res->code &&
+               strcmp(res->code, "cancelled") != 0) {
+        char message[sizeof res->message];
+        snprintf(message, sizeof message,
+                 "%.190s (the request was sent: the server may have performed it)", res->message);
+        zavu_set_error(res, res->code, message);
+    }
+    return res->retryable;
 }
 
-int zavu_may_retry(zavu_client *c, const char *method, CURLcode rc, const zavu_result *res,
-                   int again)
+int zavu_may_retry(zavu_client *c, zavu_result *res, int again)
 {
     if (!again)
         return 0;
     /* A send with its key: the server stores it once, whatever the network
      * did; a 409 is that key's answer, which another attempt only repeats. */
-    if (c->rq_idempotent)
+    if (c->rq_idempotent) {
+        if (res->status == 409)
+            res->retryable = 0;
         return res->status != 409;
-    if (strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0)
-        return zavu_post_may_retry(c->easy, rc, res);
+    }
+    if (c->body.send_once) /* a POST or PATCH without a key */
+        return zavu_post_may_retry(c->easy, &c->body, res);
     return 1;
 }
 

@@ -35,6 +35,8 @@ typedef struct zavu_config {
     const char *user_agent;  /* appended to the library's own */
     const char *lua_version; /* shown in the User-Agent, e.g. "Lua 5.4" */
     double timeout;          /* seconds per attempt */
+    double total_timeout;    /* seconds for a whole call, every attempt and
+                                retry wait included; <= 0: no such bound */
     double connect_timeout;  /* seconds */
     double max_retry_wait;   /* seconds: cap on a server-requested wait */
     int max_retries;
@@ -46,6 +48,7 @@ typedef struct zavu_config {
 /* Per-call settings; negative numbers mean "use the client's". */
 typedef struct zavu_call {
     double timeout;
+    double total_timeout; /* for zavu_delete_many: the whole batch */
     int max_retries;
     int missing_ok; /* a 404 counts as success */
 } zavu_call;
@@ -98,6 +101,21 @@ int zavu_catch_interrupt(void);
 /* How many SIGINTs arrived since zavu_catch_interrupt. */
 int zavu_interrupted(void);
 
+/* Ctrl-C in a plain interpreter (`lua script.lua`) that never called
+ * zavu_catch_interrupt: the interpreter's SIGINT handler only sets a hook
+ * that fires once the running C function returns, so a call in flight would
+ * go on until it ends. Between zavu_call_begin and zavu_call_end, when the
+ * SIGINT handler in place is the host program's own (it lives in the main
+ * executable, not in a library), a handler of ours stands in front of it: a
+ * SIGINT cancels what is in flight (zavu_cancel_all) and is then handed to
+ * the host's handler, put back, so the host reacts as it always does.
+ * zavu_host_not_plain() turns this off for the whole process for good:
+ * hosts with signal handling of their own (nginx, Neovim) call it, and
+ * those are also recognised by the symbols they export. */
+void zavu_call_begin(void);
+void zavu_call_end(void);
+void zavu_host_not_plain(void);
+
 /* Returns NULL only when out of memory. A bad configuration (no key, an
  * insecure URL...) is not an error here: every call then reports it. */
 zavu_client *zavu_client_new(const zavu_config *cfg);
@@ -132,7 +150,10 @@ typedef struct zavu_request {
                          NULL: "resource" */
     /* A re-send is harmless (the request carries an idempotency key, as a
      * send does): a POST is then retried as a GET is - except after a 409,
-     * that key's own answer, which another attempt only repeats. */
+     * that key's own answer, which another attempt only repeats - and
+     * libcurl may send it again on a fresh connection. 0 for every other
+     * POST or PATCH: it reaches the server at most once per attempt, and
+     * again only when it surely never arrived. */
     int idempotent;
     int live_only;              /* refused locally with a test-mode key (zv_test_...) */
     const char *const *headers; /* "Name: value", sent besides the client's */
@@ -140,12 +161,14 @@ typedef struct zavu_request {
 } zavu_request;
 
 /* Send rq with the retry policy: GET and DELETE as zavu_delete_session; a
- * POST or PATCH again only when it surely never reached the server (refused,
- * DNS, no connection within the timeout) or the server asked (429,
- * x-should-retry: true), never after a timeout or a 5xx once sent - unless
- * rq->idempotent. Fills *res (res->body is
+ * POST or PATCH (unless rq->idempotent) again only when it surely never
+ * reached the server (refused, DNS, no connection within the timeout) or the
+ * server asked (429, x-should-retry: true), never after a timeout or a 5xx
+ * once sent, and its error's retryable says just that. Fills *res (res->body is
  * the response body for success and failure alike) and returns res->ok. A
- * success body over max_response_bytes is the error "response_too_large". */
+ * success body over max_response_bytes is the error "response_too_large"; a
+ * 2xx whose body was cut or stalled is a transport error that keeps the
+ * status, retryable for a GET only (a POST or DELETE was performed). */
 int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *call,
                       zavu_result *res);
 

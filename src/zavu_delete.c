@@ -8,9 +8,6 @@
 int zavu_delete_session(zavu_client *c, const char *id, size_t id_len, const zavu_call *call,
                         zavu_result *res)
 {
-    int max_retries;
-    double timeout;
-
     if (!zavu_prepare_call(c, id, id_len, res))
         return 0;
     if (!c->easy && !(c->easy = zavu_new_easy(c, &c->body, c->curl_error))) {
@@ -21,8 +18,6 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len, const zav
         zavu_set_error(res, "connection_error", "out of memory");
         return 0;
     }
-    timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
-    max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
     if (c->easy_is_generic) { /* back from another request's method and headers */
         curl_easy_setopt(c->easy, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(c->easy, CURLOPT_CUSTOMREQUEST, "DELETE");
@@ -30,6 +25,5 @@ int zavu_delete_session(zavu_client *c, const char *id, size_t id_len, const zav
         c->easy_is_generic = 0;
     }
     curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
-    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
-    return zavu_perform(c, "DELETE", max_retries, call && call->missing_ok, 0, res);
+    return zavu_perform(c, "DELETE", call, 0, res);
 }

@@ -24,6 +24,11 @@ typedef struct zavu_buffer {
     CURL *easy;               /* the handle it belongs to, for the status */
     int cut;                  /* the transfer was stopped because the body was too big */
     unsigned long cancel_gen; /* zavu_cancel_all count when the transfer began */
+    /* Requests libcurl began to send in this transfer: more than one when it
+     * sent again by itself on a fresh connection (zavu_guard_resend). */
+    int sends;
+    int send_once;      /* a POST without an idempotency key: refuse a second send */
+    int resend_refused; /* ... and libcurl tried one */
 } zavu_buffer;
 
 /* Ready a body buffer for a new transfer. */
@@ -39,10 +44,11 @@ struct zavu_client {
     size_t max_response;
     unsigned long generation; /* forks seen when its connections were opened */
     char *base_url, *ca_file, *ca_path, *user_agent;
-    double timeout, connect_timeout, max_retry_wait;
+    double timeout, total_timeout, connect_timeout, max_retry_wait; /* total_timeout 0: none */
     int max_retries, debug;
-    int test_key;      /* a zv_test_ key: refused by the live-only requests */
-    int rq_idempotent; /* the running request's rq->idempotent (0 for a delete) */
+    int test_key;           /* a zv_test_ key: refused by the live-only requests */
+    int rq_idempotent;      /* the running request's rq->idempotent (0 for a delete) */
+    unsigned long call_gen; /* zavu_cancel_count() when the running call began */
     unsigned int rng;
     /* A bad configuration is reported by every call, never by the constructor. */
     const char *config_code;
@@ -80,21 +86,42 @@ int zavu_transport_error(CURLcode rc, const char *errbuf, zavu_result *res);
 /* res->request_id from the response's X-Request-Id. */
 void zavu_note_request_id(CURL *e, zavu_result *res);
 
-/* Perform c->easy (URL, method and timeout set) attempt after attempt as
- * the retry policy says, sleeping between them; fills res. keep_body: the
- * success body is the answer (res->body; capped at max_response_bytes), as
- * for zavu_request_send; a delete needs only the status. */
-int zavu_perform(zavu_client *c, const char *method, int max_retries, int missing_ok, int keep_body,
+/* Perform c->easy (URL and method set) attempt after attempt as the retry
+ * policy says, sleeping between them, within call's total_timeout (or the
+ * client's); fills res. keep_body: the success body is the answer
+ * (res->body; capped at max_response_bytes), as for zavu_request_send; a
+ * delete needs only the status. */
+int zavu_perform(zavu_client *c, const char *method, const zavu_call *call, int keep_body,
                  zavu_result *res);
 
-/* For a POST: may it be sent again? Only if it surely never reached the
- * server, or the server asked for it. */
-int zavu_post_may_retry(CURL *e, CURLcode rc, const zavu_result *res);
+/* The call's timeout, total_timeout (0: none) and max_retries: its own, else the client's. */
+double zavu_call_timeout(const zavu_client *c, const zavu_call *call);
+double zavu_call_total(const zavu_client *c, const zavu_call *call);
+int zavu_call_retries(const zavu_client *c, const zavu_call *call);
+
+/* res as "timeout": the call's total_timeout ran out with res->attempts
+ * made. wait: the retry wait that would have passed it; < 0: the last
+ * attempt itself was cut short at the deadline; 0: nothing more to say. */
+void zavu_set_out_of_time(zavu_result *res, double wait);
+
+/* For a POST without an idempotency key: may it be sent again? Only if it
+ * surely never reached the server (no request began to go out), or the
+ * server asked for it. res->retryable becomes that verdict, and the message
+ * says when the server may have performed it. */
+int zavu_post_may_retry(CURL *e, const zavu_buffer *body, zavu_result *res);
+
+/* Before a transfer on e: once = 1 for a POST without an idempotency key,
+ * which libcurl must not send again by itself (see zavu_client.c). */
+void zavu_guard_resend(CURL *e, zavu_buffer *body, int once);
+
+/* Requests the server may have seen in this transfer: one for the attempt,
+ * more when libcurl sent it again by itself. */
+int zavu_sends(const zavu_buffer *body);
 
 /* An attempt's outcome that is worth another (`again`), through the rule of
- * its method and c->rq_idempotent: 1 when it may be sent again. */
-int zavu_may_retry(zavu_client *c, const char *method, CURLcode rc, const zavu_result *res,
-                   int again);
+ * the request (c->rq_idempotent, c->body.send_once): 1 when it may be sent
+ * again; res->retryable says the same. */
+int zavu_may_retry(zavu_client *c, zavu_result *res, int again);
 
 /* res as test_mode_key: what a live-only request says to a zv_test_ key. */
 void zavu_set_test_key(zavu_result *res);

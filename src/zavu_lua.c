@@ -42,7 +42,9 @@ static int l_sleep(lua_State *L)
             luaL_argerror(L, 2, "a cancel_count() expected");
         count = (unsigned long)since;
     }
+    zavu_call_begin(); /* Ctrl-C in a plain interpreter ends the sleep */
     zavu_sleep_since(secs, count);
+    zavu_call_end();
     lua_pushboolean(L, count == zavu_cancel_count());
     return 1;
 }
@@ -157,6 +159,14 @@ int luaopen_zavu_core(lua_State *L)
     if (zavu_global_init() != 0)
         return luaL_error(L, "zavu: curl_global_init failed");
     load_json_decoder(L);
+    /* nginx and Neovim handle SIGINT their own way: never stand in there
+     * (their worker threads' Lua states are told by the symbols the
+     * programs export, see zavu_call_begin). */
+    lua_getglobal(L, "ngx");
+    lua_getglobal(L, "vim");
+    if (!lua_isnil(L, -1) || !lua_isnil(L, -2))
+        zavu_host_not_plain();
+    lua_pop(L, 2);
 
     zl_open_client(L);
 

@@ -99,7 +99,9 @@ int zl_guarded(lua_State *L, client_ud *u, int at, lua_CFunction inner)
     if (u->busy) /* a finalizer's call is still running? cannot be, but never nest */
         return zl_push_busy(L);
     u->busy = 1;
+    zavu_call_begin(); /* Ctrl-C in a plain interpreter ends the call */
     rc = lua_pcall(L, nargs + 1, LUA_MULTRET, 0);
+    zavu_call_end();
     zl_call_done(u);
     if (rc != 0)
         return lua_error(L);

@@ -12,16 +12,26 @@
 #include <string.h>
 
 /* Whether a function's source is one of zavu's own Lua modules
- * ("@.../zavu/init.lua"), which only pass the user's arguments on. */
+ * ("@.../zavu/init.lua", "@.../zavu/openresty/webhook.lua"), which only pass
+ * the user's arguments on. (zavu.methods.raise_at_caller: the same rule.) */
 static int is_zavu_module(const char *source)
 {
     size_t n = strlen(source), i;
+    int dirs = 0;
     if (n < 10 || source[0] != '@' || strcmp(source + n - 4, ".lua") != 0)
         return 0;
-    for (i = n - 4; i > 0 && source[i - 1] != '/'; i--)
-        if (!(isalnum((unsigned char)source[i - 1]) || source[i - 1] == '_'))
+    for (i = n - 4; i > 1; i--) {
+        char ch = source[i - 1];
+        if (ch == '/') {
+            if (i >= 5 && i < n - 4 && memcmp(source + i - 5, "zavu/", 5) == 0)
+                return 1;
+            if (++dirs > 1) /* zavu/<name>.lua or zavu/<dir>/<name>.lua */
+                return 0;
+        } else if (!(isalnum((unsigned char)ch) || ch == '_')) {
             return 0;
-    return i >= 5 && i < n - 4 && memcmp(source + i - 5, "zavu/", 5) == 0;
+        }
+    }
+    return 0;
 }
 
 /* Raise the message at the line of the first Lua function up the stack

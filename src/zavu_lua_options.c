@@ -20,10 +20,10 @@ static const char *const CLIENT_OPTIONS[] = {"api_key",     "base_url",
                                              "ca_file",     "ca_path",
                                              "user_agent",  "allow_insecure_http",
                                              "debug",       "max_response_bytes",
-                                             "lua_version", "sender",
-                                             NULL};
+                                             "lua_version", "total_timeout",
+                                             "sender",      NULL};
 /* every call's */
-static const char *const CALL_OPTIONS[] = {"timeout", "max_retries", NULL};
+static const char *const CALL_OPTIONS[] = {"timeout", "total_timeout", "max_retries", NULL};
 /* a delete's besides (delete, delete_many, request) */
 static const char *const DELETE_OPTIONS[] = {"missing_ok", NULL};
 /* delete_many's besides */
@@ -141,6 +141,7 @@ void zl_read_config(lua_State *L, int t, zavu_config *cfg)
     if ((sender = opt_string(L, t, "sender")) != NULL && (!*sender || zavu_has_control(sender)))
         zl_raise(L, "bad option 'sender' (a sender id expected: not empty, no control characters)");
     cfg->timeout = opt_seconds(L, t, "timeout", 60, 0);
+    cfg->total_timeout = opt_seconds(L, t, "total_timeout", 0, 0);
     cfg->connect_timeout = opt_seconds(L, t, "connect_timeout", 10, 0);
     cfg->max_retries = opt_count(L, t, "max_retries", 2, 0, ZAVU_MAX_RETRIES);
     cfg->max_retry_wait = opt_seconds(L, t, "max_retry_wait", ZAVU_MAX_RETRY_WAIT, 1);
@@ -159,6 +160,7 @@ void zl_read_call(lua_State *L, int t, const char *fname, int argn, zavu_call *c
     static const char *const *const one[] = {CALL_OPTIONS, DELETE_OPTIONS, NULL};
     static const char *const *const all[] = {CALL_OPTIONS, DELETE_OPTIONS, MANY_OPTIONS, NULL};
     call->timeout = -1;
+    call->total_timeout = -1;
     call->max_retries = -1;
     call->missing_ok = 0;
     if (lua_isnoneornil(L, t))
@@ -168,6 +170,7 @@ void zl_read_call(lua_State *L, int t, const char *fname, int argn, zavu_call *c
                  luaL_typename(L, t));
     zl_refuse_unknown(L, t, fname, "option", "", many ? all : one);
     call->timeout = opt_seconds(L, t, "timeout", -1, 0);
+    call->total_timeout = opt_seconds(L, t, "total_timeout", -1, 0);
     call->max_retries = opt_count(L, t, "max_retries", -1, 0, ZAVU_MAX_RETRIES);
     call->missing_ok = opt_flag(L, t, "missing_ok");
     if (!many)

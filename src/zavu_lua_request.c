@@ -70,6 +70,7 @@ int zl_delete_at(lua_State *L, client_ud *u, int at)
     size_t id_len;
     const char *id;
     zavu_result res;
+    int deleted;
 
     if (lua_type(L, at) != LUA_TSTRING || !lua_isnoneornil(L, at + 1))
         return zl_guarded(L, u, at, l_delete_inner);
@@ -83,7 +84,10 @@ int zl_delete_at(lua_State *L, client_ud *u, int at)
     if (!u->core)
         return zl_raise(L, "the client is closed");
     u->busy = 1;
-    if (zavu_delete_session(u->core, id, id_len, NULL, &res)) {
+    zavu_call_begin(); /* Ctrl-C in a plain interpreter ends the call */
+    deleted = zavu_delete_session(u->core, id, id_len, NULL, &res);
+    zavu_call_end();
+    if (deleted) {
         zl_call_done(u);
         lua_pushboolean(L, 1);
         return 1;

@@ -10,6 +10,12 @@
  * secrets is a string or a list of strings. lua/zavu/webhooks.lua checks the
  * caller's arguments first (with messages naming its functions); the checks
  * here only keep wrong values from reaching C.
+ *
+ * The functions that compute digests share one HMAC context per Lua state
+ * (their upvalue): fetching HMAC from libcrypto per call cost a tenth of a
+ * 1 KiB verification (bench/README.md). It is a userdata, so lua_close frees
+ * it (__gc) like any client: nothing kept in a static for a module that may
+ * be unloaded.
  */
 #include "zavu_lua.h"
 #include "zavu_webhook.h"
@@ -18,6 +24,24 @@
 #include <string.h>
 
 #define STACK_SECRETS 8 /* lists up to this long need no allocation */
+#define MAC_MT "zavu.webhook_mac"
+
+/* The state's HMAC context, or NULL (libcrypto failed at load: then each
+ * call makes its own, and fails alone if libcrypto still cannot). A C
+ * function runs to its end without yielding, so the state's coroutines
+ * never share it at once. */
+static zavu_webhook_mac *state_mac(lua_State *L)
+{
+    return *(zavu_webhook_mac **)lua_touserdata(L, lua_upvalueindex(1));
+}
+
+static int mac_gc(lua_State *L)
+{
+    zavu_webhook_mac **box = luaL_checkudata(L, 1, MAC_MT);
+    zavu_webhook_mac_free(*box);
+    *box = NULL;
+    return 0;
+}
 
 /* The secrets at index i (a string or a non-empty list of them) into
  * *secrets: `room` entries given, or a userdata made for a longer list (it
@@ -93,7 +117,7 @@ static int l_webhook_verify(lua_State *L)
     check.tolerance = check_seconds(L, 5);
     check.future = check_seconds(L, 6);
     check.require_v2 = lua_toboolean(L, 7);
-    zavu_webhook_verify(body, body_len, header, header_len, secrets, n, &check, &res);
+    zavu_webhook_verify(state_mac(L), body, body_len, header, header_len, secrets, n, &check, &res);
     return push_outcome(L, &res, 0);
 }
 
@@ -105,7 +129,7 @@ static int l_webhook_verify_tool(lua_State *L)
     const char *body = luaL_checklstring(L, 1, &body_len);
     const char *sig = opt_bytes(L, 2, &sig_len);
     n = read_secrets(L, 3, &secrets, STACK_SECRETS);
-    zavu_webhook_verify_tool(body, body_len, sig, sig_len, secrets, n, &res);
+    zavu_webhook_verify_tool(state_mac(L), body, body_len, sig, sig_len, secrets, n, &res);
     return push_outcome(L, &res, 1);
 }
 
@@ -150,25 +174,40 @@ static int l_webhook_sign(lua_State *L)
     const char *secret = luaL_checklstring(L, 2, &secret_len);
     long long t = check_t(L, 3);
     int scheme = luaL_checkoption(L, 4, "v2", schemes);
-    int len = zavu_webhook_sign(body, body_len, secret, secret_len, t, bits[scheme], header,
-                                sizeof header);
+    int len = zavu_webhook_sign(state_mac(L), body, body_len, secret, secret_len, t, bits[scheme],
+                                header, sizeof header);
     if (len < 0)
         return luaL_error(L, "zavu: libcrypto could not compute HMAC-SHA256");
     lua_pushlstring(L, header, (size_t)len);
     return 1;
 }
 
-static const luaL_Reg webhook_functions[] = {
+static const luaL_Reg mac_functions[] = {
     {"webhook_verify", l_webhook_verify},
     {"webhook_verify_tool", l_webhook_verify_tool},
-    {"webhook_check_time", l_webhook_check_time},
     {"webhook_sign", l_webhook_sign},
     {NULL, NULL},
 };
 
 void zl_open_webhooks(lua_State *L)
 {
-    zavu_setfuncs(L, webhook_functions);
+    const luaL_Reg *r;
+    /* The box first, with its metatable, so __gc always sees a safe object. */
+    zavu_webhook_mac **box = lua_newuserdata(L, sizeof *box);
+    *box = NULL;
+    luaL_newmetatable(L, MAC_MT);
+    lua_pushcfunction(L, mac_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    *box = zavu_webhook_mac_new();
+    for (r = mac_functions; r->name; r++) {
+        lua_pushvalue(L, -1);
+        lua_pushcclosure(L, r->func, 1);
+        lua_setfield(L, -3, r->name);
+    }
+    lua_pop(L, 1);
+    lua_pushcfunction(L, l_webhook_check_time);
+    lua_setfield(L, -2, "webhook_check_time");
     lua_pushinteger(L, ZAVU_WEBHOOK_TOLERANCE);
     lua_setfield(L, -2, "webhook_tolerance");
     lua_pushinteger(L, ZAVU_WEBHOOK_FUTURE);

@@ -72,8 +72,7 @@ static struct curl_slist *own_headers(zavu_client *c, const zavu_request *rq,
 int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *call,
                       zavu_result *res)
 {
-    int max_retries, ok;
-    double timeout;
+    int ok, once = strcmp(rq->method, "POST") == 0 || strcmp(rq->method, "PATCH") == 0;
     char message[ZAVU_MAX_ID_LEN / 4];
     struct curl_slist extra[ZAVU_MAX_HEADERS], *headers = NULL;
 
@@ -99,29 +98,44 @@ int zavu_request_send(zavu_client *c, const zavu_request *rq, const zavu_call *c
     }
     if (!c->easy && !(c->easy = zavu_new_easy(c, &c->body, c->curl_error)))
         return local_error(res, "connection_error", "could not create a libcurl handle");
-    timeout = call && call->timeout > 0 ? call->timeout : c->timeout;
-    max_retries = call && call->max_retries >= 0 ? call->max_retries : c->max_retries;
     set_method(c, rq);
     if (curl_easy_setopt(c->easy, CURLOPT_URL, c->url) != CURLE_OK) /* over libcurl's 8 MB */
         return local_error(res, "invalid_argument", "the URL is longer than libcurl accepts");
-    curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(timeout));
     if (headers)
         curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, headers);
     c->rq_idempotent = rq->idempotent;
-    ok = zavu_perform(c, rq->method, max_retries, call && call->missing_ok, 1, res);
+    zavu_guard_resend(c->easy, &c->body, once && !rq->idempotent);
+    ok = zavu_perform(c, rq->method, call, 1, res);
     c->rq_idempotent = 0;
     if (headers) /* extra[] ends with this call: point the handle back at the client's */
         curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
     return ok;
 }
 
-/* A success whose body is the answer: kept whole, or the call fails. */
-static int settle_body(zavu_client *c, CURLcode rc, int again, zavu_result *res)
+/* A 2xx whose body stalled or was cut off: the body is the answer here (a
+ * delete needs none), so the call fails as the transport did - but the
+ * server answered, so it did the work: the status stays, and only a GET is
+ * worth sending again. */
+static int cut_success(zavu_client *c, const char *method, CURLcode rc, zavu_result *res)
 {
-    /* A 2xx whose body stalled or was cut off: the body is the answer here
-     * (a delete needs none), so this is the transport's failure. */
+    long status = res->status;
+    char message[sizeof res->message];
+    int again = zavu_transport_error(rc, c->curl_error, res);
+    res->status = status;
+    snprintf(message, sizeof message, "the API answered %ld, then its body was cut short: %.180s",
+             status, res->message);
+    zavu_set_error(res, res->code, message);
+    if (strcmp(method, "GET") != 0 && !c->rq_idempotent) /* a key makes it safe again */
+        res->retryable = again = 0;
+    zavu_note_request_id(c->easy, res);
+    return again;
+}
+
+/* A success whose body is the answer: kept whole, or the call fails. */
+static int settle_body(zavu_client *c, const char *method, CURLcode rc, int again, zavu_result *res)
+{
     if (res->ok && rc != CURLE_OK && !c->body.cut && !zavu_cancelled_since(c->body.cancel_gen))
-        again = zavu_transport_error(rc, c->curl_error, res);
+        again = cut_success(c, method, rc, res);
     if (res->ok && c->body.cut) { /* a success we did not keep whole */
         char message[96];
         res->ok = 0;
@@ -137,37 +151,78 @@ static int settle_body(zavu_client *c, CURLcode rc, int again, zavu_result *res)
     return again;
 }
 
-int zavu_perform(zavu_client *c, const char *method, int max_retries, int missing_ok, int keep_body,
+/* One attempt's timeout: the call's, or what is left before its deadline
+ * (0: none), whichever is shorter. *capped says which. Returns <= 0 when
+ * nothing is left. */
+static double attempt_timeout(double timeout, double deadline, int *capped)
+{
+    double left;
+    *capped = 0;
+    if (!deadline)
+        return timeout;
+    left = deadline - zavu_now();
+    if (left < timeout) {
+        *capped = 1;
+        return left;
+    }
+    return timeout;
+}
+
+int zavu_perform(zavu_client *c, const char *method, const zavu_call *call, int keep_body,
                  zavu_result *res)
 {
-    int n;
+    int n, capped, sent = 0;
+    int max_retries = zavu_call_retries(c, call), missing_ok = call && call->missing_ok;
+    double timeout = zavu_call_timeout(c, call), total = zavu_call_total(c, call);
+    double deadline = total > 0 ? zavu_now() + total : 0;
 
     c->body.max_ok = keep_body ? c->max_response : 0;
-    c->body.cancel_gen = zavu_cancel_count(); /* a cancel from now on ends this call */
+    c->call_gen = c->body.cancel_gen =
+        zavu_cancel_count(); /* a cancel from now on ends this call */
     for (n = 0;; n++) {
-        double started = c->debug ? zavu_now() : 0, wait;
+        double started = c->debug ? zavu_now() : 0, wait, this_timeout;
         CURLcode rc;
         int again;
+        this_timeout = attempt_timeout(timeout, deadline, &capped);
+        if (this_timeout <= 0) { /* a retry wait ended right at the deadline */
+            zavu_set_out_of_time(res, 0);
+            break;
+        }
+        /* Set once: the handle keeps it from attempt to attempt. Rounded up
+         * when capped, so a cut-short attempt ends at the deadline, not 1 ms
+         * before it. */
+        if (n == 0 || deadline)
+            curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, zavu_ms(this_timeout) + capped);
         zavu_buffer_reset(&c->body);
         c->curl_error[0] = '\0';
         rc = curl_easy_perform(c->easy);
         again = zavu_classify(c->easy, rc, &c->body, c->curl_error, missing_ok, res);
         if (keep_body)
-            again = settle_body(c, rc, again, res);
-        again = zavu_may_retry(c, method, rc, res, again);
-        res->attempts = n + 1;
-        wait = again && n < max_retries ? zavu_retry_wait(c, res, n) : -1;
+            again = settle_body(c, method, rc, again, res);
+        again = zavu_may_retry(c, res, again);
+        sent += zavu_sends(&c->body); /* with what libcurl sent again by itself */
+        res->attempts = sent;
+        wait = again && sent <= max_retries ? zavu_retry_wait(c, res, n) : -1;
+        if (deadline && !res->ok && capped && rc == CURLE_OPERATION_TIMEDOUT &&
+            !zavu_cancelled_since(c->call_gen)) {
+            zavu_set_out_of_time(res, -1); /* cut short at the deadline */
+            wait = -1;
+        } else if (deadline && wait >= 0 && zavu_now() + wait >= deadline) {
+            zavu_set_out_of_time(res, wait); /* not waited: the call could not end in time */
+            wait = -1;
+        }
         if (c->debug)
             zavu_log_attempt(method, c->url, res, (zavu_now() - started) * 1000, n + 1,
                              max_retries + 1, wait);
         if (wait < 0)
             break;
-        zavu_sleep_since(wait, c->body.cancel_gen);
-        if (zavu_cancelled_since(c->body.cancel_gen)) {
+        zavu_sleep_since(wait, c->call_gen);
+        if (zavu_cancelled_since(c->call_gen)) {
             zavu_set_cancelled(res);
             break;
         }
     }
     c->body.max_ok = 0; /* the buffer keeps bodies as errors only between calls */
+    zavu_guard_resend(c->easy, &c->body, 0);
     return res->ok;
 }

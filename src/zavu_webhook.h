@@ -3,8 +3,9 @@
  * X-Zavu-Signature header parsed, checked against the exact body bytes with
  * HMAC-SHA256 from OpenSSL's libcrypto, and made (for tests and tools).
  *
- * Pure C: no Lua, no network, no allocation of its own. The binding
- * (zavu_lua_webhooks.c) and the fuzzer (fuzz/fuzz_webhook.c) call it alone.
+ * Pure C: no Lua, no network, no allocation of its own but libcrypto's
+ * (the HMAC context). The binding (zavu_lua_webhooks.c) and the fuzzer
+ * (fuzz/fuzz_webhook.c) call it alone.
  */
 #ifndef ZAVU_WEBHOOK_H
 #define ZAVU_WEBHOOK_H
@@ -36,6 +37,18 @@ typedef struct zavu_webhook_secret {
     const char *key;
     size_t len;
 } zavu_webhook_secret;
+
+/* A reusable HMAC-SHA256 context: libcrypto's HMAC fetched and set to
+ * SHA-256 once, then keyed afresh by each digest. Every function that
+ * computes a digest takes one, or NULL to make one for that call (fetching
+ * adds a fifth to the digest of a 1 KiB body). One user at a time (a
+ * Lua state keeps its own). Between calls it holds the last secret it was
+ * keyed with, as the caller holds it; freeing it cleanses that. */
+typedef struct zavu_webhook_mac zavu_webhook_mac;
+
+/* A new context, or NULL when libcrypto failed (out of memory). */
+zavu_webhook_mac *zavu_webhook_mac_new(void);
+void zavu_webhook_mac_free(zavu_webhook_mac *mac); /* NULL is fine */
 
 /* What a header carries. t points into the header: the digits exactly as
  * sent, which v2 covers. */
@@ -77,16 +90,16 @@ zavu_webhook_status zavu_webhook_parse(const char *header, size_t len, zavu_webh
  * "{t}.{body}" when the header has v2 (a wrong v2 is a mismatch that v1
  * never rescues: v1 does not cover t), else v1 over the body; each secret
  * tried, each compare constant-time. Fills *res; returns res->status. */
-zavu_webhook_status zavu_webhook_verify(const char *body, size_t body_len, const char *header,
-                                        size_t header_len, const zavu_webhook_secret *secrets,
-                                        size_t n_secrets, const zavu_webhook_check *check,
-                                        zavu_webhook_result *res);
+zavu_webhook_status zavu_webhook_verify(zavu_webhook_mac *mac, const char *body, size_t body_len,
+                                        const char *header, size_t header_len,
+                                        const zavu_webhook_secret *secrets, size_t n_secrets,
+                                        const zavu_webhook_check *check, zavu_webhook_result *res);
 
 /* A tool-call webhook's bare hex signature: HMAC-SHA256 over the body. The
  * freshness of a tool call is the timestamp inside its (signed) JSON body,
  * for the caller to check with zavu_webhook_check_time once this passed. */
-zavu_webhook_status zavu_webhook_verify_tool(const char *body, size_t body_len,
-                                             const char *signature, size_t sig_len,
+zavu_webhook_status zavu_webhook_verify_tool(zavu_webhook_mac *mac, const char *body,
+                                             size_t body_len, const char *signature, size_t sig_len,
                                              const zavu_webhook_secret *secrets, size_t n_secrets,
                                              zavu_webhook_result *res);
 
@@ -102,12 +115,13 @@ zavu_webhook_status zavu_webhook_check_time(double t, const zavu_webhook_check *
  * schemes (ZAVU_WEBHOOK_V1 | ZAVU_WEBHOOK_V2) into out, of out_len bytes
  * (ZAVU_WEBHOOK_HEADER_MAX is enough). Returns its length, or -1 when
  * libcrypto failed, t is negative, no scheme is asked for or out is short. */
-int zavu_webhook_sign(const char *body, size_t body_len, const char *secret, size_t secret_len,
-                      long long t, int schemes, char *out, size_t out_len);
+int zavu_webhook_sign(zavu_webhook_mac *mac, const char *body, size_t body_len, const char *secret,
+                      size_t secret_len, long long t, int schemes, char *out, size_t out_len);
 
 /* HMAC-SHA256(key, prefix || body) into out; prefix may be NULL. 0, or -1
  * when libcrypto failed. */
-int zavu_webhook_hmac(const char *key, size_t key_len, const char *prefix, size_t prefix_len,
-                      const char *body, size_t body_len, unsigned char out[ZAVU_WEBHOOK_DIGEST]);
+int zavu_webhook_hmac(zavu_webhook_mac *mac, const char *key, size_t key_len, const char *prefix,
+                      size_t prefix_len, const char *body, size_t body_len,
+                      unsigned char out[ZAVU_WEBHOOK_DIGEST]);
 
 #endif

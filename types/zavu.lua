@@ -154,9 +154,9 @@
 ---@field message string a human sentence, never empty
 ---@field details? table the body's `details`
 ---@field request_id? string the X-Request-Id response header
----@field retryable boolean whether this kind of failure is worth another try
+---@field retryable boolean worth another try? (a POST: false if the server may have seen it)
 ---@field retry_after? number seconds the server asked to wait
----@field attempts integer requests sent (0 for local errors)
+---@field attempts integer requests the server may have seen (0 for local errors)
 ---@field lastError? string session_failed (`sessions.wait`): the session's lastError
 ---@field session? zavu.Session session_failed and timeout of `sessions.wait`: the session as last seen
 
@@ -165,6 +165,7 @@
 ---@field api_key? string a live key (zv_live_...); default $ZAVUDEV_API_KEY
 ---@field base_url? string default $ZAVUDEV_BASE_URL, else https://api.zavu.dev; may carry a path prefix
 ---@field timeout? number seconds per attempt (default 60)
+---@field total_timeout? number seconds for a whole call, every attempt and retry wait included (default: none), for every call
 ---@field connect_timeout? number seconds (default 10)
 ---@field max_retries? integer extra attempts, 0..100 (default 2)
 ---@field max_retry_wait? number seconds: cap on a wait the server asks for (default 60)
@@ -178,6 +179,7 @@
 ---Per-call options of every method.
 ---@class zavu.CallOptions
 ---@field timeout? number seconds per attempt, for this call
+---@field total_timeout? number seconds for the whole call, every attempt and retry wait included; then code timeout (delete_many: the whole batch)
 ---@field max_retries? integer extra attempts, for this call
 
 ---Options of `sessions.delete` and `egress_nodes.delete`.
@@ -197,6 +199,7 @@
 ---@class zavu.WaitOptions
 ---@field status? zavu.SessionStatus|zavu.SessionStatus[] the status (or statuses) to wait for (default ready)
 ---@field timeout? number seconds in all (default 180)
+---@field total_timeout? number seconds in all too: the shorter of the two bounds the wait
 ---@field interval? number seconds between polls, at least (default 2)
 ---@field on_qr? fun(qr: string, session: zavu.Session) each time a new QR code appears (plain Lua only)
 
@@ -208,6 +211,7 @@
 ---@field dry_run? boolean delete nothing; say what would go
 ---@field concurrency? integer as delete_many's
 ---@field timeout? number seconds per attempt
+---@field total_timeout? number seconds for the whole prune: the listing, then the deletes
 ---@field max_retries? integer extra attempts
 
 ---Arguments of `request`.
@@ -488,6 +492,21 @@ local zavu = {}
 ---@param opts? zavu.Options
 ---@return zavu.Client client
 function zavu.new(opts) end
+
+---The total_timeout a call of the method `name` with these arguments runs under: its options' own, else client_total, or nil (for the host modules, which count the wait for a thread in it)
+---@param name string
+---@param client_total number?
+---@param ... any
+---@return number?
+function zavu.call_total(name, client_total, ...) end
+
+---f(...), a call of the method `name`, given what is left before deadline (a zavu.core.now() time; nil: unbound) as its total_timeout; nothing left: nil and a timeout error, nothing sent
+---@param f function
+---@param name string
+---@param deadline number?
+---@param ... any
+---@return any ...
+function zavu.call_within(f, name, deadline, ...) end
 
 ---End every call in flight in this process (every thread, every client) with the code cancelled.
 function zavu.cancel_all() end

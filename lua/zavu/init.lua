@@ -89,7 +89,7 @@ local function place(client, name, f)
 end
 
 --- A client: one connection kept alive across its calls.
--- Options: api_key, base_url, timeout, connect_timeout, max_retries, max_retry_wait, ca_file,
+-- Options: api_key, base_url, timeout, total_timeout, connect_timeout, max_retries, max_retry_wait, ca_file,
 -- ca_path, user_agent, allow_insecure_http, debug, max_response_bytes, sender (the Zavu-Sender
 -- of messages.send and react when a call names none). Unset ones come from
 -- ZAVUDEV_API_KEY, ZAVUDEV_BASE_URL and ZAVUDEV_LOG=debug.
@@ -114,12 +114,13 @@ function M.new(opts)
     end
     if op.returns == "page" then
       local resource = client[op.name:match("^(.-)%.")]
-      resource.each = methods.each(detailed[op.name], "each", op)
-      resource.all, detailed[op.name:gsub("list$", "all")] = methods.all(detailed[op.name], "all", op)
+      resource.each = methods.each(detailed[op.name], "each", op, cfg.total_timeout)
+      resource.all, detailed[op.name:gsub("list$", "all")] =
+        methods.all(detailed[op.name], "all", op, cfg.total_timeout)
     end
   end
-  client.sessions.wait = lifecycle.wait(detailed["sessions.get"], cfg.timeout)
-  client.sessions.prune = lifecycle.prune(detailed["sessions.all"], client.sessions.delete_many)
+  client.sessions.wait = lifecycle.wait(detailed["sessions.get"], cfg.total_timeout)
+  client.sessions.prune = lifecycle.prune(detailed["sessions.all"], client.sessions.delete_many, cfg.total_timeout)
   client.request = methods.request(handle)
   --- Close the connection now rather than at garbage collection.
   function client.close() handle:close() end
@@ -211,6 +212,50 @@ function M.check_call(name, ...)
   local check = checks[name]
   if not check then error("bad argument #1 to 'check_call' (no method " .. tostring(name) .. ")", 2) end
   methods.checked(check, ...)
+end
+
+-- Where each method takes its options table (the argument's position), for
+-- call_total and call_within.
+local options_at = {
+  ["sessions.delete_many"] = 2,
+  ["sessions.wait"] = 2,
+  ["sessions.prune"] = 1,
+  request = 3, -- its args table holds the options
+}
+for _, op in ipairs(operations) do
+  local _, params = op.path:gsub("{%w+}", "")
+  options_at[op.name] = params + ((op.query or op.body) and 2 or 1)
+  if op.returns == "page" then options_at[op.name:gsub("list$", "all")] = options_at[op.name] end
+end
+
+--- The total_timeout a call of `name` with these arguments runs under: its
+-- options' own, else client_total (the client's), or nil. For the host
+-- modules, which count the time a call waits for a worker thread in it.
+function M.call_total(name, client_total, ...)
+  local i = options_at[name]
+  local opts = i and i <= select("#", ...) and select(i, ...)
+  return type(opts) == "table" and opts.total_timeout or client_total
+end
+
+--- f(...), a call of `name`, within what is left before deadline (a
+-- zavu.core.now() time; nil: unbound): its options table (a copy) gets
+-- that as total_timeout. Nothing left: nil and a timeout error, unsent.
+function M.call_within(f, name, deadline, ...)
+  local i = options_at[name]
+  if not deadline or not i then return f(...) end
+  local left = deadline - core.now()
+  if left <= 0 then
+    return nil,
+      methods.failure("timeout", "total_timeout ran out: 0 attempts made; it was reached before the call could start")
+  end
+  local args = { n = select("#", ...), ... }
+  local opts = {}
+  for k, v in pairs(type(args[i]) == "table" and args[i] or {}) do
+    opts[k] = v
+  end
+  if not opts.total_timeout or opts.total_timeout > left then opts.total_timeout = left end
+  args[i] = opts
+  return f((table.unpack or unpack)(args, 1, math.max(args.n, i)))
 end
 
 --- True when v is an error table from this library (even a copied one).

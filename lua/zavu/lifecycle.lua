@@ -15,7 +15,7 @@ local at_caller = methods.checked
 
 -- The options each takes: one list each. prune takes every call option
 -- (zavu.core's list) and hands them to the listing and to delete_many.
-local WAIT_OPTIONS = { "status", "timeout", "interval", "on_qr" }
+local WAIT_OPTIONS = { "status", "timeout", "total_timeout", "interval", "on_qr" }
 local CALL_OPTIONS = schema.OPTIONS.call
 local PRUNE_OPTIONS = schema.names({ "status", "older_than", "filter", "dry_run", "concurrency" }, CALL_OPTIONS)
 
@@ -76,6 +76,7 @@ function M.check_wait(id, opts)
   return {
     want = status_set("wait", opts.status, "ready"),
     timeout = check_seconds("wait", "timeout", opts.timeout, 180),
+    total_timeout = check_seconds("wait", "total_timeout", opts.total_timeout, nil),
     interval = check_seconds("wait", "interval", opts.interval, 2),
     on_qr = opts.on_qr,
   }
@@ -88,8 +89,9 @@ end
 -- get: the detailed form of sessions.get (value, err, status, attempts: see
 -- zavu.methods.detailed), so that every error carries the requests the wait
 -- sent and the last status it saw.
--- get_timeout: the client's own per-attempt timeout (seconds); a get is never
--- given longer than that, nor longer than what is left of wait's timeout.
+-- timeout is the whole wait's, and so is a total_timeout (the call's, else
+-- the client's client_total): the shorter bounds it. Each get is given what
+-- is left as its total_timeout, retry waits included.
 local MAX_SLEEP = 2147483 -- what zavu.core.sleep takes (libcurl's INT_MAX ms)
 
 -- sent: { attempts, status } of the requests made so far; fields: more.
@@ -101,12 +103,12 @@ end
 
 local function cancelled(sent) return nil, failure(sent, "cancelled", "the call was cancelled before it finished") end
 
-function M.wait(get, get_timeout)
-  get_timeout = get_timeout or 60
+function M.wait(get, client_total)
   return function(id, opts)
     local w = at_caller(M.check_wait, id, opts)
     local since = core.cancel_count() -- a cancel_all from now on ends the wait
-    local deadline = core.now() + w.timeout
+    local total = math.min(w.timeout, w.total_timeout or client_total or w.timeout)
+    local deadline = core.now() + total
     local last_qr
     local sent = { attempts = 0 }
     while true do
@@ -114,11 +116,10 @@ function M.wait(get, get_timeout)
       local left = deadline - started
       if left <= 0 then
         return nil,
-          failure(sent, "timeout", ("the session did not reach the status asked for within %g s"):format(w.timeout))
+          failure(sent, "timeout", ("the session did not reach the status asked for within %g s"):format(total))
       end
-      -- never longer than what is left: a last get that would outlive the
-      -- wait gets that much time and no retries
-      local s, err, status, attempts = get(id, left < get_timeout and { timeout = left, max_retries = 0 } or nil)
+      -- never longer than what is left, its attempts and retry waits included
+      local s, err, status, attempts = get(id, { total_timeout = left })
       sent.attempts, sent.status = sent.attempts + (attempts or 0), status or sent.status
       if not s then
         err.attempts = sent.attempts -- every get of the wait
@@ -151,10 +152,7 @@ function M.wait(get, get_timeout)
           failure(
             sent,
             "timeout",
-            ("the session did not reach the status asked for within %g s (it is %s)"):format(
-              w.timeout,
-              tostring(s.status)
-            ),
+            ("the session did not reach the status asked for within %g s (it is %s)"):format(total, tostring(s.status)),
             { session = s }
           )
       end
@@ -227,13 +225,17 @@ function M.check_prune(opts)
 end
 
 --- prune { status = {...}, older_than = seconds, filter = f, dry_run, concurrency,
--- timeout, max_retries } -> the delete_many summary plus `matched` (the
--- sessions chosen) and `dry_run`; or nil and the listing's error.
+-- timeout, total_timeout, max_retries } -> the delete_many summary plus
+-- `matched` (the sessions chosen) and `dry_run`; or nil and the listing's
+-- error. total_timeout (else the client's client_total) bounds the whole:
+-- the listing, then delete_many with what is left.
 -- all: the detailed form of sessions.all (see zavu.methods.detailed).
-function M.prune(all, delete_many)
+function M.prune(all, delete_many, client_total)
   return function(opts)
     local statuses, call_opts, many_opts = at_caller(M.check_prune, opts)
     local cancels = core.cancel_count() -- a cancel_all while choosing stops before deleting
+    local deadline = methods.deadline(opts.total_timeout, client_total)
+    call_opts.total_timeout = methods.left(deadline)
     local sessions, err, status, attempts = all(nil, call_opts)
     if not sessions then return nil, err end
     local listed = { attempts = attempts, status = status }
@@ -251,11 +253,17 @@ function M.prune(all, delete_many)
       end
     end
     if core.cancel_count() ~= cancels then return cancelled(listed) end
+    local late = not opts.dry_run and methods.out_of_time(deadline, "the first delete")
+    if late then
+      late.attempts, late.status = listed.attempts, listed.status
+      return nil, late
+    end
     local summary
     if opts.dry_run then
       summary = { ok = true, total = #ids, deleted = {}, failed = {} }
     else
       local derr
+      many_opts.total_timeout = methods.left(deadline)
       summary, derr = delete_many(ids, many_opts)
       if not summary then return nil, derr end -- client_busy
     end

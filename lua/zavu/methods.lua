@@ -43,8 +43,31 @@ function M.raise_at_caller(e)
   while true do
     local info = debug.getinfo(level, "Sl")
     if not info then error(msg, 0) end
-    if info.currentline > 0 and not info.source:find("zavu/[%w_]+%.lua$") then error(msg, level) end
+    local own = info.source:find("zavu/[%w_]+%.lua$") or info.source:find("zavu/[%w_]+/[%w_]+%.lua$")
+    if info.currentline > 0 and not own then error(msg, level) end
     level = level + 1
+  end
+end
+
+--- When a call bound by total_timeout (its own, else the client's
+-- client_total) must end: a zavu.core.now() time, or nil when unbound.
+function M.deadline(total, client_total)
+  total = total or client_total
+  return total and core.now() + total or nil
+end
+
+--- What is left before deadline, as a total_timeout for the next call inside
+-- (at least 1 ms: 0 is no total_timeout), or nil when there is no deadline.
+function M.left(deadline)
+  if not deadline then return nil end
+  return math.max(deadline - core.now(), 0.001)
+end
+
+--- The error of a call made of several whose deadline passed before the next
+-- one (`what`) was sent; nil while there is time left.
+function M.out_of_time(deadline, what)
+  if deadline and core.now() >= deadline then
+    return M.failure("timeout", "total_timeout ran out before " .. what .. " was sent")
   end
 end
 
@@ -379,17 +402,33 @@ end
 -- the server already gave, or more than max_pages pages, is invalid_response.
 -- list is a detailed form; sent.attempts counts every request of the listing
 -- and sent.status is the last status, which every error it raises carries.
-local function pages(list, q, opts, max_pages)
+-- total_timeout (opts', else client_total) bounds the whole listing: each
+-- page is given what is left.
+local function pages(list, q, opts, max_pages, client_total)
   local seen, count, done = {}, 0, false
   local sent = { attempts = 0 }
   local function fail(message)
     error(M.failure("invalid_response", message, { attempts = sent.attempts, status = sent.status }), 0)
   end
   if q.cursor then seen[q.cursor] = true end
+  local deadline = M.deadline(opts and opts.total_timeout, client_total)
   return function()
     if done then return nil end
     if count >= max_pages then fail(("the listing did not end within max_pages (%d)"):format(max_pages)) end
-    local p, err, status, attempts = list(q, opts)
+    local late = M.out_of_time(deadline, "the next page's request")
+    if late then
+      late.attempts, late.status = sent.attempts, sent.status
+      error(late, 0)
+    end
+    local page_opts = opts
+    if deadline then
+      page_opts = {}
+      for k, v in pairs(opts or {}) do
+        page_opts[k] = v
+      end
+      page_opts.total_timeout = M.left(deadline)
+    end
+    local p, err, status, attempts = list(q, page_opts)
     sent.attempts, sent.status = sent.attempts + (attempts or 0), status or sent.status
     if not p then
       err.attempts = sent.attempts -- the listing's requests, not only this page's
@@ -442,9 +481,10 @@ end
 -- it. An error in the middle of the listing is raised (the error table), so
 -- a loop never ends as if the listing were complete; all() returns it.
 -- list: the detailed form of the listing (see M.detailed).
-function M.each(list, fname, op)
+function M.each(list, fname, op, client_total)
   return function(query, opts)
-    local next_page = pages(list, checked(M.check_listing, op, fname, query, opts))
+    local q, call_opts, max_pages = checked(M.check_listing, op, fname, query, opts)
+    local next_page = pages(list, q, call_opts, max_pages, client_total)
     local page, i = nil, 0
     return function()
       while true do
@@ -461,9 +501,9 @@ end
 
 --- all(query, opts) -> every item in one array, or nil and the error; and
 -- all's detailed form. list: the detailed form of the listing.
-function M.all(list, fname, op)
+function M.all(list, fname, op, client_total)
   local function detailed(q, opts, max_pages)
-    local next_page, sent = pages(list, q, opts, max_pages)
+    local next_page, sent = pages(list, q, opts, max_pages, client_total)
     local items, n = {}, 0
     local ok, err = pcall(function()
       for page in next_page do

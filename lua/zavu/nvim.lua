@@ -136,8 +136,10 @@ end
 
 -- Runs in a libuv worker thread, in that thread's own Lua state (kept between
 -- calls, so a client - and its connection - is reused). No upvalues allowed.
--- Returns true and the results as JSON, or false and what went wrong.
-local function work(path, cpath, core_file, encoder, opts_json, name, args_json)
+-- deadline: a zavu.core.now() time the call must end by (its total_timeout,
+-- counted from the call on the main thread: the wait for a thread is in it),
+-- or 0. Returns true and the results as JSON, or false and what went wrong.
+local function work(path, cpath, core_file, encoder, opts_json, name, args_json, deadline)
   local ok, a = pcall(function()
     package.path, package.cpath = path, cpath
     if core_file ~= "" and not package.loaded["zavu.core"] then
@@ -189,7 +191,7 @@ local function work(path, cpath, core_file, encoder, opts_json, name, args_json)
     for i = 1, t.n do
       args[i] = t[tostring(i)]
     end
-    return pack(f((table.unpack or unpack)(args, 1, t.n)))
+    return pack(zavu.call_within(f, name, deadline > 0 and deadline or nil, (table.unpack or unpack)(args, 1, t.n)))
   end)
   if ok then return true, a end
   -- A raised error table (a listing's) is an answer; anything else is a bug
@@ -293,7 +295,8 @@ function dispatch()
     -- One work object per call: whatever luv hands back (even nothing, when
     -- the thread's Lua raised outside the pcall), this call is the one to answer.
     call.ctx = uv.new_work(work, function(...) finish(call, ...) end)
-    local queued, err = call.ctx:queue(p[1], p[2], p[3], ENCODER, call.opts_json, call.name, call.args_json)
+    local queued, err =
+      call.ctx:queue(p[1], p[2], p[3], ENCODER, call.opts_json, call.name, call.args_json, call.deadline)
     if not queued then finish(call, false, "libuv did not queue the work: " .. tostring(err)) end
   end
 end
@@ -366,7 +369,10 @@ local function prepare(state, name, ...)
     check_options(state.opts)
     state.opts_json = json_encode(zavu.plain_options(state.opts)) -- only these cross
   end
+  -- total_timeout counts from here: the wait in the queue, then the call
+  local total = zavu.call_total(name, state.opts and state.opts.total_timeout, unpack_(args, 1, n))
   return {
+    deadline = total and core.now() + total or 0,
     callback = callback,
     name = name,
     opts_json = state.opts_json,
@@ -416,7 +422,14 @@ end
 -- For :checkhealth zavu.
 function M.probe(callback)
   if type(callback) ~= "function" then error("bad argument #1 to 'probe' (function expected)", 2) end
-  enqueue({ callback = callback, name = "", opts_json = "{}", args_json = '{"n":0}', paths = thread_paths() })
+  enqueue({
+    callback = callback,
+    name = "",
+    opts_json = "{}",
+    args_json = '{"n":0}',
+    paths = thread_paths(),
+    deadline = 0,
+  })
 end
 
 return M

@@ -17,11 +17,13 @@
 --     values that cannot cross into the pool (functions, userdata other
 --     than zavu.null);
 --   * a call that finds no free Lua VM (lua_worker_thread_vm_pool_size)
---     waits its turn, up to its timeout;
+--     waits its turn, up to its timeout (or total_timeout, which counts that
+--     wait too);
 --   * a reload or quit (`nginx -s reload|quit`) lets calls in flight finish
 --     and answer before the old worker exits (see "the keeper" below).
 local zavu = require "zavu"
 local schema = require "zavu.schema"
+local monotonic = require("zavu.core").now -- the same clock in every thread
 
 local M = { VERSION = zavu.VERSION, error_mt = zavu.error_mt, is_error = zavu.is_error, null = zavu.null }
 M.webhook = require("zavu.openresty.webhook").webhook -- a receiver for signed deliveries (openresty/webhook.lua)
@@ -91,12 +93,14 @@ local function thread_client(opts)
   return client
 end
 
---- Run in the worker thread: client[name](...) on the cached client for opts.
-function M.thread_call(opts, name, ...)
+--- Run in the worker thread: client[name](...) on the cached client for opts,
+-- within what is left before deadline (a zavu.core.now() time, or false): the
+-- time the call waited for a thread counts in its total_timeout.
+function M.thread_call(opts, name, deadline, ...)
   local client = thread_client(opts)
   local resource, method = split(name)
   local f = resource and client[resource][method] or client[method]
-  return f(...)
+  return zavu.call_within(f, name, deadline or nil, ...)
 end
 
 -- ---- in the nginx worker ----
@@ -385,6 +389,7 @@ function M.new(opts)
   end
   local pool = opts.thread_pool or "default"
   local client_timeout = thread_opts.timeout or 60
+  local client_total = thread_opts.total_timeout
 
   local run_worker_thread = ngx.run_worker_thread
 
@@ -393,6 +398,13 @@ function M.new(opts)
     -- (in_thread is tail-called: level 2 is the code that called the method)
     raise_at(2, check_call, name, ...)
     local limit = check_arguments(2, name, ...) or client_timeout -- how long to wait for a VM
+    -- total_timeout counts from here: the wait for a VM, then the call
+    local total = zavu.call_total(name, client_total, ...)
+    local deadline = false
+    if total then
+      deadline = monotonic() + total
+      if total < limit then limit = total end
+    end
 
     local token
     if nspare > 0 then
@@ -410,7 +422,7 @@ function M.new(opts)
     local r, started
     while true do
       if waiting == 0 or started then
-        r = pack(pcall(run_worker_thread, pool, MODULE, "thread_call", thread_opts, name, ...))
+        r = pack(pcall(run_worker_thread, pool, MODULE, "thread_call", thread_opts, name, deadline, ...))
         if not (r[1] and r[2] == false and busy(r[3])) then break end
       end
       -- no VM, or a full queue: wait for a call to finish, then try again

@@ -12,7 +12,6 @@
 -- option) raises at the caller's line.
 local core = require "zavu.core"
 local failure = require("zavu.methods").failure
-local check_names = require("zavu.options").check_names
 
 -- Private: the user's cjson settings stay theirs. No NaN or hex numbers.
 local json = require("cjson.safe").new()
@@ -24,9 +23,9 @@ local type, tostring, error, os_time = type, tostring, error, os.time
 local rawlen = rawget(_G, "rawlen") or function(t) return #t end -- (5.1, LuaJIT: # is raw)
 local TOLERANCE, FUTURE = core.webhook_tolerance, core.webhook_future
 
-local VERIFY_OPTIONS = { tolerance = true, now = true, require_v2 = true }
-local TOOL_OPTIONS = { tolerance = true, now = true }
-local SIGN_OPTIONS = { t = true, scheme = true }
+local VERIFY_OPTIONS = { "now", "require_v2", "tolerance" } -- sorted: listed so in messages
+local TOOL_OPTIONS = { "now", "tolerance" }
+local SIGN_OPTIONS = { "scheme", "t" }
 local SCHEMES = { v1 = true, v2 = true, ["v1+v2"] = true }
 
 -- Each check raises at `level` as error() counts it from the checker: 3 is
@@ -70,7 +69,7 @@ local function window(fname, opts, argn, known)
   if type(opts) ~= "table" then
     error(("bad argument #%d to '%s' (table expected, got %s)"):format(argn, fname, type(opts)), 3)
   end
-  check_names(fname, opts, known, 3)
+  core.check_names(opts, fname, known, "option") -- raises at the caller's line
   local now, tolerance, require_v2 = opts.now, opts.tolerance, opts.require_v2
   if now == nil then
     now = os_time()
@@ -143,7 +142,7 @@ function M.sign(raw_body, secret, opts)
     if type(opts) ~= "table" then
       error(("bad argument #3 to 'sign' (table expected, got %s)"):format(type(opts)), 2)
     end
-    check_names("sign", opts, SIGN_OPTIONS, 2)
+    core.check_names(opts, "sign", SIGN_OPTIONS, "option")
     t, scheme = opts.t, opts.scheme == nil and "v2" or opts.scheme
     if t ~= nil and (type(t) ~= "number" or not (t >= 0 and t < 2 ^ 63) or t ~= math.floor(t)) then
       error(("bad option 't' to 'sign' (whole number of seconds >= 0 expected, got %s)"):format(tostring(t)), 2)

@@ -25,7 +25,7 @@ describe("a successful delete", function()
   end)
 
   it("returns true on any 2xx", function()
-    for _, status in ipairs { 200, 202, 204 } do
+    for _, status in ipairs { 200, 202, 204, 206, 299 } do
       local ok, err = client.sessions.delete("status-" .. status .. "-" .. H.nonce())
       assert.is_true(ok, tostring(err))
       assert.is_nil(err)
@@ -150,11 +150,12 @@ describe("an API error", function()
   end)
 
   it("does not follow redirects", function()
-    local _, err = client.sessions.delete("redirect-" .. H.nonce())
+    local tag = H.nonce()
+    local _, err = client.sessions.delete("redirect-" .. tag) -- to redirected-<tag>
     assert.are.equal(302, err.status)
     assert.are.equal("http_error", err.code)
     assert.matches("redirect", err.message)
-    assert.is_nil(H.info("redirected").hits)
+    assert.is_nil(H.info("redirected-" .. tag).hits)
   end)
 
   it("can be built from a response obtained by other means", function()

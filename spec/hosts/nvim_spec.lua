@@ -374,6 +374,55 @@ describe("zavu.nvim in headless Neovim", function()
     assert.are.equal("", stderr)
   end)
 
+  it("runs no callback of a call cancelled as Neovim quits, and starts none of those still queued", function()
+    -- VimLeavePre is what :qa! runs first; fired by hand, Neovim goes on, so
+    -- a callback that should not run has the time to.
+    local tag = H.nonce()
+    local out = in_nvim(([[
+      local zn = require("zavu.nvim")
+      local c = zn.new({ timeout = 5, max_retries = 0 })
+      out.ran = {}
+      for i = 1, 6 do -- libuv's pool takes 4: two wait in zavu.nvim's queue
+        c.sessions.delete("hang-%s-" .. i, function(ok, err) table.insert(out.ran, tostring(err)) end)
+      end
+      vim.wait(500) -- the first four are on the wire
+      vim.api.nvim_exec_autocmds("VimLeavePre", {})
+      vim.wait(1000) -- cancelled at once, they come back from the pool now
+    ]]):format(tag))
+    assert.are.same({}, out.ran)
+    for i = 1, 4 do
+      assert.are.equal(1, H.info(("hang-%s-%d"):format(tag, i)).hits)
+    end
+    assert.is_nil(H.info(("hang-%s-5"):format(tag)).hits)
+    assert.is_nil(H.info(("hang-%s-6"):format(tag)).hits)
+  end)
+
+  it("calls back once, and keeps its count of calls in flight, even when luv hands a result twice", function()
+    local tag = H.nonce()
+    local out = in_nvim(([[
+      local uv = vim.uv or vim.loop
+      local new_work = uv.new_work
+      uv.new_work = function(work, after) -- every result arrives twice
+        return new_work(work, function(...) after(...); after(...) end)
+      end
+      local zn = require("zavu.nvim")
+      out.calls = {}
+      for i = 1, 10 do
+        zn.sessions.delete("par-100-%s-" .. i, function() out.calls[i] = (out.calls[i] or 0) + 1 end)
+      end
+      vim.wait(5000, function()
+        for i = 1, 10 do if not out.calls[i] then return false end end
+        return true
+      end, 10)
+      vim.wait(200) -- a second callback would have run by now
+    ]]):format(tag))
+    for i = 1, 10 do
+      assert.are.equal(1, out.calls[i], "call " .. i)
+    end
+    local most = H.max_in_flight(tag)
+    assert.is_true(most <= 4, "in flight at once: " .. most)
+  end)
+
   it("runs at most libuv's pool size of calls at once; each calls back once", function()
     local tag = H.nonce()
     local out = in_nvim(([[
@@ -397,8 +446,33 @@ describe("zavu.nvim in headless Neovim", function()
     assert.is_true(most >= 2 and most <= 4, "in flight at once: " .. most)
   end)
 
+  it("bounds calls by total_timeout, the wait for a worker thread included", function()
+    local tag = H.nonce()
+    local out = in_nvim(([[
+      local zn = require("zavu.nvim")
+      -- the client's total_timeout, behind 429s that ask for 0.7 s each
+      zn.new({ total_timeout = 1, max_retries = 5 }).sessions.delete("ratelimit-5-700-a%s", function(ok, err)
+        out.client = { code = err and err.code, attempts = err and err.attempts }
+      end)
+      vim.wait(5000, function() return out.client ~= nil end, 10)
+      -- four slow calls fill libuv's pool (4 threads); the fifth waits 1.5 s
+      -- in the queue, longer than its total_timeout
+      for i = 1, 4 do zn.sessions.delete("slow-1500-" .. i .. "%s", function() end) end
+      zn.sessions.delete("queued-%s", { total_timeout = 0.5 }, function(ok, err)
+        out.queued = { ok = ok, code = err and err.code, attempts = err and err.attempts }
+      end)
+      vim.wait(5000, function() return out.queued ~= nil end, 10)
+    ]]):format(tag, tag, tag))
+    assert.are.same({ code = "timeout", attempts = 2 }, out.client)
+    assert.are.same({ code = "timeout", attempts = 0 }, out.queued)
+    assert.is_nil(H.info("queued-" .. tag).hits) -- never sent
+  end)
+
   it("offers every method of zavu.METHODS with a callback last, arguments crossing exactly", function()
     local tag = H.nonce()
+    -- A number is no fresh id: count this run's hit on it.
+    local number = 20000000000 + (os.time() % 1000000) * 1000 + math.random(0, 999)
+    local before = H.info(("%d"):format(number)).hits or 0
     local out = in_nvim(([[
       local zavu, zn = require("zavu"), require("zavu.nvim")
       local names = zavu.METHODS or { "sessions.delete", "sessions.delete_many" }
@@ -414,19 +488,20 @@ describe("zavu.nvim in headless Neovim", function()
       out.names = zn.METHODS
       out.big = zn._json_encode({ 123456789012345, 0.1, 2 ^ 60, -7 })
       -- a number id crosses as the plain delete would see it
-      zn.sessions.delete(12345678901, function(ok, err) out.number_id = ok or tostring(err) end)
+      zn.sessions.delete(%d, function(ok, err) out.number_id = ok or tostring(err) end)
       if zn.request then -- the generic path, when zavu has request (main)
         zn.request("DELETE", "/v1/whatsapp-alt/sessions/{id}", { params = { "req-%s" } }, function(v, err)
           out.request = v or tostring(err)
         end)
       end
       vim.wait(5000, function() return out.number_id ~= nil and (not zn.request or out.request ~= nil) end, 10)
-    ]]):format(tag))
+    ]]):format(number, tag))
     assert.are.same({}, out.missing)
     assert.is_truthy(#out.names >= 2)
     assert.are.same({ 123456789012345, 0.1, 2 ^ 60, -7 }, cjson.decode(out.big))
     assert.is_true(out.number_id)
-    assert.are.equal("DELETE", H.info("12345678901").method)
+    assert.are.equal("DELETE", H.info(("%d"):format(number)).method)
+    assert.are.equal(before + 1, H.info(("%d"):format(number)).hits)
     if out.request ~= nil then
       assert.is_true(out.request)
       assert.are.equal(1, H.info("req-" .. tag).hits)

@@ -8,9 +8,11 @@
 -- ready (with a phoneNumber).
 --
 -- Controls (JSON bodies):
---   POST /_mock/seed      { key, count, status?, createdAt?, prefix? }  sessions made at once
+--   POST /_mock/seed      { key, count, status?, createdAt?, prefix? }  sessions made at once (-> their ids);
+--                         { key, ids = {...} } makes sessions with those ids
 --   POST /_mock/state/ID  { status, lastError?, qrCode? }               a session's state, as given
---   POST /_mock/misbehave { key, mode = "repeat-cursor"|"broken-json"|"" } listings of that key
+--   POST /_mock/misbehave { key, mode = "repeat-cursor"|"broken-json"|"broken-json-later"|"" } listings
+--                         of that key ("broken-json-later": every page after the first)
 --   POST /_mock/answer    { key, body?, status? }  every request with that key, on any route,
 --                         answers status (200) and body (bytes as given); no body: answer normally
 local cjson = require "cjson.safe"
@@ -77,6 +79,9 @@ function M.session(key, id)
 end
 
 function M.session_view(s) return view(s) end
+
+--- A session as stored, whatever its key (the controls' view), or nil.
+function M.stored(id) return load("s", id) end
 
 function M.update_session(s, fields)
   for k, v in pairs(fields) do
@@ -179,12 +184,15 @@ end
 function M.control(what, arg)
   local b = read_json()
   if what == "seed" then
-    local t = b.createdAt
+    local t, ids = b.createdAt, {}
+    if type(b.ids) == "table" then b.count = #b.ids end
     for i = 1, b.count or 1 do
-      local id = b.prefix and (b.prefix .. "_" .. i .. "_" .. dict:incr("ids", 1, 0)) or nil
-      M.new_session(b.key, { displayName = "seeded " .. i }, id, b.status, t)
+      local id = type(b.ids) == "table" and b.ids[i]
+        or b.prefix and (b.prefix .. "_" .. i .. "_" .. dict:incr("ids", 1, 0))
+        or nil
+      ids[i] = M.new_session(b.key, { displayName = "seeded " .. i }, id, b.status, t).id
     end
-    return 200, { seeded = b.count or 1 }
+    return 200, { seeded = b.count or 1, ids = ids }
   elseif what == "state" then
     local s = load("s", ngx.unescape_uri(arg))
     if not s then return 404, { code = "no_such_session", message = arg } end

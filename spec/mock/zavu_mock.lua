@@ -9,7 +9,11 @@
 -- Every request is recorded per id; GET /_mock/info/<id> returns the record
 -- (hits, connection number, method, raw URI, headers - Content-Type and
 -- Content-Length among them - and body) as JSON. Requests are counted per API
--- key too, whatever their path: GET /_mock/keyhits/<key>.
+-- key too, whatever their path: GET /_mock/keyhits/<key>. A create has
+-- no id yet: it is logged by its displayName (sessions) or label (nodes),
+-- GET /_mock/created/<name> -> { count = creates seen, ids = {...} }; and
+-- GET /_mock/session/<id> is the session as stored, or 404 once it is gone
+-- (what `make chaos` checks the library's answers against).
 --
 -- Messages and senders (/v1/messages, /v1/senders) live in mock_messaging.lua;
 -- the scenarios below are theirs too (see there for what names one).
@@ -104,6 +108,15 @@ scenarios.retryafter = function(args, hits) -- retryafter-<seconds>-<form>-<nonc
   return first_hits_fail(hits, 1, 429, { ["Retry-After"] = value })
 end
 scenarios.retryafterms = function(args, hits) return first_hits_fail(hits, 1, 503, { ["retry-after-ms"] = args[1] }) end
+scenarios.ratelimit = function(args, hits) -- ratelimit-<n>-<ms>-<nonce>: n 429s, each asking for <ms>
+  return first_hits_fail(
+    hits,
+    tonumber(args[1]),
+    429,
+    { ["retry-after-ms"] = args[2] },
+    { code = "rate_limited", message = "slow down" }
+  )
+end
 scenarios.noretry = function(_, hits) return first_hits_fail(hits, 1, 503, { ["x-should-retry"] = "false" }) end
 scenarios.forceretry = function(_, hits)
   return first_hits_fail(hits, 1, 400, { ["x-should-retry"] = "true", ["retry-after-ms"] = "1" })
@@ -143,8 +156,8 @@ scenarios.huge = function() -- 20 MB that the client must not hold
   end
   return ngx.exit(400)
 end
-scenarios.redirect = function()
-  return reply(302, nil, { Location = "http://" .. ngx.var.http_host .. PREFIX .. "redirected" })
+scenarios.redirect = function(args) -- redirect-<nonce>: to redirected-<nonce>, which a spec reads back
+  return reply(302, nil, { Location = "http://" .. ngx.var.http_host .. PREFIX .. "redirected-" .. (args[1] or "") })
 end
 scenarios.close = function() -- accept, read, close without a word
   return ngx.exit(444)
@@ -205,6 +218,20 @@ scenarios.stallok = function() -- a 200 whose body stalls after one byte
 end
 scenarios.jsonnull = function() -- a 200 whose JSON is a bare null
   return reply(200, "null", { ["Content-Type"] = "application/json" })
+end
+scenarios.nulls = function() -- a 200 with nulls in an array and in objects
+  return reply(200, '{"items": [1, null, {"x": null, "y": 2}], "z": null}', { ["Content-Type"] = "application/json" })
+end
+scenarios.nan = function() -- a 200 whose JSON is not JSON: a NaN and a hex number
+  return reply(200, '{"session": {"id": "x", "n": NaN, "h": 0x10}}', { ["Content-Type"] = "application/json" })
+end
+scenarios.deep = function(args) -- deep-<n>: a 200 whose JSON nests n deep, {"session": [[...]]}
+  local n = tonumber(args[1])
+  return reply(
+    200,
+    '{"session": ' .. ("["):rep(n - 1) .. ("]"):rep(n - 1) .. "}",
+    { ["Content-Type"] = "application/json" }
+  )
 end
 
 -- lose-<n>-<how>-*: the route does its real work (a send stores its message)
@@ -267,6 +294,12 @@ local function control(path)
     return reply(200, tostring(dict:get("keyhits:" .. ngx.unescape_uri(arg)) or 0))
   elseif what == "health" then
     return reply(200, "ok")
+  elseif what == "created" then
+    return reply(200, dict:get("created:" .. ngx.unescape_uri(arg)) or '{"count": 0, "ids": []}')
+  elseif what == "session" then
+    local stored = state.stored(ngx.unescape_uri(arg))
+    if not stored then return reply(404, { code = "gone", message = "no such session" }) end
+    return reply(200, stored)
   end
   local status, body = state.control(what, arg)
   if not status then
@@ -283,6 +316,15 @@ local function read_body()
   local body = cjson.decode(text)
   if type(body) ~= "table" then return nil, api_error(400, "invalid_request", "the body is not a JSON object") end
   return body
+end
+
+-- A create, by the name it was given: how many came, and the ids they made.
+local function log_create(name, id)
+  if type(name) ~= "string" then return end
+  local entry = cjson.decode(dict:get("created:" .. name) or "") or { count = 0, ids = {} }
+  entry.count = entry.count + 1
+  entry.ids[#entry.ids + 1] = id
+  dict:set("created:" .. name, cjson.encode(entry)) -- one worker, no yield since the get: atomic
 end
 
 local function not_found(what)
@@ -308,7 +350,9 @@ local function list(kind, key, keep)
   if not limit then return end
   local page, err, mode = state.list(kind, key, limit, args.cursor, keep and keep(args))
   if not page then return api_error(400, "invalid_request", err) end
-  if mode == "broken-json" then return reply(200, '{"items": [{"id": ', { ["Content-Type"] = "application/json" }) end
+  if mode == "broken-json" or (mode == "broken-json-later" and args.cursor) then
+    return reply(200, '{"items": [{"id": ', { ["Content-Type"] = "application/json" })
+  end
   return reply(200, page)
 end
 
@@ -339,6 +383,7 @@ local function collection(coll, key, method)
     end
     local s = state.new_session(key, body)
     record_request(s.id, s.id)
+    log_create(body.displayName, s.id)
     return reply(201, { session = state.session_view(s) })
   end
   if type(body.senderId) ~= "string" then
@@ -346,6 +391,7 @@ local function collection(coll, key, method)
   end
   local n = state.new_node(key, body)
   record_request(n.id, n.id)
+  log_create(body.label, n.id)
   return reply(201, { node = state.node_view(n), pairing = state.pairing() })
 end
 

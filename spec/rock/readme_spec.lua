@@ -11,7 +11,9 @@
 --          `README.md:LINE:`; it must run to its end and exit 0.
 --   sh     Run by `sh -e`, in README order, in one sandbox: a copy of the
 --          checkout (its build/<lua>/ modules included, so `make` finds them
---          made) as the working directory, an empty HOME and TMPDIR there.
+--          made) as the working directory, an empty HOME and TMPDIR there;
+--          after the Install section's `eval "$(luarocks ... path)"`, as in
+--          the shell of a reader who followed it (Lua 5.4's LUA_CPATH set).
 --   nginx  A complete nginx configuration, saved in the sandbox as the file
 --          its header names and started with the command the header gives,
 --          `nginx -p "$PWD" -c zavu-nginx.conf` (only its `listen 127.0.0.1:8080`
@@ -84,6 +86,8 @@ local function text(block) return table.concat(block.lines, "\n") .. "\n" end
 -- The environment of a user who followed the README: nothing of the suite's.
 local CLEAN = "env -u LUA_PATH -u LUA_CPATH -u LUA_INIT -u ZAVU_LUA -u ZAVUDEV_LOG "
   .. "-u LUA_PATH_5_2 -u LUA_CPATH_5_2 -u LUA_PATH_5_3 -u LUA_CPATH_5_3 -u LUA_PATH_5_4 -u LUA_CPATH_5_4 "
+-- What the Install section leaves in its reader's shell: Lua 5.4's LUA_PATH and LUA_CPATH.
+local INSTALLED = 'eval "$(luarocks --lua-version=5.4 --local path)"\n'
 local function mock_env(key) return ("ZAVUDEV_BASE_URL=%s ZAVUDEV_API_KEY=%s "):format(H.http_url, key) end
 
 local blocks = runnable_blocks(read(H.root .. "/README.md"))
@@ -226,7 +230,7 @@ describe("README.md's runnable blocks", function()
     if b.kind == "sh" then
       it("sh: " .. where .. " runs as written", function()
         local script = sandbox .. "/tmp/block-" .. b.first .. ".sh"
-        write(script, text(b))
+        write(script, INSTALLED .. text(b))
         local out, err, status = H.sh(("cd %s && %s timeout 55 sh -e %s"):format(sandbox, env, script))
         assert(status == 0, where .. " failed (exit " .. tostring(status) .. "):\n" .. text(b) .. out .. err)
       end)
@@ -305,6 +309,15 @@ describe("README.md's runnable blocks", function()
       end)
     end
   end
+
+  -- The README's first command, from that same shell: the life cycle it shows, to its end.
+  it("make demo runs as written, exit 0", function()
+    local script = sandbox .. "/tmp/demo.sh"
+    write(script, INSTALLED .. "make demo\n")
+    local out, err, status = H.sh(("cd %s && %s timeout 55 sh -e %s"):format(sandbox, env, script))
+    assert(status == 0, "make demo failed (exit " .. tostring(status) .. "):\n" .. out .. err)
+    assert.matches("\ndeleted session ", out, 1, true)
+  end)
 
   -- The README sends production users to the example: it runs as its header says.
   it("examples/openresty/nginx.conf starts with the commands at its top, deletes on DELETE only", function()

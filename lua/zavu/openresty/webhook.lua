@@ -22,8 +22,8 @@
 -- and Zavu retries later. respond = "first" answers 200 before on_event runs,
 -- in a timer: fast, but an event whose handler raises is then lost.
 -- Verification runs inline: microseconds of CPU, no worker thread.
+local core = require "zavu.core"
 local webhooks = require "zavu.webhooks"
-local check_names = require("zavu.options").check_names
 
 local M = {}
 
@@ -34,15 +34,7 @@ local REMEMBER = 6 * 3600 -- seconds a handled id is kept: past Zavu's last retr
 local IN_PROGRESS = 300
 local HANDLING, HANDLED = "handling", "handled"
 
-local KNOWN = {
-  secret = true,
-  on_event = true,
-  dedupe = true,
-  max_body = true,
-  respond = true,
-  tolerance = true,
-  require_v2 = true,
-}
+local KNOWN = { "dedupe", "max_body", "on_event", "require_v2", "respond", "secret", "tolerance" } -- sorted
 
 local function bad(name, expected, v, extra)
   error(("bad option '%s' to 'webhook' (%s expected, got %s)%s"):format(name, expected, type(v), extra or ""), 4)
@@ -53,7 +45,7 @@ local function check(opts)
   if type(opts) ~= "table" then
     error(("bad argument #1 to 'webhook' (table expected, got %s)"):format(type(opts)), 3)
   end
-  check_names("webhook", opts, KNOWN, 3)
+  core.check_names(opts, "webhook", KNOWN, "option")
   local secret = opts.secret
   if type(secret) ~= "string" and type(secret) ~= "table" then
     bad(
