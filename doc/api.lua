@@ -65,7 +65,35 @@ D.aliases = {
     },
     "An error's code: one of the library's (README, \"The error table\"), or the `code` the API's body gave.",
   },
-  { "zavu.HttpMethod", { '"GET"', '"POST"', '"DELETE"' }, "The methods `request` sends." },
+  { "zavu.HttpMethod", { '"GET"', '"POST"', '"PATCH"', '"DELETE"' }, "The methods `request` sends." },
+  {
+    "zavu.MessageStatus",
+    { '"queued"', '"sending"', '"sent"', '"delivered"', '"read"', '"failed"', '"received"', "string" },
+    "A message's state: outbound queued -> sending -> sent -> delivered -> read, or failed; inbound received. "
+      .. "The API may add more.",
+  },
+  {
+    "zavu.Channel",
+    {
+      '"whatsapp_alt"',
+      '"whatsapp"',
+      '"sms"',
+      '"sms_oneway"',
+      '"telegram"',
+      '"email"',
+      '"instagram"',
+      '"messenger"',
+      '"voice"',
+      '"auto"',
+      "string",
+    },
+    "A delivery channel; whatsapp_alt is the QR-linked WhatsApp of a session. The API judges them: none is refused here.",
+  },
+  {
+    "zavu.SignatureVersion",
+    { '"v1"', '"v1+v2"', '"v2"', "string" },
+    "Which X-Zavu-Signature parts a sender's webhook gets: v1 -> v1+v2 -> v2, one step at a time.",
+  },
 }
 
 D.classes = {
@@ -173,6 +201,188 @@ D.classes = {
     },
   },
   {
+    name = "zavu.MessageContent",
+    doc = "What a message carries besides its text, by `messageType` (the API's names: media, location, contacts, "
+      .. "a reaction, buttons, lists, a CTA, a template).",
+    fields = {
+      { "mediaUrl", "string?", "image, video, audio, document, sticker" },
+      { "mediaId", "string?", "" },
+      { "mimeType", "string?", "" },
+      { "filename", "string?", "document" },
+      { "latitude", "number?", "location" },
+      { "longitude", "number?", "location" },
+      { "locationName", "string?", "" },
+      { "locationAddress", "string?", "" },
+      { "contacts", "{ name: string?, phones: string[]? }[]?", "contact" },
+      { "emoji", "string?", "reaction" },
+      { "reactToMessageId", "string?", "reaction" },
+      { "buttons", "{ id: string, title: string }[]?", "buttons: at most 3, titles of 20 characters" },
+      { "listButton", "string?", "list" },
+      { "sections", "table[]?", "list: { title, rows = { { id, title, description? } } }" },
+      { "ctaDisplayText", "string?", "cta_url" },
+      { "ctaUrl", "string?", "cta_url" },
+      { "ctaHeaderType", "string?", "" },
+      { "ctaHeaderText", "string?", "" },
+      { "ctaHeaderMediaUrl", "string?", "" },
+      { "footerText", "string?", "" },
+      { "templateId", "string?", "template" },
+      { "templateVariables", "table<string, string>?", "" },
+      { "templateButtonVariables", "table<string, string>?", "" },
+      { "templateHeaderVariables", "table<string, string>?", "" },
+    },
+  },
+  {
+    name = "zavu.Message",
+    doc = "A message, as the API describes it (absent fields were JSON null).",
+    fields = {
+      { "id", "string", "the message's id" },
+      { "channel", "zavu.Channel", "" },
+      { "messageType", "string", "text, image, reaction, ..." },
+      { "status", "zavu.MessageStatus", "" },
+      { "to", "string", "" },
+      { "from", "string?", "" },
+      { "senderId", "string?", "the sender it went out as" },
+      { "conversationId", "string?", "" },
+      { "text", "string?", "" },
+      { "content", "zavu.MessageContent?", "" },
+      { "metadata", "table<string, string>?", "the pairs it was sent with" },
+      { "providerMessageId", "string?", "" },
+      { "errorCode", "string?", "failed: why" },
+      { "errorMessage", "string?", "" },
+      { "cost", "number?", "USD" },
+      { "createdAt", "string", "RFC 3339" },
+      { "updatedAt", "string?", "" },
+    },
+  },
+  {
+    name = "zavu.MessageSendBody",
+    doc = "What `messages.send` sends: any field of the API's send body, by its name, and `sender`, sent as the "
+      .. "Zavu-Sender header. Without `idempotencyKey`, a fresh one (128 random bits) is made once for the call.",
+    fields = {
+      { "to", "string", "E.164, an email address, a group JID (<id>@g.us, whatsapp_alt)" },
+      { "channel", "zavu.Channel?", "" },
+      { "messageType", "string?", "text (default), image, video, audio, document, sticker, location, ..." },
+      { "text", "string?", "the text, or a caption" },
+      { "content", "zavu.MessageContent?", "" },
+      { "metadata", "table<string, string>?", "" },
+      { "idempotencyKey", "string?", "sent at most once per key; the same key again is the API's 409" },
+      { "fallbackEnabled", "boolean?", "" },
+      { "subject", "string?", "email" },
+      { "htmlBody", "string?", "email" },
+      { "replyTo", "string?", "email" },
+      { "attachments", "table[]?", "email: { filename, content? | path?, content_type?, content_id? }" },
+      { "voiceLanguage", "string?", "voice" },
+      { "sender", "string?", "the sender to act as (Zavu-Sender); default: the client's sender option" },
+    },
+  },
+  {
+    name = "zavu.MessageListQuery",
+    doc = "The query of `messages.list` (`each` and `all` ask for 100 a page).",
+    fields = {
+      { "channel", "zavu.Channel?", "" },
+      { "status", "zavu.MessageStatus?", "" },
+      { "to", "string?", "" },
+      { "limit", "integer?", "messages a page, at most 100" },
+      { "cursor", "string?", "a page's `nextCursor`" },
+    },
+  },
+  {
+    name = "zavu.MessagePage",
+    doc = "One page of `messages.list`.",
+    fields = {
+      { "items", "zavu.Message[]", "" },
+      { "nextCursor", "string?", "the next page's `cursor`; absent on the last page" },
+    },
+  },
+  {
+    name = "zavu.SenderFields",
+    doc = "Fields of `messages.react` that are no body's.",
+    fields = { { "sender", "string?", "the sender to act as (Zavu-Sender); default: the client's sender option" } },
+  },
+  {
+    name = "zavu.SenderWebhook",
+    doc = "A sender's webhook.",
+    fields = {
+      { "url", "string", "" },
+      { "events", "string[]", "message.inbound, message.delivered, ..." },
+      { "active", "boolean", "false: deliveries paused" },
+      { "signatureVersion", "zavu.SignatureVersion", "" },
+      { "secret", "string?", "only from senders.create and regenerate_webhook_secret" },
+    },
+  },
+  {
+    name = "zavu.Sender",
+    doc = "A sender, as the API describes it.",
+    fields = {
+      { "id", "string", "" },
+      { "name", "string", "" },
+      { "phoneNumber", "string?", "" },
+      { "channels", "string[]?", "the channels it can use now" },
+      { "isDefault", "boolean?", "" },
+      { "webhook", "zavu.SenderWebhook?", "" },
+      { "createdAt", "string?", "" },
+      { "updatedAt", "string?", "" },
+    },
+  },
+  {
+    name = "zavu.SenderCreateBody",
+    doc = "The body of `senders.create`.",
+    fields = {
+      { "name", "string", "" },
+      { "phoneNumber", "string?", "E.164, a number the project owns" },
+      { "setAsDefault", "boolean?", "" },
+      { "webhookUrl", "string?", "" },
+      { "webhookEvents", "string[]?", "" },
+      { "webhookSignatureVersion", "zavu.SignatureVersion?", "default v2" },
+      { "emailAddress", "string?", "" },
+      { "emailDomainId", "string?", "" },
+      { "emailFromName", "string?", "" },
+      { "emailReceivingEnabled", "boolean?", "" },
+      { "enableSmsOneway", "boolean?", "" },
+      { "enableVoice", "boolean?", "" },
+    },
+  },
+  {
+    name = "zavu.SenderUpdateBody",
+    doc = "The body of `senders.update` (a PATCH: only the fields given change).",
+    fields = {
+      { "name", "string?", "" },
+      { "setAsDefault", "boolean?", "" },
+      { "webhookUrl", "string|lightuserdata?", "zavu.null removes the webhook" },
+      { "webhookEvents", "string[]?", "" },
+      { "webhookSignatureVersion", "zavu.SignatureVersion?", "v1 -> v1+v2 -> v2: the API refuses v1 -> v2" },
+      { "webhookActive", "boolean?", "false pauses deliveries" },
+      { "emailAddress", "string?", "" },
+      { "emailDomainId", "string?", "" },
+      { "emailFromName", "string?", "" },
+      { "emailReceivingEnabled", "boolean?", "" },
+      { "emailCatchAllEnabled", "boolean?", "" },
+      { "enableSmsOneway", "boolean?", "" },
+      { "enableVoice", "boolean?", "" },
+    },
+  },
+  {
+    name = "zavu.SenderListQuery",
+    doc = "The query of `senders.list`.",
+    fields = {
+      { "limit", "integer?", "senders a page, at most 100" },
+      { "cursor", "string?", "a page's `nextCursor`" },
+    },
+  },
+  {
+    name = "zavu.SenderPage",
+    doc = "One page of `senders.list`.",
+    fields = {
+      { "items", "zavu.Sender[]", "" },
+      { "nextCursor", "string?", "the next page's `cursor`; absent on the last page" },
+    },
+  },
+  {
+    name = "zavu.WebhookSecret",
+    doc = "`senders.regenerate_webhook_secret`: the new secret (the old one stops working at once).",
+    fields = { { "secret", "string", "whsec_..." } },
+  },
+  {
     name = "zavu.SessionPage",
     doc = "One page of `sessions.list`.",
     fields = {
@@ -216,7 +426,12 @@ D.classes = {
       { "status", "integer?", "the HTTP status; nil when no response arrived" },
       { "code", "zavu.ErrorCode", "" },
       { "message", "string", "a human sentence, never empty" },
-      { "details", "table?", "the body's `details`" },
+      {
+        "details",
+        "table?",
+        "the body's `details`; a send's error adds `idempotencyKey` (send again with it, never twice) "
+          .. "and, for a 409 that carried it, `message`: the first send's",
+      },
       { "request_id", "string?", "the X-Request-Id response header" },
       { "retryable", "boolean", "worth another try? (a POST: false if the server may have seen it)" },
       { "retry_after", "number?", "seconds the server asked to wait" },
@@ -248,6 +463,7 @@ D.classes = {
       { "allow_insecure_http", "boolean?", "permit http:// to a host that is not loopback" },
       { "debug", "boolean?", 'one stderr line per attempt (default: $ZAVUDEV_LOG == "debug")' },
       { "max_response_bytes", "integer?", "cap on a success body (default 8 MiB)" },
+      { "sender", "string?", "the Zavu-Sender of messages.send and react when a call names none" },
     },
   },
   {
@@ -499,6 +715,48 @@ D.operations = {
   ["egress_nodes.delete"] = { doc = "Revoke an egress node. `true` on any 2xx.", opts = "zavu.DeleteOptions" },
   ["egress_nodes.pairing_token"] = { doc = "A fresh pairing token for a node.", returns = "zavu.EgressNodePairing" },
   ["proxy_status"] = { doc = "Whether the managed proxy egress is offered now.", returns = "zavu.ProxyStatus" },
+  ["messages.send"] = {
+    doc = "Send a message (the API's `message`). It always carries an idempotencyKey - the caller's, or a fresh one "
+      .. "made once for the call - so it is retried as a GET is and never sent twice; a 409 that answers this call's "
+      .. "own key is its success.",
+    body = "zavu.MessageSendBody",
+    returns = "zavu.Message",
+  },
+  ["messages.get"] = { doc = "A message.", returns = "zavu.Message" },
+  ["messages.list"] = {
+    doc = "One page of messages.",
+    query = "zavu.MessageListQuery",
+    returns = "zavu.MessagePage",
+    item = "zavu.Message",
+  },
+  ["messages.react"] = {
+    doc = "React to a message with an emoji (a POST: sent again only when surely unsent); the reaction's message.",
+    body = "string",
+    fields = "zavu.SenderFields",
+    returns = "zavu.Message",
+  },
+  ["senders.list"] = {
+    doc = "One page of senders.",
+    query = "zavu.SenderListQuery",
+    returns = "zavu.SenderPage",
+    item = "zavu.Sender",
+  },
+  ["senders.create"] = {
+    doc = "Create a sender; its webhook's secret is in this answer only.",
+    body = "zavu.SenderCreateBody",
+    returns = "zavu.Sender",
+  },
+  ["senders.get"] = { doc = "A sender (never its webhook's secret).", returns = "zavu.Sender" },
+  ["senders.update"] = {
+    doc = "Change a sender: a PATCH of the fields given (zavu.null for a JSON null).",
+    body = "zavu.SenderUpdateBody",
+    returns = "zavu.Sender",
+  },
+  ["senders.delete"] = { doc = "Delete a sender. `true` on any 2xx.", opts = "zavu.DeleteOptions" },
+  ["senders.regenerate_webhook_secret"] = {
+    doc = "A new webhook secret; the old one stops working at once.",
+    returns = "zavu.WebhookSecret",
+  },
 }
 
 -- The other methods, with their arguments and results.
@@ -545,6 +803,7 @@ D.modules = {
       { "curl_version", "string", "libcurl's version" },
       { "error_mt", "metatable", "the error tables' metatable: gives a copied error its tostring back" },
       { "METHODS", "string[]", 'every method of a client, as "resource.name" or "name"' },
+      { "null", "lightuserdata", "a JSON null to send (webhookUrl = zavu.null): lua-cjson's null, as ngx.null" },
     },
     functions = {
       new = {
@@ -674,6 +933,7 @@ D.modules = {
     fields = {
       { "VERSION", "string", "" },
       { "error_mt", "metatable", "" },
+      { "null", "lightuserdata", "zavu.null" },
     },
     functions = {
       new = {
@@ -707,6 +967,7 @@ D.modules = {
     fields = {
       { "VERSION", "string", "" },
       { "error_mt", "metatable", "" },
+      { "null", "lightuserdata", "zavu.null" },
       { "METHODS", "string[]", "zavu.METHODS" },
     },
     functions = {

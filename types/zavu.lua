@@ -59,7 +59,40 @@
 ---@alias zavu.HttpMethod
 ---| "GET"
 ---| "POST"
+---| "PATCH"
 ---| "DELETE"
+
+---A message's state: outbound queued -> sending -> sent -> delivered -> read, or failed; inbound received. The API may add more.
+---@alias zavu.MessageStatus
+---| "queued"
+---| "sending"
+---| "sent"
+---| "delivered"
+---| "read"
+---| "failed"
+---| "received"
+---| string
+
+---A delivery channel; whatsapp_alt is the QR-linked WhatsApp of a session. The API judges them: none is refused here.
+---@alias zavu.Channel
+---| "whatsapp_alt"
+---| "whatsapp"
+---| "sms"
+---| "sms_oneway"
+---| "telegram"
+---| "email"
+---| "instagram"
+---| "messenger"
+---| "voice"
+---| "auto"
+---| string
+
+---Which X-Zavu-Signature parts a sender's webhook gets: v1 -> v1+v2 -> v2, one step at a time.
+---@alias zavu.SignatureVersion
+---| "v1"
+---| "v1+v2"
+---| "v2"
+---| string
 
 ---A WhatsApp Alternative session, as the API describes it (absent fields were JSON null).
 ---@class zavu.Session
@@ -126,6 +159,151 @@
 ---@class zavu.ProxyStatus
 ---@field zavuProxyAvailable boolean whether the managed proxy egress (kind external) is offered now; when false, pair an Android egress node
 
+---What a message carries besides its text, by `messageType` (the API's names: media, location, contacts, a reaction, buttons, lists, a CTA, a template).
+---@class zavu.MessageContent
+---@field mediaUrl? string image, video, audio, document, sticker
+---@field mediaId? string
+---@field mimeType? string
+---@field filename? string document
+---@field latitude? number location
+---@field longitude? number location
+---@field locationName? string
+---@field locationAddress? string
+---@field contacts? { name: string?, phones: string[]? }[] contact
+---@field emoji? string reaction
+---@field reactToMessageId? string reaction
+---@field buttons? { id: string, title: string }[] buttons: at most 3, titles of 20 characters
+---@field listButton? string list
+---@field sections? table[] list: { title, rows = { { id, title, description? } } }
+---@field ctaDisplayText? string cta_url
+---@field ctaUrl? string cta_url
+---@field ctaHeaderType? string
+---@field ctaHeaderText? string
+---@field ctaHeaderMediaUrl? string
+---@field footerText? string
+---@field templateId? string template
+---@field templateVariables? table<string, string>
+---@field templateButtonVariables? table<string, string>
+---@field templateHeaderVariables? table<string, string>
+
+---A message, as the API describes it (absent fields were JSON null).
+---@class zavu.Message
+---@field id string the message's id
+---@field channel zavu.Channel
+---@field messageType string text, image, reaction, ...
+---@field status zavu.MessageStatus
+---@field to string
+---@field from? string
+---@field senderId? string the sender it went out as
+---@field conversationId? string
+---@field text? string
+---@field content? zavu.MessageContent
+---@field metadata? table<string, string> the pairs it was sent with
+---@field providerMessageId? string
+---@field errorCode? string failed: why
+---@field errorMessage? string
+---@field cost? number USD
+---@field createdAt string RFC 3339
+---@field updatedAt? string
+
+---What `messages.send` sends: any field of the API's send body, by its name, and `sender`, sent as the Zavu-Sender header. Without `idempotencyKey`, a fresh one (128 random bits) is made once for the call.
+---@class zavu.MessageSendBody
+---@field to string E.164, an email address, a group JID (<id>@g.us, whatsapp_alt)
+---@field channel? zavu.Channel
+---@field messageType? string text (default), image, video, audio, document, sticker, location, ...
+---@field text? string the text, or a caption
+---@field content? zavu.MessageContent
+---@field metadata? table<string, string>
+---@field idempotencyKey? string sent at most once per key; the same key again is the API's 409
+---@field fallbackEnabled? boolean
+---@field subject? string email
+---@field htmlBody? string email
+---@field replyTo? string email
+---@field attachments? table[] email: { filename, content? | path?, content_type?, content_id? }
+---@field voiceLanguage? string voice
+---@field sender? string the sender to act as (Zavu-Sender); default: the client's sender option
+
+---The query of `messages.list` (`each` and `all` ask for 100 a page).
+---@class zavu.MessageListQuery
+---@field channel? zavu.Channel
+---@field status? zavu.MessageStatus
+---@field to? string
+---@field limit? integer messages a page, at most 100
+---@field cursor? string a page's `nextCursor`
+
+---One page of `messages.list`.
+---@class zavu.MessagePage
+---@field items zavu.Message[]
+---@field nextCursor? string the next page's `cursor`; absent on the last page
+
+---Fields of `messages.react` that are no body's.
+---@class zavu.SenderFields
+---@field sender? string the sender to act as (Zavu-Sender); default: the client's sender option
+
+---A sender's webhook.
+---@class zavu.SenderWebhook
+---@field url string
+---@field events string[] message.inbound, message.delivered, ...
+---@field active boolean false: deliveries paused
+---@field signatureVersion zavu.SignatureVersion
+---@field secret? string only from senders.create and regenerate_webhook_secret
+
+---A sender, as the API describes it.
+---@class zavu.Sender
+---@field id string
+---@field name string
+---@field phoneNumber? string
+---@field channels? string[] the channels it can use now
+---@field isDefault? boolean
+---@field webhook? zavu.SenderWebhook
+---@field createdAt? string
+---@field updatedAt? string
+
+---The body of `senders.create`.
+---@class zavu.SenderCreateBody
+---@field name string
+---@field phoneNumber? string E.164, a number the project owns
+---@field setAsDefault? boolean
+---@field webhookUrl? string
+---@field webhookEvents? string[]
+---@field webhookSignatureVersion? zavu.SignatureVersion default v2
+---@field emailAddress? string
+---@field emailDomainId? string
+---@field emailFromName? string
+---@field emailReceivingEnabled? boolean
+---@field enableSmsOneway? boolean
+---@field enableVoice? boolean
+
+---The body of `senders.update` (a PATCH: only the fields given change).
+---@class zavu.SenderUpdateBody
+---@field name? string
+---@field setAsDefault? boolean
+---@field webhookUrl? string|lightuserdata zavu.null removes the webhook
+---@field webhookEvents? string[]
+---@field webhookSignatureVersion? zavu.SignatureVersion v1 -> v1+v2 -> v2: the API refuses v1 -> v2
+---@field webhookActive? boolean false pauses deliveries
+---@field emailAddress? string
+---@field emailDomainId? string
+---@field emailFromName? string
+---@field emailReceivingEnabled? boolean
+---@field emailCatchAllEnabled? boolean
+---@field enableSmsOneway? boolean
+---@field enableVoice? boolean
+
+---The query of `senders.list`.
+---@class zavu.SenderListQuery
+---@field limit? integer senders a page, at most 100
+---@field cursor? string a page's `nextCursor`
+
+---One page of `senders.list`.
+---@class zavu.SenderPage
+---@field items zavu.Sender[]
+---@field nextCursor? string the next page's `cursor`; absent on the last page
+
+---`senders.regenerate_webhook_secret`: the new secret (the old one stops working at once).
+---@class zavu.WebhookSecret
+---@field secret string whsec_...
+
 ---One page of `sessions.list`.
 ---@class zavu.SessionPage
 ---@field items zavu.Session[]
@@ -152,7 +330,7 @@
 ---@field status? integer the HTTP status; nil when no response arrived
 ---@field code zavu.ErrorCode
 ---@field message string a human sentence, never empty
----@field details? table the body's `details`
+---@field details? table the body's `details`; a send's error adds `idempotencyKey` (send again with it, never twice) and, for a 409 that carried it, `message`: the first send's
 ---@field request_id? string the X-Request-Id response header
 ---@field retryable boolean worth another try? (a POST: false if the server may have seen it)
 ---@field retry_after? number seconds the server asked to wait
@@ -175,6 +353,7 @@
 ---@field allow_insecure_http? boolean permit http:// to a host that is not loopback
 ---@field debug? boolean one stderr line per attempt (default: $ZAVUDEV_LOG == "debug")
 ---@field max_response_bytes? integer cap on a success body (default 8 MiB)
+---@field sender? string the Zavu-Sender of messages.send and react when a call names none
 
 ---Per-call options of every method.
 ---@class zavu.CallOptions
@@ -424,10 +603,119 @@ function EgressNodes.delete(nodeId, opts) end
 ---@return zavu.Error? err
 function EgressNodes.pairing_token(nodeId, opts) end
 
+---`messages` of a zavu client (and of the module: its default client).
+---@class zavu.Messages
+local Messages = {}
+
+---Send a message (the API's `message`). It always carries an idempotencyKey - the caller's, or a fresh one made once for the call - so it is retried as a GET is and never sent twice; a 409 that answers this call's own key is its success.
+---@param body zavu.MessageSendBody
+---@param opts? zavu.CallOptions
+---@return zavu.Message? message
+---@return zavu.Error? err
+function Messages.send(body, opts) end
+
+---A message.
+---@param messageId string|integer
+---@param opts? zavu.CallOptions
+---@return zavu.Message? message
+---@return zavu.Error? err
+function Messages.get(messageId, opts) end
+
+---One page of messages.
+---@param query? zavu.MessageListQuery
+---@param opts? zavu.CallOptions
+---@return zavu.MessagePage? page
+---@return zavu.Error? err
+function Messages.list(query, opts) end
+
+---Every item of every page, fetched as the loop needs it; a failed page raises its error table (wrap the loop in pcall, or use all).
+---@param query? zavu.MessageListQuery
+---@param opts? zavu.ListOptions
+---@return fun(): zavu.Message? iterator
+function Messages.each(query, opts) end
+
+---Every item of every page in one array.
+---@param query? zavu.MessageListQuery
+---@param opts? zavu.ListOptions
+---@return zavu.Message[]? items
+---@return zavu.Error? err
+function Messages.all(query, opts) end
+
+---React to a message with an emoji (a POST: sent again only when surely unsent); the reaction's message.
+---@param messageId string|integer
+---@param emoji string
+---@param fields? zavu.SenderFields
+---@param opts? zavu.CallOptions
+---@return zavu.Message? message
+---@return zavu.Error? err
+function Messages.react(messageId, emoji, fields, opts) end
+
+---`senders` of a zavu client (and of the module: its default client).
+---@class zavu.Senders
+local Senders = {}
+
+---One page of senders.
+---@param query? zavu.SenderListQuery
+---@param opts? zavu.CallOptions
+---@return zavu.SenderPage? page
+---@return zavu.Error? err
+function Senders.list(query, opts) end
+
+---Every item of every page, fetched as the loop needs it; a failed page raises its error table (wrap the loop in pcall, or use all).
+---@param query? zavu.SenderListQuery
+---@param opts? zavu.ListOptions
+---@return fun(): zavu.Sender? iterator
+function Senders.each(query, opts) end
+
+---Every item of every page in one array.
+---@param query? zavu.SenderListQuery
+---@param opts? zavu.ListOptions
+---@return zavu.Sender[]? items
+---@return zavu.Error? err
+function Senders.all(query, opts) end
+
+---Create a sender; its webhook's secret is in this answer only.
+---@param body zavu.SenderCreateBody
+---@param opts? zavu.CallOptions
+---@return zavu.Sender? result
+---@return zavu.Error? err
+function Senders.create(body, opts) end
+
+---A sender (never its webhook's secret).
+---@param senderId string|integer
+---@param opts? zavu.CallOptions
+---@return zavu.Sender? result
+---@return zavu.Error? err
+function Senders.get(senderId, opts) end
+
+---Change a sender: a PATCH of the fields given (zavu.null for a JSON null).
+---@param senderId string|integer
+---@param body? zavu.SenderUpdateBody
+---@param opts? zavu.CallOptions
+---@return zavu.Sender? result
+---@return zavu.Error? err
+function Senders.update(senderId, body, opts) end
+
+---Delete a sender. `true` on any 2xx.
+---@param senderId string|integer
+---@param opts? zavu.DeleteOptions
+---@return true? ok
+---@return zavu.Error? err
+function Senders.delete(senderId, opts) end
+
+---A new webhook secret; the old one stops working at once.
+---@param senderId string|integer
+---@param opts? zavu.CallOptions
+---@return zavu.WebhookSecret? result
+---@return zavu.Error? err
+function Senders.regenerate_webhook_secret(senderId, opts) end
+
 ---A zavu client (zavu.new).
 ---@class zavu.Client
 ---@field sessions zavu.Sessions
 ---@field egress_nodes zavu.EgressNodes
+---@field messages zavu.Messages
+---@field senders zavu.Senders
 local Client = {}
 
 ---Whether the managed proxy egress is offered now.
@@ -483,9 +771,12 @@ function Webhooks.verify_tool(raw_body, signature_hex, timestamp_ms, secret, opt
 ---@field curl_version string libcurl's version
 ---@field error_mt metatable the error tables' metatable: gives a copied error its tostring back
 ---@field METHODS string[] every method of a client, as "resource.name" or "name"
+---@field null lightuserdata a JSON null to send (webhookUrl = zavu.null): lua-cjson's null, as ngx.null
 ---@field webhooks zavu.Webhooks
 ---@field sessions zavu.Sessions the default client's
 ---@field egress_nodes zavu.EgressNodes the default client's
+---@field messages zavu.Messages the default client's
+---@field senders zavu.Senders the default client's
 local zavu = {}
 
 ---A client: one connection kept alive across its calls.

@@ -152,10 +152,113 @@ function EgressNodes.delete(nodeId, opts, callback) end
 ---@overload fun(nodeId: string|integer, callback: fun(result?: zavu.EgressNodePairing, err?: zavu.Error))
 function EgressNodes.pairing_token(nodeId, opts, callback) end
 
+---`messages` of a zavu.nvim client.
+---@class zavu.nvim.Messages
+local Messages = {}
+
+---Send a message (the API's `message`). It always carries an idempotencyKey - the caller's, or a fresh one made once for the call - so it is retried as a GET is and never sent twice; a 409 that answers this call's own key is its success.
+---@param body zavu.MessageSendBody
+---@param opts? zavu.CallOptions
+---@param callback fun(message?: zavu.Message, err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(body: zavu.MessageSendBody, callback: fun(message?: zavu.Message, err?: zavu.Error))
+function Messages.send(body, opts, callback) end
+
+---A message.
+---@param messageId string|integer
+---@param opts? zavu.CallOptions
+---@param callback fun(message?: zavu.Message, err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(messageId: string|integer, callback: fun(message?: zavu.Message, err?: zavu.Error))
+function Messages.get(messageId, opts, callback) end
+
+---One page of messages.
+---@param query? zavu.MessageListQuery
+---@param opts? zavu.CallOptions
+---@param callback fun(page?: zavu.MessagePage, err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(query?: zavu.MessageListQuery, callback: fun(page?: zavu.MessagePage, err?: zavu.Error))
+---@overload fun(callback: fun(page?: zavu.MessagePage, err?: zavu.Error))
+function Messages.list(query, opts, callback) end
+
+---Every item of every page in one array.
+---@param query? zavu.MessageListQuery
+---@param opts? zavu.ListOptions
+---@param callback fun(items?: zavu.Message[], err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(query?: zavu.MessageListQuery, callback: fun(items?: zavu.Message[], err?: zavu.Error))
+---@overload fun(callback: fun(items?: zavu.Message[], err?: zavu.Error))
+function Messages.all(query, opts, callback) end
+
+---React to a message with an emoji (a POST: sent again only when surely unsent); the reaction's message.
+---@param messageId string|integer
+---@param emoji string
+---@param fields? zavu.SenderFields
+---@param opts? zavu.CallOptions
+---@param callback fun(message?: zavu.Message, err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(messageId: string|integer, emoji: string, fields?: zavu.SenderFields, callback: fun(message?: zavu.Message, err?: zavu.Error))
+---@overload fun(messageId: string|integer, emoji: string, callback: fun(message?: zavu.Message, err?: zavu.Error))
+function Messages.react(messageId, emoji, fields, opts, callback) end
+
+---`senders` of a zavu.nvim client.
+---@class zavu.nvim.Senders
+local Senders = {}
+
+---One page of senders.
+---@param query? zavu.SenderListQuery
+---@param opts? zavu.CallOptions
+---@param callback fun(page?: zavu.SenderPage, err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(query?: zavu.SenderListQuery, callback: fun(page?: zavu.SenderPage, err?: zavu.Error))
+---@overload fun(callback: fun(page?: zavu.SenderPage, err?: zavu.Error))
+function Senders.list(query, opts, callback) end
+
+---Every item of every page in one array.
+---@param query? zavu.SenderListQuery
+---@param opts? zavu.ListOptions
+---@param callback fun(items?: zavu.Sender[], err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(query?: zavu.SenderListQuery, callback: fun(items?: zavu.Sender[], err?: zavu.Error))
+---@overload fun(callback: fun(items?: zavu.Sender[], err?: zavu.Error))
+function Senders.all(query, opts, callback) end
+
+---Create a sender; its webhook's secret is in this answer only.
+---@param body zavu.SenderCreateBody
+---@param opts? zavu.CallOptions
+---@param callback fun(result?: zavu.Sender, err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(body: zavu.SenderCreateBody, callback: fun(result?: zavu.Sender, err?: zavu.Error))
+function Senders.create(body, opts, callback) end
+
+---A sender (never its webhook's secret).
+---@param senderId string|integer
+---@param opts? zavu.CallOptions
+---@param callback fun(result?: zavu.Sender, err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(senderId: string|integer, callback: fun(result?: zavu.Sender, err?: zavu.Error))
+function Senders.get(senderId, opts, callback) end
+
+---Change a sender: a PATCH of the fields given (zavu.null for a JSON null).
+---@param senderId string|integer
+---@param body? zavu.SenderUpdateBody
+---@param opts? zavu.CallOptions
+---@param callback fun(result?: zavu.Sender, err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(senderId: string|integer, body?: zavu.SenderUpdateBody, callback: fun(result?: zavu.Sender, err?: zavu.Error))
+---@overload fun(senderId: string|integer, callback: fun(result?: zavu.Sender, err?: zavu.Error))
+function Senders.update(senderId, body, opts, callback) end
+
+---Delete a sender. `true` on any 2xx.
+---@param senderId string|integer
+---@param opts? zavu.DeleteOptions
+---@param callback fun(ok?: true, err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(senderId: string|integer, callback: fun(ok?: true, err?: zavu.Error))
+function Senders.delete(senderId, opts, callback) end
+
+---A new webhook secret; the old one stops working at once.
+---@param senderId string|integer
+---@param opts? zavu.CallOptions
+---@param callback fun(result?: zavu.WebhookSecret, err?: zavu.Error) gets what the plain method returns, on the main loop
+---@overload fun(senderId: string|integer, callback: fun(result?: zavu.WebhookSecret, err?: zavu.Error))
+function Senders.regenerate_webhook_secret(senderId, opts, callback) end
+
 ---A zavu.nvim client (zavu.nvim.new). Each method takes a callback last.
 ---@class zavu.nvim.Client
 ---@field sessions zavu.nvim.Sessions
 ---@field egress_nodes zavu.nvim.EgressNodes
+---@field messages zavu.nvim.Messages
+---@field senders zavu.nvim.Senders
 local Client = {}
 
 ---Whether the managed proxy egress is offered now.
@@ -176,9 +279,12 @@ function Client.request(method, path, args, callback) end
 ---@class zavu.nvim
 ---@field VERSION string
 ---@field error_mt metatable
+---@field null lightuserdata zavu.null
 ---@field METHODS string[] zavu.METHODS
 ---@field sessions zavu.nvim.Sessions the default client's
 ---@field egress_nodes zavu.nvim.EgressNodes the default client's
+---@field messages zavu.nvim.Messages the default client's
+---@field senders zavu.nvim.Senders the default client's
 local nvim = {}
 
 ---A client; its options are checked now (a bad one raises here).

@@ -159,10 +159,107 @@ function EgressNodes.delete(nodeId, opts) end
 ---@return zavu.Error? err
 function EgressNodes.pairing_token(nodeId, opts) end
 
+---`messages` of a zavu.openresty client.
+---@class zavu.openresty.Messages
+local Messages = {}
+
+---Send a message (the API's `message`). It always carries an idempotencyKey - the caller's, or a fresh one made once for the call - so it is retried as a GET is and never sent twice; a 409 that answers this call's own key is its success.
+---@param body zavu.MessageSendBody
+---@param opts? zavu.CallOptions
+---@return zavu.Message? message
+---@return zavu.Error? err
+function Messages.send(body, opts) end
+
+---A message.
+---@param messageId string|integer
+---@param opts? zavu.CallOptions
+---@return zavu.Message? message
+---@return zavu.Error? err
+function Messages.get(messageId, opts) end
+
+---One page of messages.
+---@param query? zavu.MessageListQuery
+---@param opts? zavu.CallOptions
+---@return zavu.MessagePage? page
+---@return zavu.Error? err
+function Messages.list(query, opts) end
+
+---Every item of every page in one array.
+---@param query? zavu.MessageListQuery
+---@param opts? zavu.ListOptions
+---@return zavu.Message[]? items
+---@return zavu.Error? err
+function Messages.all(query, opts) end
+
+---React to a message with an emoji (a POST: sent again only when surely unsent); the reaction's message.
+---@param messageId string|integer
+---@param emoji string
+---@param fields? zavu.SenderFields
+---@param opts? zavu.CallOptions
+---@return zavu.Message? message
+---@return zavu.Error? err
+function Messages.react(messageId, emoji, fields, opts) end
+
+---`senders` of a zavu.openresty client.
+---@class zavu.openresty.Senders
+local Senders = {}
+
+---One page of senders.
+---@param query? zavu.SenderListQuery
+---@param opts? zavu.CallOptions
+---@return zavu.SenderPage? page
+---@return zavu.Error? err
+function Senders.list(query, opts) end
+
+---Every item of every page in one array.
+---@param query? zavu.SenderListQuery
+---@param opts? zavu.ListOptions
+---@return zavu.Sender[]? items
+---@return zavu.Error? err
+function Senders.all(query, opts) end
+
+---Create a sender; its webhook's secret is in this answer only.
+---@param body zavu.SenderCreateBody
+---@param opts? zavu.CallOptions
+---@return zavu.Sender? result
+---@return zavu.Error? err
+function Senders.create(body, opts) end
+
+---A sender (never its webhook's secret).
+---@param senderId string|integer
+---@param opts? zavu.CallOptions
+---@return zavu.Sender? result
+---@return zavu.Error? err
+function Senders.get(senderId, opts) end
+
+---Change a sender: a PATCH of the fields given (zavu.null for a JSON null).
+---@param senderId string|integer
+---@param body? zavu.SenderUpdateBody
+---@param opts? zavu.CallOptions
+---@return zavu.Sender? result
+---@return zavu.Error? err
+function Senders.update(senderId, body, opts) end
+
+---Delete a sender. `true` on any 2xx.
+---@param senderId string|integer
+---@param opts? zavu.DeleteOptions
+---@return true? ok
+---@return zavu.Error? err
+function Senders.delete(senderId, opts) end
+
+---A new webhook secret; the old one stops working at once.
+---@param senderId string|integer
+---@param opts? zavu.CallOptions
+---@return zavu.WebhookSecret? result
+---@return zavu.Error? err
+function Senders.regenerate_webhook_secret(senderId, opts) end
+
 ---A zavu.openresty client (zavu.openresty.new).
 ---@class zavu.openresty.Client
 ---@field sessions zavu.openresty.Sessions
 ---@field egress_nodes zavu.openresty.EgressNodes
+---@field messages zavu.openresty.Messages
+---@field senders zavu.openresty.Senders
 local Client = {}
 
 ---Whether the managed proxy egress is offered now.
@@ -186,8 +283,11 @@ function Client.close() end
 ---@class zavu.openresty
 ---@field VERSION string
 ---@field error_mt metatable
+---@field null lightuserdata zavu.null
 ---@field sessions zavu.openresty.Sessions the default client's
 ---@field egress_nodes zavu.openresty.EgressNodes the default client's
+---@field messages zavu.openresty.Messages the default client's
+---@field senders zavu.openresty.Senders the default client's
 local openresty = {}
 
 ---A client whose calls run in the thread pool (or block, with blocking = true).
