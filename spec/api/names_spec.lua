@@ -88,7 +88,7 @@ describe("a misspelled option", function()
           function() c.sessions.each(nil, { max_page = 2 }) end,
         },
         {
-          "unknown option 'missing_ok' to 'get' (known: timeout, max_retries)",
+          "unknown option 'missing_ok' to 'get' (known: timeout, total_timeout, max_retries)",
           function() c.sessions.get(id, { missing_ok = true }) end,
         },
       }
@@ -105,11 +105,11 @@ describe("a misspelled option", function()
   it("names the known ones when none is near, and the same key on every interpreter", function()
     local c = fresh()
     raises(
-      "unknown option 'x' to 'delete' (known: timeout, max_retries, missing_ok)",
+      "unknown option 'x' to 'delete' (known: timeout, total_timeout, max_retries, missing_ok)",
       function() c.sessions.delete("x", { x = 1 }) end
     )
     raises(
-      "unknown option 'aa' to 'get' (known: timeout, max_retries)",
+      "unknown option 'aa' to 'get' (known: timeout, total_timeout, max_retries)",
       function() c.sessions.get("x", { zz = 1, aa = 1 }) end
     )
     raises(
