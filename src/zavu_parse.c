@@ -364,9 +364,9 @@ static size_t separator_at(const char *s, size_t n)
 
 int zavu_has_dot_segment(const char *s, size_t len)
 {
-    size_t i = 0, start = 0, sep;
+    size_t i = 0, start = 0;
     for (;;) {
-        sep = i < len ? separator_at(s + i, len - i) : 0;
+        size_t sep = i < len ? separator_at(s + i, len - i) : 0;
         if (i < len && !sep) {
             i++;
             continue;

@@ -111,7 +111,8 @@ function M.new(opts)
     if op.returns == "page" then
       local resource = client[op.name:match("^(.-)%.")]
       resource.each = methods.each(detailed[op.name], "each", op, cfg.total_timeout)
-      resource.all, detailed[op.name:gsub("list$", "all")] = methods.all(detailed[op.name], "all", op, cfg.total_timeout)
+      resource.all, detailed[op.name:gsub("list$", "all")] =
+        methods.all(detailed[op.name], "all", op, cfg.total_timeout)
     end
   end
   client.sessions.wait = lifecycle.wait(detailed["sessions.get"], cfg.total_timeout)
