@@ -128,6 +128,19 @@ describe("total_timeout", function()
     end
   end)
 
+  it("under 1 ms counts as 1 ms everywhere: a listing and a wait send their request as a get does", function()
+    local key = "zv_live_tiny" .. H.nonce()
+    local c = H.client { api_key = key }
+    local before = H.key_hits(key)
+    local _, err = c.sessions.all(nil, { total_timeout = 1e-300 })
+    local _, werr = c.sessions.wait("x" .. H.nonce(), { total_timeout = 1e-300 })
+    -- each sent its request (which then ran out, or was answered), as a
+    -- single get with the same total does
+    assert.are.equal(before + 2, H.key_hits(key))
+    if err then assert.are.equal(1, err.attempts) end
+    if werr then assert.are.equal(1, werr.attempts) end
+  end)
+
   it("is checked like every option of seconds", function()
     local c = H.client()
     for _, bad in ipairs { 0, -1, 0 / 0, math.huge, "5" } do
