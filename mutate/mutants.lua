@@ -353,15 +353,16 @@ return {
     filter = "connect_timeout",
   },
   {
-    name = "progress-sees-cancel",
-    promise = "cancel_all ends every call in flight: libcurl's progress callback looks at the count",
+    name = "late-socket-refused",
+    promise = "cancel_all ends every call in flight: a socket opened after the cancel is refused",
     file = "src/zavu_client.c",
-    from = [[return zavu_cancelled_since(b->cancel_gen);]],
-    to = [[return 0;]],
+    from = [[    if (zavu_cancelled_since(c->call_gen))
+        return CURL_SOCKET_BAD;]],
+    to = [[]],
     specs = { "spec/api/cancel_spec.lua", "spec/api/promises_spec.lua" },
-    equivalent = "cancel_all shuts down every tracked socket, which ends any transfer a spec can reach at once;"
-      .. " the progress check covers a cancel landing while a socket is being opened, or a signal handler"
-      .. " that finds the socket lock held (races no spec can time)",
+    equivalent = "the window is a cancel landing between a call's start and libcurl opening its socket on"
+      .. " loopback (microseconds, name resolution included); the retry loop and classify see the cancel"
+      .. " right after, so only the one request sent in that window tells, a race no spec can time",
   },
   {
     name = "user-agent-appended",
@@ -474,7 +475,7 @@ return {
     name = "cancel-ends-retry-loop",
     promise = "retry waits are cut short: the call ends cancelled, no attempt after the cancel",
     file = "src/zavu_request.c",
-    from = [[        if (zavu_cancelled_since(c->body.cancel_gen)) {
+    from = [[        if (zavu_cancelled_since(c->call_gen)) {
             zavu_set_cancelled(res);]],
     to = [[        if (0) {
             zavu_set_cancelled(res);]],
@@ -552,7 +553,7 @@ return {
     promise = "a delete_many settles what is left as cancelled, at once",
     file = "src/zavu_batch.c",
     from = [[        if (zavu_cancelled_since(b->cancel_gen))
-            return cancel_rest(b) ? -1 : 0;]],
+            return end_rest(b, 0) ? -1 : 0;]],
     to = [[]],
     specs = { "spec/api/promises_spec.lua" },
     filter = "never.sent",
@@ -678,7 +679,7 @@ return {
     edits = {
       {
         file = "src/zavu_lua*.c",
-        from = [[if (zavu_rawlen(L, t) > 0) { /* a JSON array: keep its nulls, walk its tables */]],
+        from = [[if (zavu_rawlen(L, t) > 0) { /* a JSON array: keep its nulls, walk its values */]],
         to = [[if (0) {]],
       },
       {
@@ -739,7 +740,7 @@ return {
     promise = "a call from inside another call on the client is client_busy, nothing sent",
     file = "src/zavu_lua*.c",
     from = [[    if (u->busy)
-        return push_busy(L);
+        return zl_push_busy(L);
     id = lua_tolstring(L, at, &id_len);]],
     to = [[    id = lua_tolstring(L, at, &id_len);]],
     specs = { "spec/api/reentry_spec.lua" },
@@ -779,9 +780,9 @@ return {
   {
     name = "unknown-query-parameter",
     promise = "an unknown query parameter raises at the call site",
-    file = "lua/zavu/methods.lua",
-    from = [[    if not known[k] then]],
-    to = [[    if false then]],
+    file = "lua/zavu/schema.lua",
+    from = [[  return check_fields(fields, q or {}, fname, "query parameter", "")]],
+    to = [[  return check_fields(fields, setmetatable({}, { __index = q }), fname, "query parameter", "")]],
     specs = { "spec/api/family_spec.lua" },
     filter = "misuse",
   },
@@ -852,8 +853,9 @@ return {
     name = "listing-page-error-raised",
     promise = "each raises the error table if a page fails midway, never ends as if complete (issue 19)",
     file = "lua/zavu/methods.lua",
-    from = [[    if not p then error(err, 0) end]],
-    to = [[    if not p then return nil end]],
+    from = [[      err.attempts = sent.attempts -- the listing's requests, not only this page's
+      error(err, 0)]],
+    to = [[      return nil]],
     specs = { "spec/api/promises_spec.lua" },
     filter = "later.page",
   },
@@ -861,7 +863,7 @@ return {
     name = "all-returns-error",
     promise = "all returns nil, err for a failed page",
     file = "lua/zavu/methods.lua",
-    from = [[if type(err) == "table" and getmetatable(err) == core.error_mt then return nil, err end]],
+    from = [[if type(err) == "table" and getmetatable(err) == core.error_mt then return nil, err, err.status, err.attempts end]],
     to = [[]],
     specs = { "spec/api/promises_spec.lua" },
     filter = "later.page",
@@ -879,9 +881,11 @@ return {
     name = "wait-cancel-after-get",
     promise = "wait notices a cancel made at any point of it, between its calls too (issue 19)",
     file = "lua/zavu/lifecycle.lua",
-    from = [[      if not s then return nil, err end
-      if core.cancel_count() ~= since then return cancelled() end]],
-    to = [[      if not s then return nil, err end]],
+    from = [[      end
+      if core.cancel_count() ~= since then return cancelled(sent) end
+      -- a new QR code]],
+    to = [[      end
+      -- a new QR code]],
     specs = { "spec/api/promises_spec.lua" },
     filter = "answering",
   },
@@ -890,7 +894,7 @@ return {
     promise = "wait notices a cancel made in on_qr",
     file = "lua/zavu/lifecycle.lua",
     from = [[        if w.on_qr then w.on_qr(s.qrCode, s) end
-        if core.cancel_count() ~= since then return cancelled() end]],
+        if core.cancel_count() ~= since then return cancelled(sent) end]],
     to = [[        if w.on_qr then w.on_qr(s.qrCode, s) end]],
     specs = { "spec/api/promises_spec.lua" },
     filter = "on_qr",
@@ -908,7 +912,7 @@ return {
     name = "wait-get-bounded",
     promise = "a get that would outlive wait's timeout is given only what is left, without retries",
     file = "lua/zavu/lifecycle.lua",
-    from = [[get(id, left < get_timeout and { timeout = left, max_retries = 0 } or nil)]],
+    from = [[get(id, { total_timeout = left })]],
     to = [[get(id)]],
     specs = { "spec/api/review_spec.lua" },
     filter = "own.timeout",
@@ -953,8 +957,8 @@ return {
     name = "prune-missing-ok",
     promise = "prune deletes with missing_ok: a session gone meanwhile does not fail the summary (issue 19)",
     file = "lua/zavu/lifecycle.lua",
-    from = [[max_retries = opts.max_retries, missing_ok = true }]],
-    to = [[max_retries = opts.max_retries }]],
+    from = [[many_opts.concurrency, many_opts.missing_ok = opts.concurrency, true]],
+    to = [[many_opts.concurrency = opts.concurrency]],
     specs = { "spec/api/promises_spec.lua" },
     filter = "gone",
   },
@@ -962,7 +966,7 @@ return {
     name = "prune-cancel-before-delete",
     promise = "a cancel while prune chooses stops it before it deletes",
     file = "lua/zavu/lifecycle.lua",
-    from = [[    if core.cancel_count() ~= cancels then return cancelled() end]],
+    from = [[    if core.cancel_count() ~= cancels then return cancelled(listed) end]],
     to = [[]],
     specs = { "spec/api/family_spec.lua" },
     filter = "cancel",
@@ -971,7 +975,9 @@ return {
     name = "prune-options-checked-first",
     promise = "prune's concurrency, timeout and max_retries are checked before the listing starts",
     file = "lua/zavu/lifecycle.lua",
-    from = [[  core.check_call_options { concurrency = opts.concurrency, timeout = opts.timeout, max_retries = opts.max_retries }]],
+    from = [[  core.check_call_options(many_opts)
+  return opts.status]],
+    to = [[  return opts.status]],
     to = [[]],
     specs = { "spec/api/review_spec.lua" },
     filter = "prune",
