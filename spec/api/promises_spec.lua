@@ -93,7 +93,7 @@ describe("request's path and body", function()
     local c = fresh()
     local ok, msg = pcall(c.request, "POST", "/v1/whatsapp-alt/sessions", { body = { n = 0 / 0 } })
     assert.is_false(ok)
-    assert.matches("^bad body to 'request' %(.*NaN", msg)
+    assert.matches("^[^\n]-:%d+: bad body to 'request' %(.*NaN", msg) -- at the caller's line
     assert.has_error(
       function() c.request("GET", "/v1/whatsapp-alt/sessions", { body = "{}" }) end,
       "bad option 'body' (a GET sends no body)"
@@ -281,14 +281,14 @@ describe("each and all", function()
     local out = H.run_lua(([[
       local zavu = require "zavu"
       local c = zavu.new { api_key = %q, base_url = %q, debug = true }
-      print(#assert(c.sessions.all()), #assert(c.egress_nodes.all()))
+      print(#assert(c.sessions.all()), #assert(c.egress_nodes.all { senderId = "snd_1" }))
       for _ in c.sessions.each() do end
       for _ in c.sessions.each { limit = 7 } do end
     ]]):format(key, H.http_url))
     assert.matches("3\t0", out)
     local _, with_100 = out:gsub("GET /v1/whatsapp%-alt/sessions%?limit=100 %-> 200", "")
     assert.are.equal(2, with_100, out)
-    assert.matches("GET /v1/whatsapp-alt/egress-nodes?limit=100 -> 200", out, 1, true)
+    assert.matches("GET /v1/whatsapp-alt/egress-nodes?senderId=snd_1&limit=100 -> 200", out, 1, true)
     assert.matches("GET /v1/whatsapp-alt/sessions?limit=7 -> 200", out, 1, true)
   end)
 end)
