@@ -1573,6 +1573,9 @@ return {
     from = [[if (dlsym(RTLD_DEFAULT, "ngx_cycle") || dlsym(RTLD_DEFAULT, "nvim_get_api_info"))]],
     to = [[if (0)]],
     specs = { "spec/hosts/nvim_spec.lua", "spec/hosts/openresty_spec.lua" },
+    equivalent = "Neovim's SIGINT handler is libuv's, in libuv.so, never the main program's, so is_host_handler"
+      .. " refuses it anyway; an nginx worker takes SIGINT only as a fast shutdown, where our stand-in"
+      .. " hands the signal on to nginx's handler and the exit ends the call either way",
   },
   {
     name = "path-nul-lua",
@@ -1590,6 +1593,8 @@ return {
         luaL_argerror(L, 3, "the path holds a NUL byte");]],
     to = [[]],
     specs = { "spec/api/answers_spec.lua", "spec/api/request_spec.lua", "spec/api/review_spec.lua" },
+    equivalent = "zavu.methods.request refuses a NUL before it calls the binding, and every host module reaches"
+      .. " handle:request only through zavu.methods; the binding's check guards zavu.core's internal API",
   },
   {
     name = "path-dot-segments",
