@@ -978,7 +978,6 @@ return {
     from = [[  core.check_call_options(many_opts)
   return opts.status]],
     to = [[  return opts.status]],
-    to = [[]],
     specs = { "spec/api/review_spec.lua" },
     filter = "prune",
   },
