@@ -141,6 +141,29 @@ describe("total_timeout", function()
     if werr then assert.are.equal(1, werr.attempts) end
   end)
 
+  it("bounds a whole listing: the page in flight at the deadline is cut there", function()
+    -- pages after the first take 3 s: each and all must end at the 1 s total
+    local key = "zv_live_" .. H.nonce()
+    H.mock_seed(key, 3, {})
+    H.mock_misbehave(key, "slow-later")
+    local c = H.client { api_key = key }
+    local took, items, err = timed(c.sessions.all, { limit = 1 }, { total_timeout = 1 })
+    assert.is_nil(items)
+    assert.are.equal("timeout", err.code)
+    assert.are.equal(2, err.attempts)
+    assert.is_true(took < MARGIN, ("all took %.3f s"):format(took))
+    local seen = 0
+    took, items, err = timed(pcall, function()
+      for _ in c.sessions.each({ limit = 1 }, { total_timeout = 1 }) do
+        seen = seen + 1
+      end
+    end)
+    assert.is_false(items)
+    assert.are.equal("timeout", err.code)
+    assert.are.equal(1, seen)
+    assert.is_true(took < MARGIN, ("each took %.3f s"):format(took))
+  end)
+
   it("is checked like every option of seconds", function()
     local c = H.client()
     for _, bad in ipairs { 0, -1, 0 / 0, math.huge, "5" } do
