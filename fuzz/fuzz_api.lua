@@ -555,7 +555,10 @@ local SCENARIOS = {
   {
     1,
     { raw = true, R0 = true },
-    function() return "close-" .. nonce(), FAILS(F("connection_error", false, 1, true)) end,
+    -- libcurl sends a DELETE again by itself when a kept-alive connection
+    -- closed without a word, once for each dead one it tried (a batch keeps
+    -- several); attempts counts those re-sends too
+    function() return "close-" .. nonce(), FAILS(F("connection_error", false, 1, true, { resent = 64 })) end,
   },
   {
     0.5,
@@ -631,7 +634,8 @@ local function outcome_mismatch(spec, ok, err, ctx)
       if f.status and err.status ~= f.status then
         return ("status %s, expected %s"):format(show(err.status), f.status)
       end
-      if f.attempts and err.attempts ~= f.attempts then
+      local most = f.attempts and f.attempts + (f.resent or 0)
+      if f.attempts and not (err.attempts >= f.attempts and err.attempts <= most) then
         return ("attempts %s, expected %s (%s)"):format(show(err.attempts), f.attempts, f.code)
       end
       if f.retryable ~= nil and err.retryable ~= f.retryable then

@@ -117,7 +117,7 @@ function H.mock_seed(key, count, opts)
   return mock_post("/_mock/seed", body)
 end
 
---- Listings of key misbehave: "repeat-cursor", "broken-json", "broken-json-later" (pages
+--- Listings of key misbehave: "repeat-cursor", "broken-json", "broken-json-later", "slow-later" (pages
 -- after the first), or "" to stop.
 function H.mock_misbehave(key, mode) return mock_post("/_mock/misbehave", { key = key, mode = mode }) end
 

@@ -250,6 +250,10 @@ const char *zavu_message_for_status(long status, const char *noun, char *buf, si
  * (%2e, %2E) or not: a server or proxy resolves it against the path. */
 int zavu_is_dot_segment(const char *s, size_t len);
 
+/* 1 when a path (len bytes, no query) holds a dot segment between
+ * separators: "/" or "\", percent-encoded or not (see zavu_parse.c). */
+int zavu_has_dot_segment(const char *s, size_t len);
+
 /* Is a reply with this status worth another attempt? should_retry is the
  * server's x-should-retry verdict (-1 when it gave none). */
 int zavu_status_is_retryable(long status, int should_retry);

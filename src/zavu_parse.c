@@ -20,14 +20,32 @@
 
 static const char SESSIONS_PATH[] = "/v1/whatsapp-alt/sessions/";
 
+/* Whether a value sent as one escaped path segment is "." or "..", or
+ * holds one between "/" or "\": escaped as %2F and %5C, which servers
+ * decode before they resolve dot segments (nginx reads "x%2F..%2F..%2Fy" as
+ * "../y"), and "\" is "/" to URL parsers that follow WHATWG. */
+static int has_dot_piece(const char *s, size_t len)
+{
+    size_t i, start = 0, n;
+    for (i = 0; i <= len; i++) {
+        if (i < len && s[i] != '/' && s[i] != '\\')
+            continue;
+        n = i - start;
+        if ((n == 1 && s[start] == '.') || (n == 2 && s[start] == '.' && s[start + 1] == '.'))
+            return 1;
+        start = i + 1;
+    }
+    return 0;
+}
+
 const char *zavu_check_segment(const char *s, size_t len)
 {
     if (len == 0)
         return "is empty";
     if (len > ZAVU_MAX_ID_LEN)
         return "is longer than 1024 bytes";
-    if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
-        return "must not be \".\" or \"..\"";
+    if (has_dot_piece(s, len))
+        return "must not be or hold a \".\" or \"..\" segment";
     return NULL;
 }
 
@@ -38,9 +56,10 @@ const char *zavu_check_id(const char *id, size_t len)
     if (len > ZAVU_MAX_ID_LEN)
         return "session id is longer than 1024 bytes";
     /* Escaping keeps every byte inside one path segment, but "." and ".."
-     * are still dot-segments that servers and proxies resolve. */
-    if ((len == 1 && id[0] == '.') || (len == 2 && id[0] == '.' && id[1] == '.'))
-        return "session id must not be \".\" or \"..\"";
+     * are still dot-segments that servers and proxies resolve, and so are
+     * they between a "/" or "\" escaped (see has_dot_piece). */
+    if (has_dot_piece(id, len))
+        return "session id must not be or hold a \".\" or \"..\" segment";
     return NULL;
 }
 
@@ -505,19 +524,43 @@ int zavu_is_dot_segment(const char *s, size_t len)
     return dots == 1 || dots == 2;
 }
 
+/* The length of a path separator at s (n bytes left), or 0: "/", "\" (a
+ * "/" to URL parsers that follow WHATWG), or either percent-encoded, which
+ * servers decode before they resolve dot segments: nginx reads
+ * "/v1/x/..%2F..%2Fadmin" as "/admin". */
+static size_t separator_at(const char *s, size_t n)
+{
+    if (s[0] == '/' || s[0] == '\\')
+        return 1;
+    if (n >= 3 && s[0] == '%' &&
+        ((s[1] == '2' && (s[2] == 'F' || s[2] == 'f')) ||
+         (s[1] == '5' && (s[2] == 'C' || s[2] == 'c'))))
+        return 3;
+    return 0;
+}
+
+int zavu_has_dot_segment(const char *s, size_t len)
+{
+    size_t i = 0, start = 0;
+    for (;;) {
+        size_t sep = i < len ? separator_at(s + i, len - i) : 0;
+        if (i < len && !sep) {
+            i++;
+            continue;
+        }
+        if (zavu_is_dot_segment(s + start, i - start))
+            return 1;
+        if (i == len)
+            return 0;
+        i += sep;
+        start = i;
+    }
+}
+
 /* 1 when the path part of url (up to its query) holds a dot segment. */
 static int has_dot_segment(const char *path)
 {
-    size_t end = strcspn(path, "?"), i = 0;
-    while (i < end) {
-        size_t n = strcspn(path + i, "/?");
-        if (n > end - i)
-            n = end - i;
-        if (zavu_is_dot_segment(path + i, n))
-            return 1;
-        i += n + 1;
-    }
-    return 0;
+    return zavu_has_dot_segment(path, strcspn(path, "?"));
 }
 
 typedef struct sbuf {

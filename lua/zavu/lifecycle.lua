@@ -107,7 +107,8 @@ function M.wait(get, client_total)
   return function(id, opts)
     local w = at_caller(M.check_wait, id, opts)
     local since = core.cancel_count() -- a cancel_all from now on ends the wait
-    local total = math.min(w.timeout, w.total_timeout or client_total or w.timeout)
+    -- under 1 ms counts as 1 ms, as for every call
+    local total = math.max(math.min(w.timeout, w.total_timeout or client_total or w.timeout), 0.001)
     local deadline = core.now() + total
     local last_qr
     local sent = { attempts = 0 }

@@ -51,9 +51,10 @@ end
 
 --- When a call bound by total_timeout (its own, else the client's
 -- client_total) must end: a zavu.core.now() time, or nil when unbound.
+-- Under 1 ms counts as 1 ms, as the C core counts it for a single call.
 function M.deadline(total, client_total)
   total = total or client_total
-  return total and core.now() + total or nil
+  return total and core.now() + math.max(total, 0.001) or nil
 end
 
 --- What is left before deadline, as a total_timeout for the next call inside

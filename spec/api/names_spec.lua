@@ -24,10 +24,11 @@ end
 
 -- A fresh id the mock has never seen (interpreters share the mock), as a
 -- number with exact digits below 2^53: this process, the time, a counter.
+-- Sixteen digits (from 2^52): past what %.14g (Lua 5.1's tostring) keeps.
 local numbers = 0
 local function fresh_number()
   numbers = numbers + 1
-  return H.pid() * 1e9 + (os.time() % 100000) * 1e4 + numbers
+  return 2 ^ 52 + H.pid() * 1e9 + (os.time() % 100000) * 1e4 + numbers
 end
 
 describe("a misspelled option", function()

@@ -136,6 +136,13 @@ describe("a JSON body", function()
     local s, err = fresh().sessions.get("nan-" .. H.nonce())
     assert.is_nil(s)
     assert.are.equal("invalid_response", err.code)
+    -- a hex number is finite: only the strict decoder refuses it
+    local c, key = fresh()
+    H.mock_answer(key, '{"session":{"id":"s_hex","n":0x10}}', 200)
+    s, err = c.sessions.get("s_hex")
+    assert.is_nil(s)
+    assert.are.equal("invalid_response", err.code)
+    H.mock_answer(key)
   end)
 end)
 

@@ -220,3 +220,61 @@ describe("review: fork inside on_progress", function()
     end
   end)
 end)
+
+-- A client with a key of its own: the mock's count of the key's requests
+-- (H.key_hits) is this spec's alone.
+local function fresh_keyed()
+  local key = "zv_live_review_" .. H.nonce()
+  return H.client { api_key = key, max_retries = 0 }, key
+end
+
+describe("review (issue 15): a dot segment behind an encoded separator", function()
+  -- Servers decode "%2F" before they resolve dot segments (nginx reads
+  -- "/v1/x/..%2F..%2Fadmin" as "/admin"), and URL parsers that follow WHATWG
+  -- read "\" as "/": such a path leaves its route as surely as "/../" does.
+  it("is refused in a request's path with invalid_argument, nothing sent", function()
+    local c, key = fresh_keyed()
+    local S = "/v1/whatsapp-alt/sessions/"
+    for _, path in ipairs {
+      S .. "x/..%2F..%2F..%2Fadmin",
+      S .. "x%2F..%2F..%2F..%2Fadmin",
+      S .. "x/..%2f" .. "victim",
+      S .. "x/%2e%2e%2Fvictim",
+      S .. "x%5C..%5Cvictim",
+      S .. "x\\..\\victim",
+      S .. "x/.%5c",
+    } do
+      local v, err = c.request("DELETE", path)
+      assert.is_nil(v, path)
+      assert.are.equal("invalid_argument", err.code, path)
+      assert.are.equal(0, err.attempts, path)
+    end
+    assert.are.equal(0, H.key_hits(key))
+  end)
+
+  it("is refused in an id, which is sent escaped (a '/' as %2F), by every method; nothing sent", function()
+    local c, key = fresh_keyed()
+    for _, id in ipairs { "x/../victim", "../x", "x/..", "x/./y", "x\\..\\victim", "./x" } do
+      for name, call in pairs {
+        delete = function() return c.sessions.delete(id) end,
+        get = function() return c.sessions.get(id) end,
+        delete_many = function()
+          local summary = assert(c.sessions.delete_many { id })
+          return nil, summary.failed[1] and summary.failed[1].error
+        end,
+        request = function() return c.request("DELETE", "/v1/whatsapp-alt/sessions/{id}", { params = { id } }) end,
+      } do
+        local v, err = call()
+        assert.is_nil(v, name .. " " .. id)
+        assert.are.equal("invalid_argument", err.code, name .. " " .. id)
+      end
+    end
+    assert.are.equal(0, H.key_hits(key))
+    -- dots inside a piece, and percent signs (escaped as %25), are ids like any other
+    for _, id in ipairs { "a..b/c", "x/...", "x%2F..%2Fy-" .. H.nonce() } do
+      local v, err = c.sessions.get(id)
+      assert.is_nil(v)
+      assert.are.equal(404, err.status, id)
+    end
+  end)
+end)

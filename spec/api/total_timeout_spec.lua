@@ -128,6 +128,42 @@ describe("total_timeout", function()
     end
   end)
 
+  it("under 1 ms counts as 1 ms everywhere: a listing and a wait send their request as a get does", function()
+    local key = "zv_live_tiny" .. H.nonce()
+    local c = H.client { api_key = key }
+    local before = H.key_hits(key)
+    local _, err = c.sessions.all(nil, { total_timeout = 1e-300 })
+    local _, werr = c.sessions.wait("x" .. H.nonce(), { total_timeout = 1e-300 })
+    -- each sent its request (which then ran out, or was answered), as a
+    -- single get with the same total does
+    assert.are.equal(before + 2, H.key_hits(key))
+    if err then assert.are.equal(1, err.attempts) end
+    if werr then assert.are.equal(1, werr.attempts) end
+  end)
+
+  it("bounds a whole listing: the page in flight at the deadline is cut there", function()
+    -- pages after the first take 3 s: each and all must end at the 1 s total
+    local key = "zv_live_" .. H.nonce()
+    H.mock_seed(key, 3, {})
+    H.mock_misbehave(key, "slow-later")
+    local c = H.client { api_key = key }
+    local took, items, err = timed(c.sessions.all, { limit = 1 }, { total_timeout = 1 })
+    assert.is_nil(items)
+    assert.are.equal("timeout", err.code)
+    assert.are.equal(2, err.attempts)
+    assert.is_true(took < MARGIN, ("all took %.3f s"):format(took))
+    local seen = 0
+    took, items, err = timed(pcall, function()
+      for _ in c.sessions.each({ limit = 1 }, { total_timeout = 1 }) do
+        seen = seen + 1
+      end
+    end)
+    assert.is_false(items)
+    assert.are.equal("timeout", err.code)
+    assert.are.equal(1, seen)
+    assert.is_true(took < MARGIN, ("each took %.3f s"):format(took))
+  end)
+
   it("is checked like every option of seconds", function()
     local c = H.client()
     for _, bad in ipairs { 0, -1, 0 / 0, math.huge, "5" } do

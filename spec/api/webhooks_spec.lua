@@ -412,6 +412,11 @@ describe("zavu.webhooks misuse", function()
       "unknown option 'Now' to 'verify' (did you mean 'now'?)",
       function() webhooks.verify(B1, H1, S1, { Now = 1 }) end
     )
+    -- two letters swapped are one edit: a three-letter name still gets its suggestion
+    raises(
+      "unknown option 'nwo' to 'verify' (did you mean 'now'?)",
+      function() webhooks.verify(B1, H1, S1, { nwo = 1 }) end
+    )
     raises(
       "unknown option 'secret' to 'verify' (known: now, require_v2, tolerance)",
       function() webhooks.verify(B1, H1, S1, { secret = S1 }) end

@@ -11,7 +11,7 @@
 --   POST /_mock/seed      { key, count, status?, createdAt?, prefix? }  sessions made at once (-> their ids);
 --                         { key, ids = {...} } makes sessions with those ids
 --   POST /_mock/state/ID  { status, lastError?, qrCode? }               a session's state, as given
---   POST /_mock/misbehave { key, mode = "repeat-cursor"|"broken-json"|"broken-json-later"|"" } listings
+--   POST /_mock/misbehave { key, mode = "repeat-cursor"|"broken-json"|"broken-json-later"|"slow-later"|"" } listings
 --                         of that key ("broken-json-later": every page after the first)
 --   POST /_mock/answer    { key, body?, status? }  every request with that key, on any route,
 --                         answers status (200) and body (bytes as given); no body: answer normally

@@ -350,6 +350,7 @@ local function list(kind, key, keep)
   if not limit then return end
   local page, err, mode = state.list(kind, key, limit, args.cursor, keep and keep(args))
   if not page then return api_error(400, "invalid_request", err) end
+  if mode == "slow-later" and args.cursor then ngx.sleep(3) end -- every page but the first
   if mode == "broken-json" or (mode == "broken-json-later" and args.cursor) then
     return reply(200, '{"items": [{"id": ', { ["Content-Type"] = "application/json" })
   end
