@@ -61,6 +61,13 @@ describe("senders", function()
     assert.are.equal('{"webhookUrl":null}', H.mock_last_raw_body(s.id))
     assert.is_nil(u.webhook)
     assert.is_nil(assert(c.senders.get(s.id)).webhook)
+    -- a table with a metatable takes the Lua checks' way (zavu.core's takes plain ones): the same wire
+    local proxy = setmetatable({}, { __index = { webhookUrl = "https://example.com/h2", webhookEvents = {} } })
+    assert(c.senders.update(s.id, proxy))
+    assert.are.same({ webhookUrl = "https://example.com/h2", webhookEvents = {} }, H.mock_last_body(s.id))
+    assert.matches('"webhookEvents":%[%]', H.mock_last_raw_body(s.id))
+    assert(c.senders.update(s.id, setmetatable({ webhookUrl = zavu.null }, {})))
+    assert.are.equal('{"webhookUrl":null}', H.mock_last_raw_body(s.id))
   end)
 
   it("v1 straight to v2 is the API's 400, not retried, with its details", function()
