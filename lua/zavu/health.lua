@@ -222,10 +222,10 @@ function M.check()
   elseif key:find("%c") then
     report.error("ZAVUDEV_API_KEY is set but holds control characters (a stray newline?): calls will refuse it")
   elseif key:sub(1, 8) == "zv_test_" then
-    report.warn(
-      "ZAVUDEV_API_KEY is set (not shown) but is a test-mode key",
-      { "The WhatsApp Alternative endpoints refuse test-mode keys (test_mode_key): use a live key." }
-    )
+    report.warn("ZAVUDEV_API_KEY is set (not shown) but is a test-mode key", {
+      "Messages and senders work with it (the API's sandbox); the WhatsApp Alternative endpoints refuse "
+        .. "test-mode keys (test_mode_key): use a live key for sessions.",
+    })
   elseif key:sub(1, 8) == "zv_live_" then
     report.ok("ZAVUDEV_API_KEY is set (a live key; not shown)")
   else
