@@ -16,6 +16,7 @@ local WORKER = assert(tonumber(os.getenv("CHAOS_WORKER")), "CHAOS_WORKER")
 local PROXY = assert(os.getenv("CHAOS_PROXY_URL"), "CHAOS_PROXY_URL")
 local MOCK = "http://127.0.0.1:" .. assert(os.getenv("ZAVU_MOCK_HTTP_PORT"), "ZAVU_MOCK_HTTP_PORT")
 local TIMEOUT = 1 -- seconds per attempt; the proxy stalls answers up to 1.5 s
+local TOTAL = 2.5 -- seconds a whole call may take: its total_timeout
 -- The interpreter, in every name: the interpreters of a run share the mock.
 local TAG = (rawget(_G, "jit") and "jit" or _VERSION:gsub("%W", "")):lower()
 local KEY = ("zv_live_chaos_%d_%d_%s"):format(SEED, WORKER, TAG)
@@ -101,18 +102,10 @@ local function check(cond, fmt, ...)
   return cond
 end
 
--- The longest a call may take, plus the second the issue allows: every
--- attempt its timeout, every wait the longest backoff (no 429 comes from the
--- mock), for `rounds` transfers one after the other.
--- TODO(coordinator): once the `total_timeout` option lands, give each call
--- one and bound it by total_timeout + 1 s, as issue 18 asks.
-local function bound(retries, rounds)
-  local t = (retries + 1) * TIMEOUT
-  for n = 0, retries - 1 do
-    t = t + math.min(0.5 * 2 ^ n, 8)
-  end
-  return t * (rounds or 1) + 1
-end
+-- The longest a call may take: its total_timeout (every attempt, every
+-- retry wait, every transfer of a batch or a listing), plus the second the
+-- issue allows.
+local function bound() return TOTAL + 1 end
 
 -- A keyless POST the server may have seen `seen` times: at most once; a
 -- retryable error means it never arrived; attempts counts what it may have seen.
@@ -135,14 +128,14 @@ local kinds = {}
 
 kinds.delete = function(retries)
   local id = fresh()
-  local ok, err = timed(client.sessions.delete, id, { max_retries = retries })
+  local ok, err = timed(client.sessions.delete, id, { max_retries = retries, total_timeout = TOTAL })
   local seen = hits(id)
   if ok then
     check(seen >= 1 and stored(id) == nil, "deleted %s, but the server has it (%d hits)", id, seen)
   else
     check(err.attempts >= seen, "delete %s: attempts %d < %d seen (%s)", id, err.attempts, seen, tostring(err))
   end
-  return ok, err, bound(retries)
+  return ok, err, bound()
 end
 
 kinds.delete_many = function(retries)
@@ -150,7 +143,8 @@ kinds.delete_many = function(retries)
   for i = 1, n do
     ids[i] = fresh()
   end
-  local s = timed(client.sessions.delete_many, ids, { max_retries = retries, concurrency = concurrency })
+  local s =
+    timed(client.sessions.delete_many, ids, { max_retries = retries, concurrency = concurrency, total_timeout = TOTAL })
   local at, place = {}, {}
   for i, id in ipairs(ids) do
     at[id] = i
@@ -175,12 +169,16 @@ kinds.delete_many = function(retries)
   end
   check(s.total == n and s.ok == (#s.failed == 0), "delete_many: total %s, ok %s", tostring(s.total), tostring(s.ok))
   local err = s.failed[1] and s.failed[1].error
-  return s.ok, err, bound(retries, math.ceil(n / concurrency))
+  return s.ok, err, bound()
 end
 
 kinds.create = function(retries)
   local name = ("chaos-%d-%d-%d-%s"):format(SEED, WORKER, current.n, KEY)
-  local session, err = timed(client.sessions.create, { displayName = name }, { max_retries = retries })
+  local session, err = timed(
+    client.sessions.create,
+    { displayName = name },
+    { max_retries = retries, total_timeout = TOTAL }
+  )
   local log = created(name)
   check_post(session, err, log.count, "create")
   if session then
@@ -191,31 +189,31 @@ kinds.create = function(retries)
       session.id
     )
   end
-  return session, err, bound(retries)
+  return session, err, bound()
 end
 
 kinds.link = function(retries)
   local id, sender = fresh(), "snd_" .. current.n
-  local session, err = timed(client.sessions.link, id, sender, { max_retries = retries })
+  local session, err = timed(client.sessions.link, id, sender, { max_retries = retries, total_timeout = TOTAL })
   check_post(session, err, hits(id), "link")
   if session then
     local s = stored(id)
     check(session.id == id and s and s.senderId == sender, "link %s succeeded, but the server has no such link", id)
   end
-  return session, err, bound(retries)
+  return session, err, bound()
 end
 
 kinds.reconnect = function(retries) -- a POST with no body
   local id = fresh()
-  local session, err = timed(client.sessions.reconnect, id, { max_retries = retries })
+  local session, err = timed(client.sessions.reconnect, id, { max_retries = retries, total_timeout = TOTAL })
   check_post(session, err, hits(id), "reconnect")
-  return session, err, bound(retries)
+  return session, err, bound()
 end
 
 kinds.list = function(retries)
   local listed = LISTED[rand(#LISTED)]
   local c = zavu.new { api_key = listed.key, base_url = PROXY, timeout = TIMEOUT, connect_timeout = TIMEOUT }
-  local items, err = timed(c.sessions.all, { limit = 5 }, { max_retries = retries })
+  local items, err = timed(c.sessions.all, { limit = 5 }, { max_retries = retries, total_timeout = TOTAL })
   c.close()
   if items then
     local got = {}
@@ -229,16 +227,16 @@ kinds.list = function(retries)
       #listed.ids
     )
   end
-  return items, err, bound(retries, math.floor(#listed.ids / 5) + 1)
+  return items, err, bound()
 end
 
 kinds.get = function(retries)
   local id = LISTED[3].ids[rand(#LISTED[3].ids)]
   local c = zavu.new { api_key = LISTED[3].key, base_url = PROXY, timeout = TIMEOUT, connect_timeout = TIMEOUT }
-  local session, err = timed(c.sessions.get, id, { max_retries = retries })
+  local session, err = timed(c.sessions.get, id, { max_retries = retries, total_timeout = TOTAL })
   c.close()
   if session then check(session.id == id, "get %s returned %s", id, tostring(session.id)) end
-  return session, err, bound(retries)
+  return session, err, bound()
 end
 
 -- The mix: a kind and its weight. messages.send joins with one line once it
