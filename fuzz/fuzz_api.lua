@@ -600,6 +600,13 @@ local function gen_id(rec, e)
   if type(id) == "string" and (#id == 0 or #id > 1024 or id == "." or id == "..") then
     return id, spec -- refused before anything else
   end
+  if type(id) == "string" and #id <= 1024 then
+    -- a "." or ".." piece between "/" or "\" (escaped, a server still
+    -- resolves it once it decodes %2F): refused locally, nothing sent
+    for piece in (id .. "/"):gmatch("([^/\\]*)[/\\]") do
+      if piece == "." or piece == ".." then return id, FAILS(F("invalid_argument", false, 0, false)) end
+    end
+  end
   if type(id) == "number" and id ~= math.floor(id) then
     return id, spec -- a fractional number id, likewise
   end

@@ -239,10 +239,42 @@ kinds.get = function(retries)
   return session, err, bound()
 end
 
--- The mix: a kind and its weight. messages.send joins with one line once it
--- lands (its check: exactly one send per call, retries included, on the
--- kept-alive connection), e.g. { "send", 15 }.
+-- messages.send: its idempotency key makes a re-send harmless, so it is
+-- retried as a GET is; the server must still store exactly one message per
+-- call that succeeded, and at most one per call that failed (whose error
+-- names the key, so the caller can repeat the same send).
+local function sent_with(text)
+  local found = {}
+  for _, m in ipairs(cjson.decode(select(2, mock("GET", "/_mock/messages/" .. esc(KEY)))).items) do
+    if m.text == text then found[#found + 1] = m end
+  end
+  return found
+end
+
+kinds.send = function(retries)
+  local text = ("chaos %d %d %d %s"):format(SEED, WORKER, current.n, TAG)
+  local msg, err = timed(
+    client.messages.send,
+    { to = "+5691234" .. ("%04d"):format(current.n % 10000), channel = "sms", text = text },
+    { max_retries = retries, total_timeout = TOTAL }
+  )
+  local found = sent_with(text)
+  check(#found <= 1, "send stored %d messages for one call", #found)
+  if msg then
+    check(#found == 1 and found[1].id == msg.id, "send returned %s, not the one message stored", tostring(msg.id))
+  else
+    check(
+      type(err.details) == "table" and type(err.details.idempotencyKey) == "string",
+      "a failed send does not name its idempotency key (%s)",
+      tostring(err)
+    )
+  end
+  return msg, err, bound()
+end
+
+-- The mix: a kind and its weight.
 local MIX = {
+  { "send", 15 },
   { "delete", 25 },
   { "delete_many", 10 },
   { "create", 15 },
