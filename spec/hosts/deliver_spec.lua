@@ -221,11 +221,10 @@ describe("the mock's webhook deliveries", function()
       groupId = "120363000000000001@g.us",
       groupName = "Weekend Trip",
     })
-    local reaction = mock_post("/_mock/inbound", { senderId = s.id, kind = "reaction", emoji = "❤", reactTo = "msg_x" })
-    local story = mock_post(
-      "/_mock/inbound",
-      { senderId = s.id, kind = "story", text = "At the beach", mimetype = "image/jpeg" }
-    )
+    local reaction =
+      mock_post("/_mock/inbound", { senderId = s.id, kind = "reaction", emoji = "❤", reactTo = "msg_x" })
+    local story =
+      mock_post("/_mock/inbound", { senderId = s.id, kind = "story", text = "At the beach", mimetype = "image/jpeg" })
     wait_deliveries(s.id, all_done(6))
 
     local new = assert(handled(first.events[1].id))
@@ -299,7 +298,9 @@ describe("the mock's webhook deliveries", function()
 
   it("send no event the sender did not subscribe to", function()
     local s, c = sender { events = { "message.inbound", "message.delivered" } }
-    assert(c.messages.send { to = "+15557654322", text = "x", channel = "telegram", metadata = { mock_step_ms = "50" } })
+    assert(
+      c.messages.send { to = "+15557654322", text = "x", channel = "telegram", metadata = { mock_step_ms = "50" } }
+    )
     local story = mock_post("/_mock/inbound", { senderId = s.id, kind = "story", text = "unseen" })
     assert.is_false(story.events[1].sent)
     local made = mock_post("/_mock/inbound", { senderId = s.id, from = "+14155550004" })

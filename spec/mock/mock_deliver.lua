@@ -49,9 +49,7 @@ local function load_sender(id)
   return text and cjson.decode(text)
 end
 
-local function scale(sender_id)
-  return dict:get("deliver_scale:" .. sender_id) or dict:get("deliver_scale") or 1
-end
+local function scale(sender_id) return dict:get("deliver_scale:" .. sender_id) or dict:get("deliver_scale") or 1 end
 
 -- http://127.0.0.1:<port>/<path> or http://localhost...: host, port, path.
 local function parse_url(url)
