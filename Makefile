@@ -60,6 +60,7 @@ deps:
 
 demo: deps
 	@$(MAKE) -s --no-print-directory LUA=lua5.4 all
+	@$(MAKE) -s --no-print-directory LUA=luajit all
 	@scripts/demo
 
 # Everything: the suite on every interpreter, the hosts, the rock, the lint, then the

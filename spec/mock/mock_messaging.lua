@@ -22,6 +22,7 @@
 -- stored (with its idempotencyKey and the Zavu-Sender it came with).
 local cjson = require "cjson.safe"
 local state = require "mock_state"
+local deliver = require "mock_deliver"
 
 local M = {}
 local dict = ngx.shared.mock
@@ -337,6 +338,7 @@ local function store(key, fields, s)
   if step and step > 0 then m.step_ms = step end
   save("msg", m)
   append("msg", key, m.id)
+  deliver.sent(m, s) -- its receipts to the sender's webhook (mock_deliver.lua)
   return m
 end
 

@@ -16,10 +16,12 @@
 -- (what `make chaos` checks the library's answers against).
 --
 -- Messages and senders (/v1/messages, /v1/senders) live in mock_messaging.lua;
--- the scenarios below are theirs too (see there for what names one).
+-- the scenarios below are theirs too (see there for what names one). Senders'
+-- webhooks get real signed deliveries: mock_deliver.lua.
 local cjson = require "cjson.safe"
 local state = require "mock_state"
 local messaging = require "mock_messaging"
+local deliver = require "mock_deliver"
 
 local M = {}
 local dict = ngx.shared.mock
@@ -304,6 +306,9 @@ local function control(path)
   local status, body = state.control(what, arg)
   if not status then
     status, body = messaging.control(what, arg)
+  end
+  if not status then
+    status, body = deliver.control(what, arg)
   end
   if status then return reply(status, body) end
   return reply(404, "no such control")

@@ -183,6 +183,30 @@ describe("README.md's runnable blocks", function()
     assert.are.same({}, missing)
   end)
 
+  it('name the mock\'s controls in "The mock API, by hand"', function()
+    local readme = read(H.root .. "/README.md")
+    for _, route in ipairs { "/_mock/inbound", "/_mock/settings", "/_mock/deliveries/" } do
+      assert.is_truthy(readme:find("`POST " .. route, 1, true) or readme:find("`GET " .. route, 1, true), route)
+    end
+  end)
+
+  it("make demo runs the whole loop: receipts and an inbound message printed by the receiver", function()
+    local out, err, status = H.sh("cd " .. H.root .. " && timeout 120 make demo")
+    assert.are.equal(0, status, out .. err)
+    for _, line in ipairs {
+      "status:      ready",
+      "receiver: message.queued ",
+      "receiver: message.sent ",
+      "receiver: message.delivered ",
+      "receiver: message.read ",
+      "receiver: message.inbound evt_",
+      "deleted session ",
+      "demo: every step ended as shown",
+    } do
+      assert.is_truthy(out:find(line, 1, true), "make demo printed no " .. line)
+    end
+  end)
+
   -- The lua blocks, one program, on every interpreter.
   local program = {}
   local last = 0
