@@ -39,6 +39,11 @@ test = {
   type = "command",
   command = "make test",
 }
+-- Shell completion where bash, zsh and fish look for it under the tree's share/
+-- (completions/install.sh; README, "Shell completion").
+hooks = {
+  post_install = [[sh "$(PREFIX)/completions/install.sh" "$(PREFIX)"]],
+}
 build = {
   type = "builtin",
   install = { bin = { zavu = "bin/zavu" } },
@@ -46,7 +51,7 @@ build = {
   -- autoload/health/zavu.vim (:checkhealth zavu) land in the rock's
   -- directory, `luarocks show --rock-dir zavu`, which Neovim can take on its
   -- runtimepath (README, "Neovim").
-  copy_directories = { "doc", "types", "autoload" },
+  copy_directories = { "doc", "types", "autoload", "completions" },
   modules = {
     ["zavu"] = "lua/zavu/init.lua",
     ["zavu.openresty"] = "lua/zavu/openresty.lua",

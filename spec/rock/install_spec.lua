@@ -63,3 +63,42 @@ describe("README.md's install commands", function()
     H.sh(("rm -rf %q"):format(dir))
   end)
 end)
+
+describe("the rock's shell completion", function()
+  it("lands where bash, zsh and fish look under the tree's share/, made by the installed command", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    local tree = dir .. "/tree"
+    local out, err, status = H.sh(
+      ("mkdir -p %q && cd %q && %s luarocks --lua-version=5.4 --tree %q make --deps-mode=none zavu-scm-1.rockspec"):format(
+        dir,
+        H.root,
+        CLEAN,
+        tree
+      )
+    )
+    assert.are.equal(0, status, out .. err)
+    local paths = ("LUA_PATH=%q LUA_CPATH=%q "):format(
+      tree .. "/share/lua/5.4/?.lua;" .. tree .. "/share/lua/5.4/?/init.lua;;",
+      tree .. "/lib/lua/5.4/?.so;;"
+    )
+    for shell, file in pairs {
+      bash = "/share/bash-completion/completions/zavu",
+      zsh = "/share/zsh/site-functions/_zavu",
+      fish = "/share/fish/vendor_completions.d/zavu.fish",
+    } do
+      local installed = read(tree .. file)
+      local printed = H.sh(("%s %s %q completion %s"):format(CLEAN, paths, tree .. "/bin/zavu", shell))
+      assert.are.equal(printed, installed, shell)
+      assert.matches("sessions", installed, 1, true)
+    end
+    -- single quotes: the outer sh must leave ${COMPREPLY[@]} to bash
+    local words = H.sh(
+      "bash -c 'source "
+        .. tree
+        .. '/share/bash-completion/completions/zavu; COMP_WORDS=(zavu ses); COMP_CWORD=1; _zavu; echo "${COMPREPLY[@]}"\''
+    )
+    assert.matches("^sessions", words)
+    H.sh(("rm -rf %q"):format(dir))
+  end)
+end)
